@@ -1,0 +1,23 @@
+//! The function table templates can call: Go's builtins and sprig.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use crate::value::Value;
+
+/// A template function. It receives its evaluated arguments (the piped
+/// value last) and returns a value or an error message.
+pub type Func = fn(&[Value]) -> Result<Value, String>;
+
+static TABLE: LazyLock<HashMap<&'static str, Func>> = LazyLock::new(|| {
+    crate::sprig::FUNCS
+        .iter()
+        .chain(crate::builtins::FUNCS)
+        .copied()
+        .collect()
+});
+
+/// The function a template name refers to, if any.
+pub fn lookup(name: &str) -> Option<Func> {
+    TABLE.get(name).copied()
+}
