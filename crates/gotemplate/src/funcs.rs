@@ -10,9 +10,10 @@ use crate::value::Value;
 pub type Func = fn(&[Value]) -> Result<Value, String>;
 
 static TABLE: LazyLock<HashMap<&'static str, Func>> = LazyLock::new(|| {
-    crate::sprig::FUNCS
+    // As in Go, added functions (sprig) take precedence over builtins.
+    crate::builtins::FUNCS
         .iter()
-        .chain(crate::builtins::FUNCS)
+        .chain(crate::sprig::FUNCS)
         .copied()
         .collect()
 });

@@ -5,11 +5,16 @@
 //! Data is JSON-like: numbers are `float64` and print as Go prints them, and
 //! a missing map key prints `<no value>`, as in Go.
 
-pub mod builtins;
+mod builtins;
+mod exec;
 pub mod fmt;
 pub mod funcs;
-pub mod sprig;
+mod lex;
+mod parse;
+mod sprig;
 pub mod value;
+
+use std::sync::Arc;
 
 pub use funcs::Func;
 pub use value::Value;
@@ -28,22 +33,34 @@ pub struct Error {
     pub message: String,
 }
 
-/// A parsed template, ready to execute any number of times.
-#[derive(Debug, Clone)]
+/// A parsed template, ready to execute any number of times. Cheap to
+/// clone and safe to share between threads.
+#[derive(Clone)]
 pub struct Template {
-    name: String,
+    name: Arc<str>,
+    src: Arc<str>,
+    tree: Arc<parse::Tree>,
+}
+
+impl std::fmt::Debug for Template {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Template")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Template {
     /// Parses `src` with `{%` `%}` delimiters. `name` appears in errors.
     pub fn parse(name: &str, src: &str) -> Result<Template, Error> {
-        let _ = src;
-        Err(Error {
-            name: name.to_string(),
-            line: 1,
-            col: 1,
-            message: "the template engine is not ready yet".into(),
-        })
+        match parse::parse(src) {
+            Ok(tree) => Ok(Template {
+                name: name.into(),
+                src: src.into(),
+                tree: Arc::new(tree),
+            }),
+            Err(e) => Err(Error::at(name, src, e.pos, e.message)),
+        }
     }
 
     /// The name given at parse time.
@@ -53,13 +70,37 @@ impl Template {
 
     /// Executes the template against `data`, returning the output.
     pub fn execute(&self, data: &Value) -> Result<String, Error> {
-        let _ = data;
-        Err(Error {
-            name: self.name.clone(),
-            line: 1,
-            col: 1,
-            message: "the template engine is not ready yet".into(),
+        // Go treats nil data as "no value", not as a nil map.
+        let data = match data {
+            Value::Nil => &Value::Missing,
+            data => data,
+        };
+        exec::Exec::run(&self.tree.root, &self.tree.defines, data).map_err(|f| {
+            let (pos, message) = match f.span {
+                Some((start, end)) => {
+                    let at = self.src.get(start..end).unwrap_or("").trim();
+                    (
+                        start,
+                        format!("executing {:?} at <{at}>: {}", &*self.name, f.message),
+                    )
+                }
+                None => (0, format!("executing {:?}: {}", &*self.name, f.message)),
+            };
+            Error::at(&self.name, &self.src, pos, message)
         })
+    }
+}
+
+impl Error {
+    fn at(name: &str, src: &str, pos: usize, message: String) -> Error {
+        let before = src.get(..pos).unwrap_or(src);
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        Error {
+            name: name.to_string(),
+            line: before.matches('\n').count() + 1,
+            col: before[line_start..].chars().count() + 1,
+            message,
+        }
     }
 }
 
