@@ -99,7 +99,7 @@ fn index(args: &[Value]) -> Result<Value, String> {
                     ));
                 };
                 let m = m.try_borrow().map_err(|_| "map is being modified")?;
-                m.get(&**key).cloned().unwrap_or(Value::Nil)
+                m.get(&**key).cloned().unwrap_or(Value::Missing)
             }
             Value::Missing | Value::Nil => return Err("index of untyped nil".into()),
             other => return Err(format!("can't index item of type {}", other.type_name())),

@@ -92,7 +92,7 @@ impl<'t> Exec<'t> {
                 Node::Action(pipe) => {
                     let value = self.pipeline(dot, pipe)?;
                     if pipe.decl.is_empty() {
-                        crate::fmt::write_value(&mut self.out, &value);
+                        print_value(&mut self.out, &value);
                         self.check_output()?;
                     }
                     Flow::Normal
@@ -374,6 +374,15 @@ impl<'t> Exec<'t> {
                 self.field_chain(receiver, chain, &[], None)?
             }
         })
+    }
+}
+
+/// Prints an action's value. Go shows a nil interface here as `<no value>`,
+/// like a missing one, while `print` and `printf` show it as `<nil>`.
+fn print_value(out: &mut String, value: &Value) {
+    match value {
+        Value::Nil => out.push_str("<no value>"),
+        value => crate::fmt::write_value(out, value),
     }
 }
 

@@ -22,3 +22,10 @@ static TABLE: LazyLock<HashMap<&'static str, Func>> = LazyLock::new(|| {
 pub fn lookup(name: &str) -> Option<Func> {
     TABLE.get(name).copied()
 }
+
+/// The names of every function templates can call, sorted.
+pub fn names() -> Vec<&'static str> {
+    let mut names: Vec<_> = TABLE.keys().copied().chain(["and", "or"]).collect();
+    names.sort_unstable();
+    names
+}

@@ -54,6 +54,12 @@ impl Template {
     /// Parses `src` with `{%` `%}` delimiters. `name` appears in errors.
     pub fn parse(name: &str, src: &str) -> Result<Template, Error> {
         match parse::parse(src) {
+            Ok(tree) if tree.defines.contains_key(name) && !tree.root_is_empty() => Err(Error::at(
+                name,
+                src,
+                0,
+                format!("template: multiple definition of template {name:?}"),
+            )),
             Ok(tree) => Ok(Template {
                 name: name.into(),
                 src: src.into(),

@@ -112,6 +112,16 @@ pub(crate) struct Tree {
     pub defines: HashMap<Box<str>, List>,
 }
 
+impl Tree {
+    /// Whether the body outside `define`s is only white space, which Go
+    /// does not count as a definition.
+    pub fn root_is_empty(&self) -> bool {
+        self.root
+            .iter()
+            .all(|n| matches!(n, Node::Text(t) if t.trim().is_empty()))
+    }
+}
+
 /// Parses a whole template source.
 pub(crate) fn parse(src: &str) -> Result<Tree> {
     let tokens = lex::lex(src)?;
