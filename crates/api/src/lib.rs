@@ -1,1 +1,26 @@
-//! API types (in progress).
+//! The `integration.rock8s.com/v1beta1` API: Plug, Socket and
+//! DeferredResource.
+//!
+//! Field names and JSON shapes match the original Go operator so that
+//! existing manifests apply unchanged; the additions are optional. Every
+//! optional field is an `Option` that is skipped when `None`, so a
+//! deserialize/serialize round trip never adds fields. Defaults that the
+//! wire leaves implicit (`do`, `when`, timeouts, service account) are
+//! applied by accessor methods, never written back.
+//!
+//! Doc comments on the types become the CRD schema descriptions that
+//! `kubectl explain` shows; [`crds`] builds the CustomResourceDefinitions.
+
+pub mod common;
+pub mod constants;
+pub mod deferred;
+pub mod plug;
+mod schema;
+pub mod socket;
+
+pub use common::*;
+pub use constants::*;
+pub use deferred::*;
+pub use plug::*;
+pub use schema::crds;
+pub use socket::*;

@@ -1,0 +1,105 @@
+//! Names shared by the API, the controllers and the objects they write.
+//!
+//! These strings are a wire contract with existing clusters (objects
+//! reconciled by the original operator carry them), so they must not change.
+
+/// API group of every kind in this crate.
+pub const GROUP: &str = "integration.rock8s.com";
+
+/// The only served and storage version.
+pub const VERSION: &str = "v1beta1";
+
+/// `apiVersion` of every kind in this crate.
+pub const API_VERSION: &str = "integration.rock8s.com/v1beta1";
+
+/// Finalizer that Plug and Socket controllers put on their objects so that
+/// decoupled/deleted hooks run before the object goes away.
+pub const FINALIZER: &str = "integration.rock8s.com/finalizer";
+
+/// Server-side-apply field manager for everything the operator writes.
+pub const FIELD_MANAGER: &str = "integration-operator";
+
+/// Condition types, reasons and messages (spec §2.2 and §6).
+///
+/// Status checks in tests and user tooling compare type, status, reason and
+/// message, so all four are part of the contract.
+pub mod condition {
+    /// Condition type on Plug and Socket: whether the coupling is established.
+    pub const COUPLED: &str = "Coupled";
+    /// Condition type on every kind: the last reconcile failed; the message is
+    /// the raw error text.
+    pub const FAILED: &str = "Failed";
+    /// Condition type on DeferredResource: whether the resource was created.
+    pub const RESOLVED: &str = "Resolved";
+
+    /// Values of a condition's `reason`.
+    pub mod reason {
+        /// Plug `Coupled=False`: the `created` hooks ran.
+        pub const PLUG_CREATED: &str = "PlugCreated";
+        /// Plug `Coupled=False`: the referenced socket does not exist.
+        pub const SOCKET_NOT_CREATED: &str = "SocketNotCreated";
+        /// Plug `Coupled=False`: the coupled hooks are running.
+        pub const COUPLING_IN_PROCESS: &str = "CouplingInProcess";
+        /// Plug `Coupled=True`: results computed and resultResources applied.
+        pub const COUPLING_SUCCEEDED: &str = "CouplingSucceeded";
+        /// Plug `Coupled=False`: an update cycle is running.
+        pub const UPDATING_IN_PROCESS: &str = "UpdatingInProcess";
+        /// Plug `Coupled=False`: the socket's `limit` is reached (new, §2.10).
+        pub const SOCKET_LIMIT_REACHED: &str = "SocketLimitReached";
+        /// Socket `Coupled=False`: the `created` hooks ran.
+        pub const SOCKET_CREATED: &str = "SocketCreated";
+        /// Socket `Coupled=True`: at least one plug is coupled.
+        pub const SOCKET_COUPLED: &str = "SocketCoupled";
+        /// Socket `Coupled=False`: no plug is coupled.
+        pub const SOCKET_EMPTY: &str = "SocketEmpty";
+        /// Any kind: the reconcile failed (`Coupled`/`Resolved` and `Failed`).
+        pub const ERROR: &str = "Error";
+        /// DeferredResource `Resolved=False`: waiting for the delay or waitFor.
+        pub const PENDING: &str = "Pending";
+        /// DeferredResource `Resolved=True`: the resource was created.
+        pub const SUCCESS: &str = "Success";
+    }
+
+    /// Fixed values of a condition's `message`.
+    pub mod message {
+        /// With reason `PlugCreated`.
+        pub const PLUG_CREATED: &str = "plug created";
+        /// With reason `SocketNotCreated`.
+        pub const SOCKET_NOT_CREATED: &str = "waiting for socket to be created";
+        /// With reason `CouplingInProcess`.
+        pub const COUPLING_IN_PROCESS: &str = "coupling to socket";
+        /// With reason `CouplingSucceeded`.
+        pub const COUPLING_SUCCEEDED: &str = "coupling succeeded";
+        /// With reason `UpdatingInProcess`.
+        pub const UPDATING_IN_PROCESS: &str = "updating coupling";
+        /// `Coupled` condition with reason `Error` (Plug and Socket).
+        pub const COUPLING_FAILED: &str = "coupling failed";
+        /// With reason `SocketCreated`.
+        pub const SOCKET_CREATED: &str = "socket created";
+        /// With reason `SocketEmpty`.
+        pub const SOCKET_EMPTY: &str = "0 plugs coupled";
+        /// DeferredResource pending on its delay.
+        pub const WAITING_FOR_TIMEOUT: &str = "waiting for timeout";
+        /// DeferredResource pending on a `waitFor` object.
+        pub const WAITING_FOR_RESOURCE: &str = "waiting for resource";
+        /// DeferredResource resolved.
+        pub const SUCCESS: &str = "success";
+        /// `Resolved` condition with reason `Error`.
+        pub const FAILED: &str = "failed";
+    }
+
+    /// Socket `Coupled` message for `n` coupled plugs: `1 plug coupled`,
+    /// otherwise `<n> plugs coupled`. The `PLUGS` printer column shows it.
+    pub fn plugs_coupled(n: usize) -> String {
+        if n == 1 {
+            "1 plug coupled".to_string()
+        } else {
+            format!("{n} plugs coupled")
+        }
+    }
+
+    /// Plug `Coupled` message with reason `SocketLimitReached`.
+    pub fn socket_limit_reached(namespace: &str, name: &str, limit: i32) -> String {
+        format!("socket {namespace}/{name} accepts at most {limit} plugs")
+    }
+}

@@ -1,0 +1,52 @@
+//! Command-line interface: one module per subcommand.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod crds;
+mod not_yet;
+mod template;
+
+/// Declarative integrations between Kubernetes applications: plugs couple to
+/// sockets, exchange validated config and results, and apply templated
+/// resources on lifecycle events.
+#[derive(Debug, Parser)]
+#[command(name = "integration-operator", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the CustomResourceDefinitions (Plug, Socket, DeferredResource)
+    /// as multi-document YAML, ready for `kubectl apply -f -`.
+    Crds,
+    /// Render one template ({% %} delimiters) with data from a JSON or YAML
+    /// file, as the operator would.
+    Template(template::Args),
+    /// Run the operator (not implemented yet).
+    Run(not_yet::Args),
+    /// Render a plug's or socket's resources offline (not implemented yet).
+    Render(not_yet::Args),
+    /// Run the operator against a local development cluster (not implemented
+    /// yet).
+    Dev(not_yet::Args),
+}
+
+impl Cli {
+    /// Runs the chosen subcommand. Errors are printed to stderr with their
+    /// causes and give exit code 1.
+    pub fn run(self) -> ExitCode {
+        let result = match self.command {
+            Command::Crds => crds::run(),
+            Command::Template(args) => template::run(args),
+            Command::Run(_) | Command::Render(_) | Command::Dev(_) => Ok(not_yet::run()),
+        };
+        result.unwrap_or_else(|err| {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        })
+    }
+}

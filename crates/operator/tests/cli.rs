@@ -1,0 +1,209 @@
+//! The binary's subcommands, run as a user would.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+
+const BIN: &str = env!("CARGO_BIN_EXE_integration-operator");
+
+fn run(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+/// A fresh scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn crds_output() -> String {
+    let output = run(&["crds"], None);
+    assert!(output.status.success(), "{}", stderr(&output));
+    stdout(&output)
+}
+
+#[test]
+fn crds_prints_three_crds_as_yaml() {
+    let yaml = crds_output();
+    let docs: Vec<CustomResourceDefinition> =
+        serde_saphyr::from_multiple(&yaml).expect("valid YAML");
+    let names: Vec<_> = docs
+        .iter()
+        .map(|c| c.metadata.name.clone().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "plugs.integration.rock8s.com",
+            "sockets.integration.rock8s.com",
+            "deferredresources.integration.rock8s.com",
+        ]
+    );
+    assert_eq!(
+        docs,
+        integration_api::crds(),
+        "the YAML carries the CRDs unchanged"
+    );
+}
+
+#[test]
+fn committed_crds_are_up_to_date() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/crds.yaml");
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == crds_output(),
+        "deploy/crds.yaml is out of date with the API types; regenerate it from the \
+         repository root with:\n\n    cargo run -p integration-operator -- crds > deploy/crds.yaml\n"
+    );
+}
+
+#[test]
+fn template_error_exits_1_with_the_engine_message() {
+    let output = run(&["template", "{% .x"], None);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(err.starts_with("template: template:1:"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn template_error_names_the_file() {
+    let dir = scratch("template_error_names_the_file");
+    let file = dir.join("broken.tpl");
+    std::fs::write(&file, "{% .x").unwrap();
+    let output = run(&["template", "--file", file.to_str().unwrap()], None);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(err.starts_with("template: broken.tpl:1:"), "{err}");
+}
+
+#[test]
+fn template_with_unreadable_data_exits_1() {
+    let output = run(&["template", "--data", "/nonexistent/data.yaml", "x"], None);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(
+        err.contains("reading data file /nonexistent/data.yaml"),
+        "{err}"
+    );
+
+    let dir = scratch("template_with_unreadable_data_exits_1");
+    let data = dir.join("bad.yaml");
+    std::fs::write(&data, "a: [").unwrap();
+    let output = run(&["template", "--data", data.to_str().unwrap(), "x"], None);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("parsing data file"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn template_and_file_conflict() {
+    let output = run(&["template", "--file", "a.tpl", "text"], None);
+    assert_eq!(output.status.code(), Some(2), "a usage error");
+}
+
+#[test]
+fn template_renders_with_json_data() {
+    let dir = scratch("template_renders_with_json_data");
+    let data = dir.join("data.json");
+    std::fs::write(&data, r#"{"plug": {"name": "orders"}, "port": 5432}"#).unwrap();
+    let output = run(
+        &[
+            "template",
+            "--data",
+            data.to_str().unwrap(),
+            "{% .plug.name %}:{% .port %}",
+        ],
+        None,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "orders:5432",
+        "no trailing newline is added"
+    );
+}
+
+#[test]
+fn template_renders_with_yaml_data_from_stdin_template() {
+    let dir = scratch("template_renders_with_yaml_data_from_stdin_template");
+    let data = dir.join("data.yaml");
+    std::fs::write(&data, "items: [a, b]\nname: db\n").unwrap();
+    for args in [
+        vec!["template", "--data", data.to_str().unwrap(), "-"],
+        vec!["template", "--data", data.to_str().unwrap()],
+    ] {
+        let output = run(
+            &args,
+            Some("{% range .items %}{% . %},{% end %}{% .name %}\n"),
+        );
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert_eq!(stdout(&output), "a,b,db\n");
+    }
+}
+
+#[test]
+fn template_renders_from_a_file() {
+    let dir = scratch("template_renders_from_a_file");
+    let file = dir.join("hello.tpl");
+    std::fs::write(&file, "hello {% .who %}").unwrap();
+    let data = dir.join("data.json");
+    std::fs::write(&data, r#"{"who": "world"}"#).unwrap();
+    let output = run(
+        &[
+            "template",
+            "--data",
+            data.to_str().unwrap(),
+            "--file",
+            file.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "hello world");
+}
+
+#[test]
+fn controllers_are_not_implemented_yet() {
+    for cmd in [&["run"][..], &["render", "--anything", "x"], &["dev"]] {
+        let output = run(cmd, None);
+        assert_eq!(output.status.code(), Some(2), "{cmd:?}");
+        assert!(
+            stderr(&output).contains(
+                "not implemented yet: coming with the Plug/Socket controllers (issue #4)"
+            ),
+            "{cmd:?}: {}",
+            stderr(&output)
+        );
+    }
+}
