@@ -9,6 +9,7 @@ mod builtins;
 mod exec;
 pub mod fmt;
 pub mod funcs;
+pub mod json;
 mod lex;
 mod parse;
 mod sprig;

@@ -123,7 +123,9 @@ impl Value {
             serde_json::Value::Bool(b) => Value::Bool(*b),
             serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
             serde_json::Value::String(s) => Value::str(s.as_str()),
-            serde_json::Value::Array(items) => Value::list(items.iter().map(Value::from_json).collect()),
+            serde_json::Value::Array(items) => {
+                Value::list(items.iter().map(Value::from_json).collect())
+            }
             serde_json::Value::Object(o) => Value::map(
                 o.iter()
                     .map(|(k, v)| (k.clone(), Value::from_json(v)))
