@@ -84,6 +84,9 @@ fn index(args: &[Value]) -> Result<Value, String> {
     let Some((item, indexes)) = args.split_first() else {
         return Err("wrong number of args for index: want at least 1 got 0".into());
     };
+    if let Value::Missing | Value::Nil = item {
+        return Err("index of untyped nil".into());
+    }
     let mut item = item.clone();
     for i in indexes {
         item = match &item {
@@ -156,11 +159,20 @@ fn printf(args: &[Value]) -> Result<Value, String> {
 }
 
 /// The text `html`, `js` and `urlquery` escape: one string as is, anything
-/// else as `print` would show it.
+/// else as `print` would show it, with nil shown as the string `<no value>`.
 fn escaping_input(args: &[Value]) -> String {
     match args {
         [Value::String(s)] => s.to_string(),
-        _ => sprint(args),
+        _ => {
+            let shown: Vec<Value> = args
+                .iter()
+                .map(|a| match a {
+                    Value::Missing | Value::Nil => Value::str("<no value>"),
+                    a => a.clone(),
+                })
+                .collect();
+            sprint(&shown)
+        }
     }
 }
 

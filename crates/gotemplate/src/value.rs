@@ -8,7 +8,80 @@ use std::sync::Arc;
 
 /// A map shared by reference, as Go maps are: sprig's `set`, `unset` and
 /// `merge` change the map every variable that holds it sees.
-pub type MapRef = Rc<RefCell<BTreeMap<String, Value>>>;
+pub type MapRef = Rc<RefCell<Entries>>;
+
+/// The entries of a map value. Dropping it frees nested values without
+/// recursion, so a template that nests values deeply cannot overflow the
+/// stack when they are freed.
+#[derive(Debug, Default, Clone)]
+pub struct Entries(pub BTreeMap<String, Value>);
+
+/// The items of a list value; dropped without recursion, like [`Entries`].
+#[derive(Debug, Default, Clone)]
+pub struct Items(pub Vec<Value>);
+
+impl std::ops::Deref for Entries {
+    type Target = BTreeMap<String, Value>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Entries {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl std::ops::Deref for Items {
+    type Target = Vec<Value>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Items {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for Entries {
+    fn drop(&mut self) {
+        if self.0.values().any(Value::is_container) {
+            drop_iteratively(std::mem::take(&mut self.0).into_values().collect());
+        }
+    }
+}
+
+impl Drop for Items {
+    fn drop(&mut self) {
+        if self.0.iter().any(Value::is_container) {
+            drop_iteratively(std::mem::take(&mut self.0));
+        }
+    }
+}
+
+/// Frees values with an explicit stack: each list or map that is not shared
+/// elsewhere hands its children to the stack before it goes.
+fn drop_iteratively(mut stack: Vec<Value>) {
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::List(items) => {
+                if let Ok(mut items) = Rc::try_unwrap(items) {
+                    stack.append(&mut items.0);
+                }
+            }
+            Value::Map(map) => {
+                if let Ok(map) = Rc::try_unwrap(map) {
+                    let mut entries = map.into_inner();
+                    stack.extend(std::mem::take(&mut entries.0).into_values());
+                }
+            }
+            _ => {}
+        }
+    }
+}
 
 /// A template value.
 ///
@@ -32,7 +105,7 @@ pub enum Value {
     /// A `string`.
     String(Arc<str>),
     /// A `[]interface{}`.
-    List(Rc<Vec<Value>>),
+    List(Rc<Items>),
     /// A `map[string]interface{}`, shared by reference.
     Map(MapRef),
     /// A `time.Time`, produced by sprig's date functions.
@@ -47,12 +120,17 @@ impl Value {
 
     /// A list value.
     pub fn list(items: Vec<Value>) -> Self {
-        Value::List(Rc::new(items))
+        Value::List(Rc::new(Items(items)))
     }
 
     /// A map value that no one else refers to yet.
     pub fn map(entries: BTreeMap<String, Value>) -> Self {
-        Value::Map(Rc::new(RefCell::new(entries)))
+        Value::Map(Rc::new(RefCell::new(Entries(entries))))
+    }
+
+    /// Whether this is a list or a map, which can hold other values.
+    pub fn is_container(&self) -> bool {
+        matches!(self, Value::List(_) | Value::Map(_))
     }
 
     /// Go's truth: false, 0, nil, "", and empty lists and maps are false.

@@ -209,11 +209,12 @@ fn generated_templates_render_as_in_go() {
         .filter(|n| !NONDETERMINISTIC.contains(n))
         .collect();
     let data = data();
-    let value = Value::from_json(&data);
     let mut rng = Rng(seed | 1);
     let mut mismatches = Vec::new();
     for _ in 0..cases {
         let src = template(&mut rng, &functions);
+        // Fresh data each time: sprig's set and merge change maps in place.
+        let value = Value::from_json(&data);
         let ours = Template::parse("t", &src)
             .and_then(|t| t.execute(&value))
             .map_err(|e| e.to_string());
@@ -221,7 +222,14 @@ fn generated_templates_render_as_in_go() {
         match (&ours, &go) {
             (Ok(a), Ok(b)) if a == b => {}
             (Err(_), Err(_)) => {}
-            _ => mismatches.push(format!("{src}\n    ours: {ours:?}\n    go:   {go:?}")),
+            // Go overflows its stack on a map that contains itself; we refuse
+            // to build one, or print it with a cycle marker.
+            (_, Err(e)) if e.contains("fatal error: stack overflow") => {}
+            _ => mismatches.push(format!(
+                "{src}\n    ours: {}\n    go:   {}",
+                clip(&ours),
+                clip(&go)
+            )),
         }
     }
     assert!(
@@ -230,4 +238,13 @@ fn generated_templates_render_as_in_go() {
         mismatches.len(),
         mismatches.join("\n")
     );
+}
+
+/// A result shortened for the report.
+fn clip(result: &Result<String, String>) -> String {
+    let text = format!("{result:?}");
+    match text.char_indices().nth(300) {
+        Some((i, _)) => format!("{}...", &text[..i]),
+        None => text,
+    }
 }

@@ -168,3 +168,28 @@ fn arguments_to_non_functions_are_rejected() {
     assert!(render("{% \"a\" | printf \"%s\" %}").is_ok());
     assert!(render("{% 1 | 2 %}").is_err());
 }
+
+#[test]
+fn escapers_show_nil_as_no_value() {
+    assert_eq!(ok("{% html .nope 1 \"x\" %}"), "&lt;no value&gt;1x");
+    assert_eq!(ok("{% urlquery nil 2.5 %}"), "%3Cno+value%3E2.5");
+}
+
+#[test]
+fn index_of_nil_is_an_error_even_without_indexes() {
+    assert!(render("{% index .nil %}").is_err());
+}
+
+#[test]
+fn deeply_nested_values_are_freed_without_overflowing_the_stack() {
+    let maps = "{% $d := dict %}{% range until 200000 %}{% $d = dict \"a\" $d %}{% end %}ok";
+    assert_eq!(ok(maps), "ok");
+    let lists = "{% $l := list %}{% range until 200000 %}{% $l = list $l 1 %}{% end %}ok";
+    assert_eq!(ok(lists), "ok");
+}
+
+#[test]
+fn a_map_cannot_be_made_to_contain_itself() {
+    assert!(render("{% $_ := set . \"self\" . %}").is_err());
+    assert!(render("{% $_ := merge .m $ %}").is_err());
+}

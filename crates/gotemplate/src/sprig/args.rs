@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use crate::value::{MapRef, Value};
+use crate::value::{Entries, MapRef, Value};
 
 /// The most bytes (or list items) one sprig call may produce, so that a
 /// template cannot exhaust the operator's memory.
@@ -118,17 +118,13 @@ pub(super) fn maps(args: &[Value]) -> Result<Vec<Option<&MapRef>>, String> {
 }
 
 /// Reads a shared map, failing instead of panicking if it is being changed.
-pub(super) fn read(
-    m: &MapRef,
-) -> Result<std::cell::Ref<'_, std::collections::BTreeMap<String, Value>>, String> {
+pub(super) fn read(m: &MapRef) -> Result<std::cell::Ref<'_, Entries>, String> {
     m.try_borrow()
         .map_err(|_| "concurrent map read and map write".to_string())
 }
 
 /// Changes a shared map, failing instead of panicking if it is being read.
-pub(super) fn write(
-    m: &MapRef,
-) -> Result<std::cell::RefMut<'_, std::collections::BTreeMap<String, Value>>, String> {
+pub(super) fn write(m: &MapRef) -> Result<std::cell::RefMut<'_, Entries>, String> {
     m.try_borrow_mut()
         .map_err(|_| "concurrent map writes".to_string())
 }

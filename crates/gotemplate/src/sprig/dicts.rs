@@ -1,7 +1,7 @@
 //! sprig's dictionary functions. Maps are shared by reference, as in Go:
 //! `set`, `unset` and the merges change the map in place and return it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::rc::Rc;
 
 use super::args::{MAX_DEPTH, arity, arity_min, map, maps, read, string, strings, strval, write};
@@ -23,6 +23,32 @@ fn entries(m: Option<&MapRef>) -> Result<Vec<(String, Value)>, String> {
             .collect()),
         None => Ok(Vec::new()),
     }
+}
+
+/// Where a map lives, to recognize it without comparing contents.
+type MapId = *const std::cell::RefCell<crate::value::Entries>;
+
+/// Refuses to put `value` into maps it already holds at some depth: the map
+/// would contain itself, a cycle that reference counting never frees (and
+/// that overflows Go's stack when printed).
+fn refuse_cycle(name: &str, value: &Value, into: &[MapId]) -> Result<(), String> {
+    let mut seen = HashSet::new();
+    let mut stack = vec![value.clone()];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Map(m) => {
+                if into.contains(&Rc::as_ptr(&m)) {
+                    return Err(format!("{name}: a map cannot contain itself"));
+                }
+                if seen.insert(Rc::as_ptr(&m)) {
+                    stack.extend(read(&m)?.values().cloned());
+                }
+            }
+            Value::List(items) => stack.extend(items.iter().cloned()),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// `dict KEY VALUE ...`: a new map; keys are stringified, a key without a
@@ -51,6 +77,7 @@ pub(super) fn get(args: &[Value]) -> Result<Value, String> {
 pub(super) fn set(args: &[Value]) -> Result<Value, String> {
     arity("set", args, 3)?;
     let (m, key) = (map_mut(&args[0])?, string(&args[1])?);
+    refuse_cycle("set", &args[2], &[Rc::as_ptr(m)])?;
     write(m)?.insert(key.to_string(), args[2].clone());
     Ok(args[0].clone())
 }
@@ -189,7 +216,7 @@ fn merge_all(name: &str, args: &[Value], overwrite: bool) -> Result<Value, Strin
         None => Rc::default(),
     };
     for src in maps(&args[1..])?.into_iter().flatten() {
-        merge_into(&dst, src, overwrite, 0)?;
+        merge_into(name, &dst, src, overwrite, &mut Vec::new())?;
     }
     Ok(Value::Map(dst))
 }
@@ -198,19 +225,39 @@ fn merge_all(name: &str, args: &[Value], overwrite: bool) -> Result<Value, Strin
 /// recursively, lists and other values fill empty slots (or replace when
 /// overwriting), nil sources only overwrite, and a non-map destination
 /// entry is never replaced by a map.
-fn merge_into(dst: &MapRef, src: &MapRef, overwrite: bool, depth: usize) -> Result<(), String> {
+/// `into` holds the destination maps from the top down to `dst`.
+fn merge_into(
+    name: &str,
+    dst: &MapRef,
+    src: &MapRef,
+    overwrite: bool,
+    into: &mut Vec<MapId>,
+) -> Result<(), String> {
     if Rc::ptr_eq(dst, src) {
         return Ok(());
     }
-    if depth > MAX_DEPTH {
+    if into.len() > MAX_DEPTH {
         return Err("merge: maps nested too deeply".into());
     }
+    into.push(Rc::as_ptr(dst));
+    let merged = merge_entries(name, dst, src, overwrite, into);
+    into.pop();
+    merged
+}
+
+fn merge_entries(
+    name: &str,
+    dst: &MapRef,
+    src: &MapRef,
+    overwrite: bool,
+    into: &mut Vec<MapId>,
+) -> Result<(), String> {
     for (key, value) in entries(Some(src))? {
         let existing = read(dst)?.get(&key).cloned();
         let replace = match (&value, &existing) {
             (Value::Nil | Value::Missing, _) => overwrite,
             (Value::Map(s), Some(Value::Map(d))) => {
-                merge_into(d, s, overwrite, depth + 1)?;
+                merge_into(name, d, s, overwrite, into)?;
                 is_empty(&Value::Map(Rc::clone(d)))
             }
             (Value::Map(_) | Value::List(_), Some(d)) if !is_empty(d) => {
@@ -220,6 +267,7 @@ fn merge_into(dst: &MapRef, src: &MapRef, overwrite: bool, depth: usize) -> Resu
             (_, Some(d)) => overwrite || is_empty(d),
         };
         if replace {
+            refuse_cycle(name, &value, into)?;
             write(dst)?.insert(key, value);
         }
     }
@@ -303,6 +351,20 @@ mod tests {
         assert!(merge(&[dst.clone(), src.clone()]).is_ok());
         assert_eq!(strval(&dst), "map[m:map[x:1 y:2]]");
         assert_eq!(strval(&src), "map[m:map[y:2]]");
+    }
+
+    #[test]
+    fn maps_cannot_be_made_to_contain_themselves() {
+        let m = d(&[("a", s("x"))]);
+        assert!(set(&[m.clone(), s("self"), m.clone()]).is_err());
+        let root = d(&[("m", m.clone())]);
+        assert!(merge(&[m.clone(), root.clone()]).is_err());
+        assert!(set(&[m.clone(), s("list"), Value::list(vec![root])]).is_err());
+        // A map holding another map twice is not a cycle.
+        let inner = d(&[("k", s("v"))]);
+        let outer = d(&[]);
+        assert!(set(&[outer.clone(), s("x"), inner.clone()]).is_ok());
+        assert!(set(&[outer, s("y"), inner]).is_ok());
     }
 
     #[test]

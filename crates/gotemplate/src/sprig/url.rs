@@ -327,7 +327,7 @@ pub(super) fn url_parse(args: &[Value]) -> Result<Value, String> {
 pub(super) fn url_join(args: &[Value]) -> Result<Value, String> {
     arity("urlJoin", args, 1)?;
     let entries = match map(&args[0])? {
-        Some(m) => read(m)?.clone(),
+        Some(m) => read(m)?.0.clone(),
         None => BTreeMap::new(),
     };
     let field = |key: &str| -> Result<String, String> {
