@@ -2,6 +2,9 @@
 //! crate, with Go's ASCII-only `\d`, `\w`, `\s`, `\b` and Go's own
 //! iteration and `$name` expansion rules.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use regex::Regex;
 
 use super::args::{MAX_OUTPUT, arity, check_size, int, string, too_big};
@@ -18,8 +21,41 @@ enum Mode {
     Error,
 }
 
-/// Compiles a Go regular expression.
-fn compile(expr: &str, mode: Mode) -> Result<Regex, String> {
+/// How many compiled expressions each thread keeps: templates use a few
+/// patterns over and over, and compiling costs far more than matching.
+const CACHE_SIZE: usize = 32;
+
+thread_local! {
+    /// Recently compiled expressions, most recent last.
+    static CACHE: RefCell<Vec<(String, Rc<Regex>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Compiles a Go regular expression, or takes it from the cache. Shared,
+/// not cloned: a cloned `Regex` starts with empty match caches.
+fn compile(expr: &str, mode: Mode) -> Result<Rc<Regex>, String> {
+    let cached = CACHE.with(|c| {
+        let c = c.try_borrow().ok()?;
+        c.iter()
+            .rev()
+            .find(|(e, _)| e == expr)
+            .map(|(_, re)| Rc::clone(re))
+    });
+    if let Some(re) = cached {
+        return Ok(re);
+    }
+    let re = Rc::new(compile_uncached(expr, mode)?);
+    CACHE.with(|c| {
+        if let Ok(mut c) = c.try_borrow_mut() {
+            if c.len() >= CACHE_SIZE {
+                c.remove(0);
+            }
+            c.push((expr.to_string(), Rc::clone(&re)));
+        }
+    });
+    Ok(re)
+}
+
+fn compile_uncached(expr: &str, mode: Mode) -> Result<Regex, String> {
     Regex::new(&translate(expr)).map_err(|e| {
         let reason = e.to_string();
         let reason = reason
