@@ -207,3 +207,17 @@ fn controllers_are_not_implemented_yet() {
         );
     }
 }
+
+#[test]
+fn the_readme_quick_start_renders_the_example() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/templates");
+    let data = format!("{root}/data.yaml");
+    let file = format!("{root}/mongo-connection.yaml");
+    let output = run(&["template", "--data", &data, "--file", &file], None);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let secret: serde_json::Value = serde_saphyr::from_str(&stdout(&output)).unwrap();
+    assert_eq!(secret["metadata"]["name"], "express-mongo");
+    assert_eq!(secret["stringData"]["url"], "mongodb://mongo.db.svc:27017/shop");
+    assert_eq!(secret["stringData"]["username"], "express");
+    assert!(secret["stringData"].get("replicaSet").is_none());
+}
