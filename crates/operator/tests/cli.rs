@@ -217,7 +217,10 @@ fn the_readme_quick_start_renders_the_example() {
     assert!(output.status.success(), "{}", stderr(&output));
     let secret: serde_json::Value = serde_saphyr::from_str(&stdout(&output)).unwrap();
     assert_eq!(secret["metadata"]["name"], "express-mongo");
-    assert_eq!(secret["stringData"]["url"], "mongodb://mongo.db.svc:27017/shop");
+    assert_eq!(
+        secret["stringData"]["url"],
+        "mongodb://mongo.db.svc:27017/shop"
+    );
     assert_eq!(secret["stringData"]["username"], "express");
     assert!(secret["stringData"].get("replicaSet").is_none());
 }
