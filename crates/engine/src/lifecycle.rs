@@ -1,0 +1,194 @@
+//! Which resources run on a lifecycle event, with what template data
+//! (§2.8, §3.6, §4.4, §4.5, §4.6).
+
+use integration_api::{CommonSpec, Do, Resource, When};
+
+use crate::coupling::Coupling;
+use crate::error::Result;
+use crate::interface::{Configs, Results};
+use crate::owner::Owner;
+use crate::render::{Rendered, Renderer};
+use crate::side::Side;
+use crate::template::Data;
+
+/// An event of one coupling: its resources see both objects and configs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CouplingEvent {
+    /// The first successful couple.
+    Coupled,
+    /// An update of a coupled plug or its socket.
+    Updated,
+    /// A plug leaving its socket.
+    Decoupled,
+}
+
+impl From<CouplingEvent> for When {
+    fn from(e: CouplingEvent) -> When {
+        match e {
+            CouplingEvent::Coupled => When::Coupled,
+            CouplingEvent::Updated => When::Updated,
+            CouplingEvent::Decoupled => When::Decoupled,
+        }
+    }
+}
+
+/// An event of one object alone: its resources see only that object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OwnEvent {
+    /// The object's first reconcile.
+    Created,
+    /// The object's finalizer.
+    Deleted,
+}
+
+impl From<OwnEvent> for When {
+    fn from(e: OwnEvent) -> When {
+        match e {
+            OwnEvent::Created => When::Created,
+            OwnEvent::Deleted => When::Deleted,
+        }
+    }
+}
+
+/// The resources of `spec` that run on `event`, with their index. An
+/// absent or empty `when` means `[coupled, updated]` ([FIX] of §4.4).
+pub fn resources_on(spec: &CommonSpec, event: When) -> impl Iterator<Item = (usize, &Resource)> {
+    spec.resources()
+        .iter()
+        .enumerate()
+        .filter(move |(_, r)| r.runs_on(event))
+}
+
+/// The resources deleted automatically at decouple (§4.5): those that are
+/// not a `delete`, do not run on `decoupled`, and are not retained
+/// (`retainWhenDecoupled`, or its alias `preserveWhenDecoupled`).
+pub fn auto_deleted(spec: &CommonSpec) -> impl Iterator<Item = (usize, &Resource)> {
+    spec.resources().iter().enumerate().filter(|(_, r)| {
+        r.effective_do() != Do::Delete && !r.runs_on(When::Decoupled) && !r.retain_when_decoupled()
+    })
+}
+
+/// Renders `owner`'s resources for `created` or `deleted`. The data holds
+/// the owner alone, under `plug` or `socket`.
+pub fn render_own_event(owner: &Owner<'_>, event: OwnEvent) -> Result<Vec<Rendered>> {
+    let data = Data::default()
+        .with(owner.side().as_str(), owner.json().clone())
+        .into_value();
+    let renderer = Renderer::new(owner, data);
+    render_resources(
+        &renderer,
+        owner,
+        resources_on(owner.spec(), event.into()),
+        None,
+    )
+}
+
+impl Coupling<'_> {
+    /// Renders `side`'s resources for a coupling event. Data: `plug`,
+    /// `socket`, `plugConfig`, `socketConfig`.
+    pub fn render_event(
+        &self,
+        side: Side,
+        event: CouplingEvent,
+        configs: &Configs,
+    ) -> Result<Vec<Rendered>> {
+        let owner = self.owner(side);
+        let renderer = Renderer::new(owner, self.event_data(configs).into_value());
+        render_resources(
+            &renderer,
+            owner,
+            resources_on(owner.spec(), event.into()),
+            None,
+        )
+    }
+
+    /// Renders `side`'s resultResources for the result phase (§4.6). Data:
+    /// the event data plus `plugResult` and `socketResult`.
+    pub fn render_result_resources(
+        &self,
+        side: Side,
+        configs: &Configs,
+        results: &Results,
+    ) -> Result<Vec<Rendered>> {
+        let owner = self.owner(side);
+        let renderer = Renderer::new(owner, self.result_phase_data(configs, results));
+        render_result_actions(&renderer, owner, Some)
+    }
+
+    /// Renders the objects `side` deletes automatically at decouple, each
+    /// with action `delete`: the [`auto_deleted`] resources with the decouple
+    /// data, and, when `results` is given, every resultResource that is not
+    /// itself a `delete` ([FIX] of §4.5: the reference never cleaned them up;
+    /// the results are those stored at the last result phase).
+    pub fn render_decouple_deletes(
+        &self,
+        side: Side,
+        configs: &Configs,
+        results: Option<&Results>,
+    ) -> Result<Vec<Rendered>> {
+        let owner = self.owner(side);
+        let renderer = Renderer::new(owner, self.event_data(configs).into_value());
+        let mut out = render_resources(
+            &renderer,
+            owner,
+            auto_deleted(owner.spec()),
+            Some(Do::Delete),
+        )?;
+        if let Some(results) = results {
+            let renderer = Renderer::new(owner, self.result_phase_data(configs, results));
+            let kept = render_result_actions(&renderer, owner, |d| {
+                (d != Do::Delete).then_some(Do::Delete)
+            });
+            out.extend(kept?);
+        }
+        Ok(out)
+    }
+
+    /// `{plug, socket, plugConfig, socketConfig}`.
+    fn event_data(&self, configs: &Configs) -> Data {
+        Side::BOTH.into_iter().fold(self.objects(), |data, side| {
+            data.with_map(side.config_key(), &configs.get(side).values)
+        })
+    }
+
+    fn result_phase_data(&self, configs: &Configs, results: &Results) -> serde_json::Value {
+        Side::BOTH
+            .into_iter()
+            .fold(self.event_data(configs), |data, side| {
+                data.with_map(side.result_key(), &results.get(side).values)
+            })
+            .into_value()
+    }
+}
+
+/// Renders the given resources in order; `action` overrides their own `do`.
+fn render_resources<'s>(
+    renderer: &Renderer<'_>,
+    owner: &Owner<'_>,
+    resources: impl Iterator<Item = (usize, &'s Resource)>,
+    action: Option<Do>,
+) -> Result<Vec<Rendered>> {
+    let mut out = Vec::new();
+    for (i, resource) in resources {
+        let site = format!("{}.resources[{i}]", owner.side());
+        let action_do = action.unwrap_or_else(|| resource.effective_do());
+        out.extend(renderer.render(&site, &resource.action, action_do)?);
+    }
+    Ok(out)
+}
+
+/// Renders the resultResources whose action `choose` maps to `Some`.
+fn render_result_actions(
+    renderer: &Renderer<'_>,
+    owner: &Owner<'_>,
+    choose: impl Fn(Do) -> Option<Do>,
+) -> Result<Vec<Rendered>> {
+    let mut out = Vec::new();
+    for (i, action) in owner.spec().result_resources().iter().enumerate() {
+        if let Some(action_do) = choose(action.effective_do()) {
+            let site = format!("{}.resultResources[{i}]", owner.side());
+            out.extend(renderer.render(&site, action, action_do)?);
+        }
+    }
+    Ok(out)
+}

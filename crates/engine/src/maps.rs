@@ -1,0 +1,83 @@
+//! The three key/value maps of a side (data, config, result) and the
+//! fields they are built from, in merge order (§3.1, §3.3, §3.4 with the
+//! [FIX] that each map reads its own ConfigMap field).
+
+use std::collections::BTreeMap;
+
+use integration_api::CommonSpec;
+
+/// One of a side's key/value maps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapKind {
+    /// Free data, exchanged before config exists; never validated.
+    Data,
+    /// Config, validated against `interface.config`.
+    Config,
+    /// Result, validated against `interface.result`.
+    Result,
+}
+
+impl MapKind {
+    /// All maps, in the order a plan lists their sources.
+    pub const ALL: [MapKind; 3] = [MapKind::Data, MapKind::Config, MapKind::Result];
+
+    /// The spec field holding the templates of this map, if it has one.
+    pub fn template_field(self) -> Option<&'static str> {
+        match self {
+            MapKind::Data => None,
+            MapKind::Config => Some("configTemplate"),
+            MapKind::Result => Some("resultTemplate"),
+        }
+    }
+}
+
+/// Where one map's values come from. Later layers win: Secret < inline <
+/// templates < ConfigMap (and, for config only, the apparatus response,
+/// which the resolver adds on top).
+#[derive(Clone, Copy, Debug)]
+pub struct Layers<'a> {
+    /// Name of the Secret in the owner's namespace.
+    pub secret: Option<&'a str>,
+    /// Inline values.
+    pub inline: Option<&'a BTreeMap<String, String>>,
+    /// One template per key.
+    pub templates: Option<&'a BTreeMap<String, String>>,
+    /// Name of the ConfigMap in the owner's namespace.
+    pub config_map: Option<&'a str>,
+}
+
+impl<'a> Layers<'a> {
+    /// The layers of `kind` in `spec`. Empty names count as unset.
+    pub fn of(spec: &'a CommonSpec, kind: MapKind) -> Self {
+        let (secret, inline, templates, config_map) = match kind {
+            MapKind::Data => (
+                &spec.data_secret_name,
+                &spec.data,
+                &None,
+                &spec.data_config_map_name,
+            ),
+            MapKind::Config => (
+                &spec.config_secret_name,
+                &spec.config,
+                &spec.config_template,
+                &spec.config_config_map_name,
+            ),
+            MapKind::Result => (
+                &spec.result_secret_name,
+                &spec.result,
+                &spec.result_template,
+                &spec.result_config_map_name,
+            ),
+        };
+        Layers {
+            secret: non_empty(secret),
+            inline: inline.as_ref(),
+            templates: templates.as_ref(),
+            config_map: non_empty(config_map),
+        }
+    }
+}
+
+fn non_empty(name: &Option<String>) -> Option<&str> {
+    name.as_deref().filter(|n| !n.is_empty())
+}
