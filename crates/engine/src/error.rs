@@ -77,8 +77,8 @@ pub enum Error {
         side: Side,
         /// The var's name.
         var: String,
-        /// The object it reads.
-        target: VarTarget,
+        /// The object it reads (boxed to keep `Error` small).
+        target: Box<VarTarget>,
     },
 
     /// A ConfigMap named by a spec was not found.

@@ -152,7 +152,7 @@ pub(crate) fn values(
                     .ok_or_else(|| Error::VarTargetNotFound {
                         side: owner.side(),
                         var: r.name.clone(),
-                        target: r.target.clone(),
+                        target: Box::new(r.target.clone()),
                     })?;
             Ok((r.name.clone(), read(object, &r.field_path)))
         })

@@ -195,7 +195,7 @@ fn template_renders_from_a_file() {
 
 #[test]
 fn controllers_are_not_implemented_yet() {
-    for cmd in [&["run"][..], &["render", "--anything", "x"], &["dev"]] {
+    for cmd in [&["run"][..], &["dev", "--anything", "x"]] {
         let output = run(cmd, None);
         assert_eq!(output.status.code(), Some(2), "{cmd:?}");
         assert!(
@@ -223,4 +223,97 @@ fn the_readme_quick_start_renders_the_example() {
     );
     assert_eq!(secret["stringData"]["username"], "express");
     assert!(secret["stringData"].get("replicaSet").is_none());
+}
+
+/// Runs `render` on an example directory with the given extra arguments.
+fn render_example(example: &str, extra: &[&str]) -> Output {
+    let dir = format!("{}/../../examples/{example}", env!("CARGO_MANIFEST_DIR"));
+    let (plug, socket) = (format!("{dir}/plug.yaml"), format!("{dir}/socket.yaml"));
+    let mut args = vec!["render", "--plug", &plug, "--socket", &socket];
+    args.extend(extra);
+    run(&args, None)
+}
+
+#[test]
+fn render_shows_what_each_side_applies_when_coupled() {
+    let objects = format!(
+        "{}/../../examples/express-mongodb/objects.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let output = render_example(
+        "express-mongodb",
+        &["--objects", &objects, "--event", "coupled"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value = serde_saphyr::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["config"]["plug"]["database"], "shop");
+    assert_eq!(report["config"]["socket"]["port"], "27017");
+    let coupled = &report["events"]["coupled"];
+    let secret = &coupled["plug"][0]["object"];
+    assert_eq!(secret["metadata"]["namespace"], "app");
+    assert_eq!(
+        secret["stringData"]["MONGO_URL"],
+        "mongodb://mongo.db.svc:27017/shop"
+    );
+    let user = &coupled["socket"][0]["object"];
+    assert_eq!(user["metadata"]["name"], "mongo-user-app-express");
+    assert_eq!(user["data"]["username"], "express");
+    assert!(
+        report["events"].get("created").is_none(),
+        "only the chosen event"
+    );
+}
+
+#[test]
+fn render_shows_results_and_result_resources() {
+    let output = render_example("results", &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value = serde_saphyr::from_str(&stdout(&output)).unwrap();
+    let connection = "postgres://orders@postgres.db.svc:5432/orders";
+    assert_eq!(report["result"]["socket"]["connection"], connection);
+    assert_eq!(report["result"]["plug"]["ack"], "yes");
+    for event in ["coupled", "updated"] {
+        let cm = &report["events"][event]["resultResources"]["plug"][0]["object"];
+        assert_eq!(cm["data"]["connection"], connection, "{event}");
+    }
+    let deleted = &report["events"]["decoupled"]["deletes"]["plug"][0];
+    assert_eq!(deleted["action"], "delete");
+    assert_eq!(deleted["object"]["metadata"]["name"], "orders-db-result");
+}
+
+#[test]
+fn render_reports_missing_objects_and_validation_errors_and_exits_1() {
+    let output = render_example("express-mongodb", &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("configmap app/express-db not found"),
+        "{}",
+        stderr(&output)
+    );
+
+    let dir = scratch("render-invalid");
+    let plug = dir.join("plug.yaml");
+    let socket = format!(
+        "{}/../../examples/results/socket.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let manifest = "apiVersion: integration.rock8s.com/v1beta1\nkind: Plug\n\
+        metadata: {name: p, namespace: app}\nspec: {socket: {name: postgres, namespace: db}}\n";
+    std::fs::write(&plug, manifest).unwrap();
+    let output = run(
+        &[
+            "render",
+            "--plug",
+            plug.to_str().unwrap(),
+            "--socket",
+            &socket,
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("plug config property 'database' is required"),
+        "{}",
+        stderr(&output)
+    );
 }

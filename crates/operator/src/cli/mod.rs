@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod crds;
 mod not_yet;
+mod render;
 mod template;
 
 /// Declarative integrations between Kubernetes applications: plugs couple to
@@ -28,8 +29,9 @@ enum Command {
     Template(template::Args),
     /// Run the operator (not implemented yet).
     Run(not_yet::Args),
-    /// Render a plug's or socket's resources offline (not implemented yet).
-    Render(not_yet::Args),
+    /// Show offline what a plug and its socket would do: both configs, both
+    /// results, and the resources each side applies or deletes at each event.
+    Render(render::Args),
     /// Run the operator against a local development cluster (not implemented
     /// yet).
     Dev(not_yet::Args),
@@ -42,7 +44,8 @@ impl Cli {
         let result = match self.command {
             Command::Crds => crds::run(),
             Command::Template(args) => template::run(args),
-            Command::Run(_) | Command::Render(_) | Command::Dev(_) => Ok(not_yet::run()),
+            Command::Render(args) => render::run(args),
+            Command::Run(_) | Command::Dev(_) => Ok(not_yet::run()),
         };
         result.unwrap_or_else(|err| {
             eprintln!("error: {err:#}");

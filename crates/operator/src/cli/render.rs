@@ -1,0 +1,354 @@
+//! `render`: what a plug and its socket would do, offline. Prints both
+//! configs, both results, and every resource each side would apply or
+//! delete at each lifecycle event. ConfigMaps, Secrets and var targets come
+//! from `--objects` files instead of a cluster.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use integration_api::{Plug, Socket};
+use integration_engine::{
+    Configs, Coupling, CouplingEvent, OwnEvent, Owner, Rendered, Results, Side, Sources, Validated,
+    render_own_event,
+};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use serde_json::{Value, json};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The Plug manifest (YAML or JSON).
+    #[arg(long, value_name = "FILE")]
+    plug: PathBuf,
+    /// The Socket manifest the plug couples to.
+    #[arg(long, value_name = "FILE")]
+    socket: PathBuf,
+    /// Files of other objects the integration reads (ConfigMaps, Secrets,
+    /// var targets); several documents per file are fine.
+    #[arg(long = "objects", value_name = "FILE")]
+    objects: Vec<PathBuf>,
+    /// Show one lifecycle event only.
+    #[arg(long, value_enum)]
+    event: Option<Event>,
+}
+
+/// The lifecycle events, in the order a coupling meets them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Event {
+    Created,
+    Coupled,
+    Updated,
+    Decoupled,
+    Deleted,
+}
+
+impl Event {
+    const ALL: [Event; 5] = [
+        Event::Created,
+        Event::Coupled,
+        Event::Updated,
+        Event::Decoupled,
+        Event::Deleted,
+    ];
+}
+
+/// Namespace given to manifests that name none, as kubectl would.
+const DEFAULT_NAMESPACE: &str = "default";
+
+/// Shown instead of values of interface properties marked `secret: true`.
+const SECRET: &str = "(secret)";
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let plug: Plug = read_manifest(&args.plug)?;
+    let socket: Socket = read_manifest(&args.socket)?;
+    let objects = args
+        .objects
+        .iter()
+        .map(|path| read_documents(path))
+        .collect::<anyhow::Result<Vec<_>>>()?
+        .concat();
+    warn_about_offline_limits(&plug, &socket);
+    match render(&plug, &socket, &objects, args.event) {
+        Ok(report) => {
+            print!(
+                "{}",
+                serde_saphyr::to_string(&report).context("writing YAML")?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// What `render` prints, in the order a reader wants it.
+#[derive(serde::Serialize)]
+struct Report {
+    config: Value,
+    result: Value,
+    events: Events,
+}
+
+/// The events shown, in lifecycle order.
+#[derive(Default, serde::Serialize)]
+struct Events {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created: Option<EventReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    coupled: Option<EventReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updated: Option<EventReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decoupled: Option<EventReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deleted: Option<EventReport>,
+}
+
+/// What each side does at one event, plug side first.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EventReport {
+    plug: Value,
+    socket: Value,
+    /// After `coupled` and `updated`: the result phase, socket first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result_resources: Option<Value>,
+    /// At `decoupled`: what each side deletes automatically.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deletes: Option<Value>,
+}
+
+/// Computes the whole report.
+fn render(
+    plug: &Plug,
+    socket: &Socket,
+    objects: &[Value],
+    only: Option<Event>,
+) -> anyhow::Result<Report> {
+    let coupling = Coupling::new(plug, socket)?;
+    let sources = sources(&coupling, objects)?;
+    let configs = coupling.configs(&sources)?;
+    let results = coupling.results(&sources, &configs)?;
+    let mut events = Events::default();
+    for event in Event::ALL
+        .into_iter()
+        .filter(|e| only.is_none_or(|o| o == *e))
+    {
+        let report = Some(event_report(&coupling, event, &configs, &results)?);
+        match event {
+            Event::Created => events.created = report,
+            Event::Coupled => events.coupled = report,
+            Event::Updated => events.updated = report,
+            Event::Decoupled => events.decoupled = report,
+            Event::Deleted => events.deleted = report,
+        }
+    }
+    Ok(Report {
+        config: pair(&configs),
+        result: pair(&results),
+        events,
+    })
+}
+
+/// What each side does at one event.
+fn event_report(
+    coupling: &Coupling<'_>,
+    event: Event,
+    configs: &Configs,
+    results: &Results,
+) -> anyhow::Result<EventReport> {
+    let own = |event| -> anyhow::Result<EventReport> {
+        Ok(EventReport {
+            plug: listed(render_own_event(coupling.owner(Side::Plug), event)?),
+            socket: listed(render_own_event(coupling.owner(Side::Socket), event)?),
+            result_resources: None,
+            deletes: None,
+        })
+    };
+    let coupled = |event| -> anyhow::Result<EventReport> {
+        let both = |render: &dyn Fn(Side) -> Result<Vec<Rendered>, integration_engine::Error>| {
+            Ok::<_, anyhow::Error>(
+                json!({"socket": listed(render(Side::Socket)?), "plug": listed(render(Side::Plug)?)}),
+            )
+        };
+        let decoupling = event == CouplingEvent::Decoupled;
+        Ok(EventReport {
+            plug: listed(coupling.render_event(Side::Plug, event, configs)?),
+            socket: listed(coupling.render_event(Side::Socket, event, configs)?),
+            result_resources: if decoupling {
+                None
+            } else {
+                Some(both(&|side| {
+                    coupling.render_result_resources(side, configs, results)
+                })?)
+            },
+            deletes: if decoupling {
+                Some(both(&|side| {
+                    coupling.render_decouple_deletes(side, configs, Some(results))
+                })?)
+            } else {
+                None
+            },
+        })
+    };
+    match event {
+        Event::Created => own(OwnEvent::Created),
+        Event::Deleted => own(OwnEvent::Deleted),
+        Event::Coupled => coupled(CouplingEvent::Coupled),
+        Event::Updated => coupled(CouplingEvent::Updated),
+        Event::Decoupled => coupled(CouplingEvent::Decoupled),
+    }
+}
+
+/// Rendered objects as the report lists them.
+fn listed(rendered: Vec<Rendered>) -> Value {
+    rendered
+        .into_iter()
+        .map(|r| {
+            json!({
+                "action": r.action.as_str(),
+                "template": r.template,
+                "object": r.object,
+            })
+        })
+        .collect()
+}
+
+/// Both sides' validated values, secret ones hidden.
+fn pair(validated: &integration_engine::Pair<Validated>) -> Value {
+    let shown = |v: &Validated| -> Value {
+        v.values
+            .iter()
+            .map(|(k, value)| {
+                let value = if v.secret_keys.contains(k) {
+                    SECRET
+                } else {
+                    value
+                };
+                (k.clone(), Value::from(value))
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    json!({"plug": shown(&validated.plug), "socket": shown(&validated.socket)})
+}
+
+/// The objects the coupling reads, taken from the `--objects` files.
+fn sources(
+    coupling: &Coupling<'_>,
+    objects: &[Value],
+) -> Result<Sources, integration_engine::Error> {
+    let plan = coupling.plan()?;
+    let mut sources = Sources::default();
+    for side in [&plan.plug, &plan.socket] {
+        for key in side.config_map_keys() {
+            if let Some(cm) =
+                find::<ConfigMap>(objects, "v1", "ConfigMap", &key.namespace, &key.name)
+            {
+                sources.add_config_map(&cm);
+            }
+        }
+        for key in side.secret_keys() {
+            if let Some(secret) = find::<Secret>(objects, "v1", "Secret", &key.namespace, &key.name)
+            {
+                sources.add_secret(&secret);
+            }
+        }
+        for var in side.var_refs() {
+            let t = &var.target;
+            if let Some(object) =
+                find::<Value>(objects, &t.api_version, &t.kind, &t.namespace, &t.name)
+            {
+                sources.add_object(t.clone(), object);
+            }
+        }
+    }
+    Ok(sources)
+}
+
+/// The object with this identity, if one of the files holds it.
+fn find<T: serde::de::DeserializeOwned>(
+    objects: &[Value],
+    api_version: &str,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> Option<T> {
+    objects
+        .iter()
+        .find(|o| {
+            o["apiVersion"] == api_version
+                && o["kind"] == kind
+                && o["metadata"]["name"] == name
+                && o["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or(DEFAULT_NAMESPACE)
+                    == namespace
+        })
+        .and_then(|o| {
+            let mut o = o.clone();
+            o["metadata"]["namespace"] = Value::from(namespace);
+            serde_json::from_value(o).ok()
+        })
+}
+
+/// Says on stderr what an offline render cannot show.
+fn warn_about_offline_limits(plug: &Plug, socket: &Socket) {
+    for (owner, has_apparatus) in [
+        (Owner::plug(plug), plug.spec.common.apparatus.is_some()),
+        (
+            Owner::socket(socket),
+            socket.spec.common.apparatus.is_some(),
+        ),
+    ] {
+        if let (Ok(owner), true) = (owner, has_apparatus) {
+            eprintln!(
+                "note: apparatus calls are skipped offline: config from {}/{}'s apparatus /config is not included",
+                owner.namespace(),
+                owner.name()
+            );
+        }
+    }
+    let target = plug.spec.socket.as_ref();
+    let (name, namespace) = (
+        target.map(|s| s.name.as_str()),
+        target
+            .and_then(|s| s.namespace.as_deref())
+            .or(plug.metadata.namespace.as_deref()),
+    );
+    if name != socket.metadata.name.as_deref() || namespace != socket.metadata.namespace.as_deref()
+    {
+        eprintln!(
+            "note: the plug's spec.socket does not name this socket; rendering them together anyway"
+        );
+    }
+}
+
+/// One manifest from a file, in the default namespace if it names none.
+fn read_manifest<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
+    let mut documents = read_documents(path)?;
+    if documents.len() != 1 {
+        bail!(
+            "{}: expected one manifest, found {}",
+            path.display(),
+            documents.len()
+        );
+    }
+    let mut object = documents.remove(0);
+    if object["metadata"]["namespace"].is_null() {
+        object["metadata"]["namespace"] = Value::from(DEFAULT_NAMESPACE);
+    }
+    serde_json::from_value(object)
+        .with_context(|| format!("{}: not a valid manifest", path.display()))
+}
+
+/// Every YAML or JSON document of a file.
+fn read_documents(path: &Path) -> anyhow::Result<Vec<Value>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let documents: Vec<Value> = serde_saphyr::from_multiple(&text)
+        .with_context(|| format!("{}: not valid YAML", path.display()))?;
+    Ok(documents.into_iter().filter(|d| !d.is_null()).collect())
+}
