@@ -1,0 +1,213 @@
+//! Watches: a newline-delimited stream of `{"type","object"}` events, resumable from a
+//! resourceVersion, with BOOKMARKs, `timeoutSeconds`, 410 Expired after compaction, and
+//! ADDED/DELETED when an object enters or leaves the selection.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde_json::{Value, json};
+use tokio::sync::{broadcast, mpsc};
+
+use crate::Shared;
+use crate::error::ApiError;
+use crate::resources::ResourceType;
+use crate::selectors::{FieldSelector, LabelSelector};
+use crate::state::at_version;
+use crate::store::{Event, EventType};
+
+/// What a watch asked for.
+pub struct WatchParams {
+    /// `None`: start with synthetic ADDED events for the current state.
+    pub resource_version: Option<u64>,
+    pub timeout: Duration,
+    pub bookmarks: bool,
+    /// `sendInitialEvents=true`: initial state, then a BOOKMARK marking its end.
+    pub initial_events: bool,
+    pub namespace: Option<String>,
+    pub labels: LabelSelector,
+    pub fields: FieldSelector,
+}
+
+impl WatchParams {
+    fn matches(&self, obj: &Value) -> bool {
+        self.labels.matches(obj) && self.fields.matches(obj)
+    }
+}
+
+fn line(kind: &str, obj: &Value) -> Bytes {
+    let mut s = String::with_capacity(256);
+    s.push_str("{\"type\":\"");
+    s.push_str(kind);
+    s.push_str("\",\"object\":");
+    s.push_str(&serde_json::to_string(obj).unwrap_or_else(|_| "{}".into()));
+    s.push_str("}\n");
+    Bytes::from(s)
+}
+
+/// Translates a store event for this watch, or `None` when it is not visible to it.
+fn translate(rt: &ResourceType, p: &WatchParams, ev: &Event) -> Option<Bytes> {
+    if ev.gr != rt.gr() {
+        return None;
+    }
+    if let Some(ns) = &p.namespace
+        && ev.namespace != *ns
+    {
+        return None;
+    }
+    let now = p.matches(&ev.object);
+    let (kind, obj) = match ev.kind {
+        EventType::Added => (now.then_some("ADDED")?, ev.object.clone()),
+        EventType::Deleted => {
+            let before = ev.old.as_deref().is_some_and(|o| p.matches(o));
+            ((now || before).then_some("DELETED")?, ev.object.clone())
+        }
+        EventType::Modified => {
+            let before = ev.old.as_deref().is_some_and(|o| p.matches(o));
+            match (before, now) {
+                (true, true) => ("MODIFIED", ev.object.clone()),
+                (false, true) => ("ADDED", ev.object.clone()),
+                (true, false) => {
+                    // Leaving the selection: the last state that matched, at this revision.
+                    let mut o = ev.old.as_deref().cloned().unwrap_or(Value::Null);
+                    o["metadata"]["resourceVersion"] = json!(ev.rv.to_string());
+                    ("DELETED", Arc::new(o))
+                }
+                (false, false) => return None,
+            }
+        }
+    };
+    Some(line(kind, &at_version(rt, &obj)))
+}
+
+fn bookmark(rt: &ResourceType, rv: u64, initial_end: bool) -> Bytes {
+    let mut meta = json!({"resourceVersion": rv.to_string()});
+    if initial_end {
+        meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+    }
+    line(
+        "BOOKMARK",
+        &json!({"kind": rt.kind, "apiVersion": rt.api_version(), "metadata": meta}),
+    )
+}
+
+fn stream_response(rx: mpsc::Receiver<Bytes>) -> Response {
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|b| (Ok::<_, std::convert::Infallible>(b), rx))
+    });
+    let mut resp = Body::from_stream(stream).into_response();
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+/// A watch that fails at once with an in-stream ERROR event, as the real server reports a
+/// compacted resourceVersion.
+pub fn error_stream(err: &ApiError) -> Response {
+    let (tx, rx) = mpsc::channel::<Bytes>(1);
+    let _ = tx.try_send(line("ERROR", &err.status()));
+    stream_response(rx)
+}
+
+/// Starts a watch; the events are produced by a task that ends with the stream.
+pub fn start(sh: &Arc<Shared>, rt: Arc<ResourceType>, p: WatchParams) -> Response {
+    let mut initial: Vec<Bytes> = Vec::new();
+    let backlog;
+    let mut events;
+    let start_rv;
+    {
+        let st = sh.lock();
+        events = st.store.subscribe();
+        start_rv = st.store.rv();
+        match p
+            .resource_version
+            .filter(|rv| *rv != 0 && !p.initial_events)
+        {
+            None => {
+                for (_, obj) in st.store.list(&rt.gr(), p.namespace.as_deref()) {
+                    if p.matches(obj) {
+                        initial.push(line("ADDED", &at_version(&rt, obj)));
+                    }
+                }
+                if p.initial_events {
+                    initial.push(bookmark(&rt, start_rv, true));
+                }
+                backlog = Vec::new();
+            }
+            Some(rv) => match st.store.events_since(rv) {
+                Some(evs) => backlog = evs,
+                None => {
+                    let err = ApiError::expired(format!(
+                        "too old resource version: {rv} ({})",
+                        st.store.compacted_rv() + 1
+                    ));
+                    return error_stream(&err);
+                }
+            },
+        }
+    }
+    let (tx, rx) = mpsc::channel::<Bytes>(1024);
+    let mut epoch = sh.epoch.subscribe();
+    let interval = sh.bookmark_interval;
+    tokio::spawn(async move {
+        for b in initial {
+            if tx.send(b).await.is_err() {
+                return;
+            }
+        }
+        let mut last_rv = start_rv;
+        for ev in backlog {
+            last_rv = last_rv.max(ev.rv);
+            if let Some(b) = translate(&rt, &p, &ev)
+                && tx.send(b).await.is_err()
+            {
+                return;
+            }
+        }
+        let deadline = tokio::time::sleep(p.timeout);
+        tokio::pin!(deadline);
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+        loop {
+            tokio::select! {
+                biased;
+                ev = events.recv() => match ev {
+                    Ok(ev) => {
+                        if ev.rv <= last_rv {
+                            continue;
+                        }
+                        last_rv = ev.rv;
+                        if let Some(b) = translate(&rt, &p, &ev)
+                            && tx.send(b).await.is_err()
+                        {
+                            return;
+                        }
+                    }
+                    // Too slow to keep up: end the stream; the client resumes from its last
+                    // resourceVersion (or relists on 410), as after a real apiserver restart.
+                    Err(broadcast::error::RecvError::Lagged(_)) | Err(broadcast::error::RecvError::Closed) => return,
+                },
+                _ = epoch.changed() => return,
+                _ = &mut deadline => {
+                    // Like the real server, a closing watch gets a last bookmark.
+                    if p.bookmarks {
+                        let _ = tx.send(bookmark(&rt, last_rv, false)).await;
+                    }
+                    return;
+                }
+                _ = tx.closed() => return,
+                _ = ticker.tick() => {
+                    if p.bookmarks && tx.send(bookmark(&rt, last_rv, false)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    stream_response(rx)
+}

@@ -1,0 +1,989 @@
+//! API behaviors the operator relies on, written against a plain `kube::Client`. Each check
+//! runs against the emulator (one test per check) and, in `real_cluster`, against the cluster
+//! `KUBECONFIG` points at (skipped with a message when it is unset).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Env, reason, wait_until};
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::authorization::v1::SelfSubjectAccessReview;
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{ConfigMap, Event as CoreEvent, Namespace, ServiceAccount};
+use k8s_openapi::api::events::v1::Event as NewEvent;
+use k8s_openapi::api::rbac::v1::{ClusterRole, Role, RoleBinding};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch,
+    PatchParams, PostParams, WatchEvent, WatchParams,
+};
+use kube::discovery::Discovery;
+use kube::runtime::wait::{await_condition, conditions};
+use serde_json::{Value, json};
+
+fn cm(name: &str, data: Value) -> ConfigMap {
+    serde_json::from_value(json!({"metadata": {"name": name}, "data": data})).unwrap()
+}
+
+fn deployment(name: &str, image: &str) -> Deployment {
+    serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "main", "image": image}]}}}
+    }))
+    .unwrap()
+}
+
+/// A namespaced `Widget<suffix>` CRD in group `emu.example.com` with a status subresource,
+/// a default, a bound, and an unknown-field-preserving map.
+async fn widget_crd(env: &Env) -> ApiResource {
+    let kind = format!("Widget{}", env.suffix);
+    let plural = format!("widgets{}", env.suffix);
+    let crds: Api<CustomResourceDefinition> = Api::all(env.client.clone());
+    let crd: CustomResourceDefinition = serde_json::from_value(json!({
+        "metadata": {"name": format!("{plural}.emu.example.com")},
+        "spec": {"group": "emu.example.com", "scope": "Namespaced",
+            "names": {"kind": kind, "plural": plural, "singular": kind.to_lowercase(), "listKind": format!("{kind}List")},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "subresources": {"status": {}},
+                "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                    "spec": {"type": "object", "properties": {
+                        "size": {"type": "integer", "minimum": 1, "default": 3},
+                        "color": {"type": "string"},
+                        "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}},
+                    "status": {"type": "object", "properties": {"ready": {"type": "boolean"}}}}}}}]}
+    }))
+    .unwrap();
+    crds.create(&PostParams::default(), &crd).await.unwrap();
+    let name = format!("{plural}.emu.example.com");
+    tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        await_condition(crds, &name, conditions::is_crd_established()),
+    )
+    .await
+    .expect("CRD established in time")
+    .unwrap();
+    let gvk = GroupVersionKind::gvk("emu.example.com", "v1", &kind);
+    let ar = ApiResource::from_gvk_with_plural(&gvk, &plural);
+    // The kind must be served (discovery can lag a moment on a real cluster).
+    let api: Api<DynamicObject> = Api::namespaced_with(env.client.clone(), &env.ns, &ar);
+    wait_until("CR kind served", 20, || {
+        let api = api.clone();
+        async move { api.list(&ListParams::default()).await.is_ok() }
+    })
+    .await;
+    ar
+}
+
+async fn delete_crd(env: &Env, ar: &ApiResource) {
+    let crds: Api<CustomResourceDefinition> = Api::all(env.client.clone());
+    let _ = crds
+        .delete(
+            &format!("{}.emu.example.com", ar.plural),
+            &DeleteParams::default(),
+        )
+        .await;
+}
+
+fn widget(ar: &ApiResource, name: &str, spec: Value) -> DynamicObject {
+    let mut o = DynamicObject::new(name, ar);
+    o.data = json!({"spec": spec});
+    o
+}
+
+// 1. Discovery, CRD lifecycle.
+async fn discovery(env: &Env) {
+    let v = env.client.apiserver_version().await.unwrap();
+    assert_eq!(v.major, "1");
+    let d = Discovery::new(env.client.clone()).run().await.unwrap();
+    for (g, k) in [
+        ("", "ConfigMap"),
+        ("", "Secret"),
+        ("", "Namespace"),
+        ("", "ServiceAccount"),
+        ("", "Service"),
+        ("", "Pod"),
+        ("", "Event"),
+        ("apps", "Deployment"),
+        ("apps", "StatefulSet"),
+        ("batch", "Job"),
+        ("networking.k8s.io", "NetworkPolicy"),
+        ("coordination.k8s.io", "Lease"),
+        ("events.k8s.io", "Event"),
+        ("rbac.authorization.k8s.io", "Role"),
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+        ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ] {
+        let found = d.groups().any(|grp| {
+            grp.name() == g && grp.recommended_resources().iter().any(|(r, _)| r.kind == k)
+        });
+        assert!(found, "discovery serves {g}/{k}");
+    }
+}
+
+async fn crd_lifecycle(env: &Env) {
+    let ar = widget_crd(env).await;
+    let crds: Api<CustomResourceDefinition> = Api::all(env.client.clone());
+    let crd = crds
+        .get(&format!("{}.emu.example.com", ar.plural))
+        .await
+        .unwrap();
+    let conds = crd.status.unwrap().conditions.unwrap();
+    for t in ["Established", "NamesAccepted"] {
+        assert!(
+            conds.iter().any(|c| c.type_ == t && c.status == "True"),
+            "{t}"
+        );
+    }
+    let d = Discovery::new(env.client.clone()).run().await.unwrap();
+    assert!(d.groups().any(|g| {
+        g.recommended_resources()
+            .iter()
+            .any(|(r, _)| r.kind == ar.kind)
+    }));
+    let api: Api<DynamicObject> = Api::namespaced_with(env.client.clone(), &env.ns, &ar);
+    api.create(
+        &PostParams::default(),
+        &widget(&ar, "w1", json!({"size": 2})),
+    )
+    .await
+    .unwrap();
+    delete_crd(env, &ar).await;
+    wait_until("CRD and its objects gone", 30, || {
+        let api = api.clone();
+        async move { matches!(api.list(&ListParams::default()).await, Err(kube::Error::Api(s)) if s.code == 404) }
+    })
+    .await;
+}
+
+// 2. Metadata.
+async fn metadata(env: &Env) {
+    let api: Api<ConfigMap> = Api::namespaced(env.client.clone(), &env.ns);
+    let mut c = cm("", json!({"a": "1"}));
+    c.metadata.name = None;
+    c.metadata.generate_name = Some("gen-".into());
+    let made = api.create(&PostParams::default(), &c).await.unwrap();
+    let name = made.metadata.name.clone().unwrap();
+    assert!(name.starts_with("gen-") && name.len() == 9, "{name}");
+    assert!(made.metadata.uid.is_some() && made.metadata.creation_timestamp.is_some());
+    assert_eq!(made.metadata.namespace.as_deref(), Some(env.ns.as_str()));
+    let (code, r) = reason(
+        api.create(&PostParams::default(), &cm("Bad_Name", json!({})))
+            .await,
+    );
+    assert_eq!((code, r.as_str()), (422, "Invalid"));
+    let (code, r) = reason(
+        api.create(&PostParams::default(), &cm(&name, json!({})))
+            .await,
+    );
+    assert_eq!((code, r.as_str()), (409, "AlreadyExists"));
+    let missing: Api<ConfigMap> =
+        Api::namespaced(env.client.clone(), &format!("missing-{}", env.suffix));
+    let (code, r) = reason(
+        missing
+            .create(&PostParams::default(), &cm("x", json!({})))
+            .await,
+    );
+    assert_eq!((code, r.as_str()), (404, "NotFound"));
+    let sas: Api<ServiceAccount> = Api::namespaced(env.client.clone(), &env.ns);
+    wait_until("default ServiceAccount", 30, || {
+        let sas = sas.clone();
+        async move { sas.get_opt("default").await.unwrap().is_some() }
+    })
+    .await;
+}
+
+// 3. resourceVersion, generation, conflicts, no-op writes.
+async fn versions(env: &Env) {
+    let api: Api<ConfigMap> = Api::namespaced(env.client.clone(), &env.ns);
+    let c = api
+        .create(&PostParams::default(), &cm("v", json!({"a": "1"})))
+        .await
+        .unwrap();
+    let rv1 = c.metadata.resource_version.clone().unwrap();
+    let same = api.replace("v", &PostParams::default(), &c).await.unwrap();
+    assert_eq!(
+        same.metadata.resource_version.as_deref(),
+        Some(rv1.as_str()),
+        "no-op keeps resourceVersion"
+    );
+    let mut changed = same.clone();
+    changed.data = Some([("a".to_string(), "2".to_string())].into());
+    let c2 = api
+        .replace("v", &PostParams::default(), &changed)
+        .await
+        .unwrap();
+    let rv2 = c2.metadata.resource_version.clone().unwrap();
+    assert!(rv2.parse::<u64>().unwrap() > rv1.parse::<u64>().unwrap());
+    let (code, r) = reason(api.replace("v", &PostParams::default(), &changed).await);
+    assert_eq!(
+        (code, r.as_str()),
+        (409, "Conflict"),
+        "stale resourceVersion"
+    );
+
+    // A no-op write emits no watch event: the first event after rv2 is the real change.
+    let mut stream = api
+        .watch(
+            &WatchParams::default().fields("metadata.name=v").timeout(10),
+            &rv2,
+        )
+        .await
+        .unwrap()
+        .boxed();
+    api.replace("v", &PostParams::default(), &c2).await.unwrap();
+    let mut c3 = c2.clone();
+    c3.data = Some([("a".to_string(), "3".to_string())].into());
+    let c3 = api.replace("v", &PostParams::default(), &c3).await.unwrap();
+    loop {
+        match stream.try_next().await.unwrap().expect("an event") {
+            WatchEvent::Modified(o) => {
+                assert_eq!(o.metadata.resource_version, c3.metadata.resource_version);
+                break;
+            }
+            WatchEvent::Bookmark(_) => continue,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    let deps: Api<Deployment> = Api::namespaced(env.client.clone(), &env.ns);
+    let d = deps
+        .create(&PostParams::default(), &deployment("gen", "nginx:1"))
+        .await
+        .unwrap();
+    assert_eq!(d.metadata.generation, Some(1));
+    let d = deps
+        .patch(
+            "gen",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"x": "y"}}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        d.metadata.generation,
+        Some(1),
+        "metadata change keeps generation"
+    );
+    let d = deps
+        .patch(
+            "gen",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 2}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        d.metadata.generation,
+        Some(2),
+        "spec change bumps generation"
+    );
+}
+
+// 4. Status subresource isolation.
+async fn status_subresource(env: &Env) {
+    let ar = widget_crd(env).await;
+    let api: Api<DynamicObject> = Api::namespaced_with(env.client.clone(), &env.ns, &ar);
+    let mut w = widget(&ar, "s", json!({"size": 2}));
+    w.data["status"] = json!({"ready": true});
+    let made = api.create(&PostParams::default(), &w).await.unwrap();
+    assert!(
+        made.data.get("status").is_none(),
+        "status ignored on create"
+    );
+    let mut upd = made.clone();
+    upd.data["status"] = json!({"ready": true});
+    upd.data["spec"]["size"] = json!(5);
+    let after = api
+        .replace("s", &PostParams::default(), &upd)
+        .await
+        .unwrap();
+    assert!(
+        after.data.get("status").is_none(),
+        "main resource ignores status"
+    );
+    assert_eq!(after.data["spec"]["size"], 5);
+    let st = api
+        .patch_status(
+            "s",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"size": 9}, "status": {"ready": true}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st.data["status"]["ready"], true);
+    assert_eq!(
+        st.data["spec"]["size"], 5,
+        "status subresource ignores spec"
+    );
+    assert_eq!(
+        st.metadata.generation, after.metadata.generation,
+        "status write keeps generation"
+    );
+
+    let deps: Api<Deployment> = Api::namespaced(env.client.clone(), &env.ns);
+    deps.create(&PostParams::default(), &deployment("st", "nginx:1"))
+        .await
+        .unwrap();
+    let d = deps
+        .patch_status(
+            "st",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"readyReplicas": 1}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(d.status.unwrap().ready_replicas, Some(1));
+    delete_crd(env, &ar).await;
+}
+
+// 5. Patches and server-side apply.
+async fn patches(env: &Env) {
+    let deps: Api<Deployment> = Api::namespaced(env.client.clone(), &env.ns);
+    deps.create(&PostParams::default(), &deployment("p", "nginx:1"))
+        .await
+        .unwrap();
+    let d = deps.patch("p", &PatchParams::default(), &Patch::Strategic(json!({"spec": {"template": {"spec": {"containers": [{"name": "side", "image": "busybox"}]}}}}))).await.unwrap();
+    let names: Vec<String> = d
+        .spec
+        .template
+        .spec
+        .unwrap()
+        .containers
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(names, ["main", "side"], "strategic merge by name");
+    let d = deps
+        .patch(
+            "p",
+            &PatchParams::default(),
+            &Patch::<()>::Json(
+                serde_json::from_value(
+                    json!([{"op": "replace", "path": "/spec/replicas", "value": 3}]),
+                )
+                .unwrap(),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(d.spec.replicas, Some(3));
+    let d = deps
+        .patch(
+            "p",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {"a": "b"}}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(d.metadata.annotations.unwrap()["a"], "b");
+
+    let ar = widget_crd(env).await;
+    let api: Api<DynamicObject> = Api::namespaced_with(env.client.clone(), &env.ns, &ar);
+    api.create(
+        &PostParams::default(),
+        &widget(&ar, "w", json!({"size": 2})),
+    )
+    .await
+    .unwrap();
+    let (code, r) = reason(
+        api.patch(
+            "w",
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"spec": {"size": 4}})),
+        )
+        .await,
+    );
+    assert_eq!((code, r.as_str()), (415, "UnsupportedMediaType"));
+    delete_crd(env, &ar).await;
+}
+
+async fn server_side_apply(env: &Env) {
+    let api: Api<ConfigMap> = Api::namespaced(env.client.clone(), &env.ns);
+    let a = PatchParams::apply("alpha");
+    let o = api.patch("ssa", &a, &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa"}, "data": {"x": "1", "y": "1"}}))).await.unwrap();
+    let mf = o.metadata.managed_fields.clone().unwrap();
+    assert_eq!(mf.len(), 1);
+    assert_eq!(
+        (mf[0].manager.as_deref(), mf[0].operation.as_deref()),
+        (Some("alpha"), Some("Apply"))
+    );
+    let fields = mf[0].fields_v1.clone().unwrap().0;
+    assert_eq!(fields["f:data"], json!({"f:x": {}, "f:y": {}}));
+    // Dropping y removes it.
+    let o = api.patch("ssa", &a, &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa"}, "data": {"x": "1"}}))).await.unwrap();
+    assert_eq!(o.data.unwrap().len(), 1);
+    // Another manager changing x conflicts, unless forced.
+    let b = PatchParams::apply("beta");
+    let err = api.patch("ssa", &b, &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa"}, "data": {"x": "2"}}))).await;
+    match err {
+        Err(kube::Error::Api(s)) => {
+            assert_eq!((s.code, s.reason.as_str()), (409, "Conflict"));
+            assert!(s.message.contains("alpha"), "{}", s.message);
+            let causes = s.details.unwrap().causes;
+            assert_eq!(causes[0].reason, "FieldManagerConflict");
+            assert_eq!(causes[0].field, ".data.x");
+        }
+        other => panic!("expected conflict, got {other:?}"),
+    }
+    let o = api.patch("ssa", &b.clone().force(), &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa"}, "data": {"x": "2"}}))).await.unwrap();
+    assert_eq!(o.data.unwrap()["x"], "2");
+    let managers: Vec<String> = o
+        .metadata
+        .managed_fields
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| m.manager)
+        .collect();
+    assert_eq!(managers, ["beta"], "forced apply takes ownership");
+
+    // Keyed list merge: two managers each own one container.
+    let deps: Api<Deployment> = Api::namespaced(env.client.clone(), &env.ns);
+    let base = |c: Value| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "lm"},
+        "spec": {"selector": {"matchLabels": {"app": "lm"}}, "template": {"metadata": {"labels": {"app": "lm"}}, "spec": {"containers": [c]}}}})
+    };
+    deps.patch(
+        "lm",
+        &PatchParams::apply("one"),
+        &Patch::Apply(base(json!({"name": "a", "image": "a:1"}))),
+    )
+    .await
+    .unwrap();
+    let d = deps
+        .patch(
+            "lm",
+            &PatchParams::apply("two"),
+            &Patch::Apply(base(json!({"name": "b", "image": "b:1"}))),
+        )
+        .await
+        .unwrap();
+    let names: Vec<String> = d
+        .spec
+        .template
+        .spec
+        .unwrap()
+        .containers
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(names, ["a", "b"]);
+}
+
+// 6. Finalizers, deletionTimestamp, preconditions.
+async fn finalizers(env: &Env) {
+    let api: Api<ConfigMap> = Api::namespaced(env.client.clone(), &env.ns);
+    let mut c = cm("f", json!({}));
+    c.metadata.finalizers = Some(vec!["emu.example.com/hold".into()]);
+    let made = api.create(&PostParams::default(), &c).await.unwrap();
+    let wrong = DeleteParams {
+        preconditions: Some(kube::api::Preconditions {
+            uid: Some("nope".into()),
+            resource_version: None,
+        }),
+        ..Default::default()
+    };
+    let (code, r) = reason(api.delete("f", &wrong).await);
+    assert_eq!((code, r.as_str()), (409, "Conflict"));
+    api.delete("f", &DeleteParams::default()).await.unwrap();
+    let t = api.get("f").await.unwrap();
+    assert!(t.metadata.deletion_timestamp.is_some());
+    let (code, r) = reason(api.patch("f", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": ["emu.example.com/hold", "emu.example.com/new"]}}))).await);
+    assert_eq!(
+        (code, r.as_str()),
+        (422, "Invalid"),
+        "no new finalizers while terminating"
+    );
+    api.patch(
+        "f",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    wait_until("object deleted after last finalizer", 10, || {
+        let api = api.clone();
+        async move { api.get_opt("f").await.unwrap().is_none() }
+    })
+    .await;
+    let _ = made;
+}
+
+// 7. Garbage collection.
+async fn garbage_collection(env: &Env) {
+    let api: Api<ConfigMap> = Api::namespaced(env.client.clone(), &env.ns);
+    let owner_of = |o: &ConfigMap| json!([{"apiVersion": "v1", "kind": "ConfigMap", "name": o.metadata.name, "uid": o.metadata.uid, "blockOwnerDeletion": true}]);
+    // Background.
+    let owner = api
+        .create(&PostParams::default(), &cm("owner", json!({})))
+        .await
+        .unwrap();
+    let mut dep = cm("dep", json!({}));
+    dep.metadata.owner_references = serde_json::from_value(owner_of(&owner)).unwrap();
+    api.create(&PostParams::default(), &dep).await.unwrap();
+    api.delete("owner", &DeleteParams::background())
+        .await
+        .unwrap();
+    wait_until("dependent collected", 30, || {
+        let api = api.clone();
+        async move { api.get_opt("dep").await.unwrap().is_none() }
+    })
+    .await;
+    // Foreground: the owner waits for its dependent's finalizer.
+    let owner = api
+        .create(&PostParams::default(), &cm("fg", json!({})))
+        .await
+        .unwrap();
+    let mut dep = cm("fg-dep", json!({}));
+    dep.metadata.owner_references = serde_json::from_value(owner_of(&owner)).unwrap();
+    dep.metadata.finalizers = Some(vec!["emu.example.com/hold".into()]);
+    api.create(&PostParams::default(), &dep).await.unwrap();
+    api.delete("fg", &DeleteParams::foreground()).await.unwrap();
+    wait_until("dependent terminating", 30, || {
+        let api = api.clone();
+        async move {
+            api.get("fg-dep")
+                .await
+                .unwrap()
+                .metadata
+                .deletion_timestamp
+                .is_some()
+        }
+    })
+    .await;
+    let o = api.get("fg").await.unwrap();
+    assert!(
+        o.metadata
+            .finalizers
+            .unwrap()
+            .contains(&"foregroundDeletion".to_string())
+    );
+    api.patch(
+        "fg-dep",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    wait_until("foreground owner gone", 30, || {
+        let api = api.clone();
+        async move { api.get_opt("fg").await.unwrap().is_none() }
+    })
+    .await;
+    // Orphan: the dependent stays, without the reference.
+    let owner = api
+        .create(&PostParams::default(), &cm("or", json!({})))
+        .await
+        .unwrap();
+    let mut dep = cm("or-dep", json!({}));
+    dep.metadata.owner_references = serde_json::from_value(owner_of(&owner)).unwrap();
+    api.create(&PostParams::default(), &dep).await.unwrap();
+    api.delete("or", &DeleteParams::orphan()).await.unwrap();
+    wait_until("orphaned owner gone", 30, || {
+        let api = api.clone();
+        async move { api.get_opt("or").await.unwrap().is_none() }
+    })
+    .await;
+    let d = api.get("or-dep").await.unwrap();
+    assert!(d.metadata.owner_references.unwrap_or_default().is_empty());
+}
+
+// 8. Namespace deletion.
+async fn namespace_deletion(env: &Env) {
+    let nss: Api<Namespace> = Api::all(env.client.clone());
+    let ns = format!("gone-{}", env.suffix);
+    nss.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
+    )
+    .await
+    .unwrap();
+    let api: Api<ConfigMap> = Api::namespaced(env.client.clone(), &ns);
+    let mut held = cm("held", json!({}));
+    held.metadata.finalizers = Some(vec!["emu.example.com/hold".into()]);
+    api.create(&PostParams::default(), &held).await.unwrap();
+    api.create(&PostParams::default(), &cm("plain", json!({})))
+        .await
+        .unwrap();
+    nss.delete(&ns, &DeleteParams::default()).await.unwrap();
+    wait_until("contents deleted", 60, || {
+        let api = api.clone();
+        async move { api.get_opt("plain").await.unwrap().is_none() }
+    })
+    .await;
+    let (code, r) = reason(
+        api.create(&PostParams::default(), &cm("late", json!({})))
+            .await,
+    );
+    assert_eq!(
+        (code, r.as_str()),
+        (403, "Forbidden"),
+        "no new content in a terminating namespace"
+    );
+    api.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    wait_until("namespace gone", 60, || {
+        let nss = nss.clone();
+        let ns = ns.clone();
+        async move { nss.get_opt(&ns).await.unwrap().is_none() }
+    })
+    .await;
+}
+
+// 9. List selectors and pagination.
+async fn list_selectors(env: &Env) {
+    let api: Api<ConfigMap> = Api::namespaced(env.client.clone(), &env.ns);
+    for (n, l) in [
+        ("a", json!({"tier": "web", "env": "prod"})),
+        ("b", json!({"tier": "db", "env": "prod"})),
+        ("c", json!({"tier": "web"})),
+    ] {
+        let mut c = cm(n, json!({}));
+        c.metadata.labels = serde_json::from_value(l).unwrap();
+        api.create(&PostParams::default(), &c).await.unwrap();
+    }
+    let names = |sel: &'static str| {
+        let api = api.clone();
+        async move {
+            let l = api.list(&ListParams::default().labels(sel)).await.unwrap();
+            l.items
+                .into_iter()
+                .map(|c| c.metadata.name.unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(names("tier=web").await, ["a", "c"]);
+    assert_eq!(names("tier==web").await, ["a", "c"]);
+    assert_eq!(names("tier!=web,tier").await, ["b"]);
+    assert_eq!(names("tier in (db,web),env").await, ["a", "b"]);
+    assert_eq!(names("tier notin (web),env").await, ["b"]);
+    assert_eq!(names("!env,tier").await, ["c"]);
+    let l = api
+        .list(&ListParams::default().fields("metadata.name=b"))
+        .await
+        .unwrap();
+    assert_eq!(l.items.len(), 1);
+    let l = api
+        .list(
+            &ListParams::default()
+                .fields(&format!("metadata.namespace={}", env.ns))
+                .labels("tier"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(l.items.len(), 3);
+    let page = api
+        .list(&ListParams::default().labels("tier").limit(2))
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 2);
+    let token = page.metadata.continue_.clone().expect("continue token");
+    let rest = api
+        .list(
+            &ListParams::default()
+                .labels("tier")
+                .limit(2)
+                .continue_token(&token),
+        )
+        .await
+        .unwrap();
+    assert_eq!(rest.items.len(), 1);
+    assert_eq!(rest.items[0].metadata.name.as_deref(), Some("c"));
+}
+
+// 10. Watch.
+async fn watch(env: &Env) {
+    let api: Api<ConfigMap> = Api::namespaced(env.client.clone(), &env.ns);
+    let rv = api
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    let mut s = api
+        .watch(&WatchParams::default().labels("sel=yes").timeout(20), &rv)
+        .await
+        .unwrap()
+        .boxed();
+    api.create(&PostParams::default(), &cm("w", json!({})))
+        .await
+        .unwrap();
+    api.patch(
+        "w",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"sel": "yes"}}})),
+    )
+    .await
+    .unwrap();
+    api.patch(
+        "w",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"sel": "no"}}})),
+    )
+    .await
+    .unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        match s.try_next().await.unwrap().expect("event") {
+            WatchEvent::Added(o) => seen.push(("ADDED", o.metadata.name.unwrap())),
+            WatchEvent::Deleted(o) => seen.push(("DELETED", o.metadata.name.unwrap())),
+            WatchEvent::Bookmark(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(
+        seen,
+        [("ADDED", "w".to_string()), ("DELETED", "w".to_string())]
+    );
+    // Bookmarks are sent to watches that ask, and timeoutSeconds ends the stream.
+    let mut s = api
+        .watch(&WatchParams::default().timeout(3), &rv)
+        .await
+        .unwrap()
+        .boxed();
+    let mut bookmark = false;
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(15), async {
+        while let Some(ev) = s.try_next().await.unwrap() {
+            if matches!(ev, WatchEvent::Bookmark(_)) {
+                bookmark = true;
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "watch honours timeoutSeconds");
+    assert!(bookmark, "a BOOKMARK arrived");
+}
+
+// 11. Error shapes.
+async fn errors(env: &Env) {
+    let api: Api<ConfigMap> = Api::namespaced(env.client.clone(), &env.ns);
+    match api.get("absent").await {
+        Err(kube::Error::Api(s)) => {
+            assert_eq!((s.code, s.reason.as_str()), (404, "NotFound"));
+            assert_eq!(s.message, "configmaps \"absent\" not found");
+            let d = s.details.unwrap();
+            assert_eq!((d.name.as_str(), d.kind.as_str()), ("absent", "configmaps"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let req = http::Request::post(format!("/api/v1/namespaces/{}/configmaps", env.ns))
+        .header("content-type", "application/json")
+        .body(b"{not json".to_vec())
+        .unwrap();
+    let err = env.client.request::<ConfigMap>(req).await;
+    assert_eq!(reason(err).0, 400);
+    let req = http::Request::patch(format!("/api/v1/namespaces/{}/configmaps/absent", env.ns))
+        .header("content-type", "text/plain")
+        .body(b"{}".to_vec())
+        .unwrap();
+    assert_eq!(reason(env.client.request::<ConfigMap>(req).await).0, 415);
+    let req = http::Request::post(format!("/api/v1/namespaces/{}/configmaps/absent", env.ns))
+        .header("content-type", "application/json")
+        .body(b"{}".to_vec())
+        .unwrap();
+    assert_eq!(reason(env.client.request::<ConfigMap>(req).await).0, 405);
+}
+
+// 12. RBAC and impersonation.
+async fn rbac(env: &Env) {
+    let sa = format!("system:serviceaccount:{}:reader", env.ns);
+    let sas: Api<ServiceAccount> = Api::namespaced(env.client.clone(), &env.ns);
+    sas.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "reader"}})).unwrap(),
+    )
+    .await
+    .unwrap();
+    let roles: Api<Role> = Api::namespaced(env.client.clone(), &env.ns);
+    roles.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "r"},
+        "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"], "resourceNames": ["allowed"]}]})).unwrap()).await.unwrap();
+    let rbs: Api<RoleBinding> = Api::namespaced(env.client.clone(), &env.ns);
+    rbs.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "r"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "r"},
+        "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": env.ns}]}))
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let admin: Api<ConfigMap> = Api::namespaced(env.client.clone(), &env.ns);
+    for n in ["allowed", "other"] {
+        admin
+            .create(&PostParams::default(), &cm(n, json!({})))
+            .await
+            .unwrap();
+    }
+    let as_sa: Api<ConfigMap> = Api::namespaced(env.impersonating(&sa, &[]), &env.ns);
+    wait_until("RBAC grants get", 30, || {
+        let as_sa = as_sa.clone();
+        async move { as_sa.get("allowed").await.is_ok() }
+    })
+    .await;
+    match as_sa.get("other").await {
+        Err(kube::Error::Api(s)) => {
+            assert_eq!((s.code, s.reason.as_str()), (403, "Forbidden"));
+            assert_eq!(
+                s.message,
+                format!(
+                    "configmaps \"other\" is forbidden: User \"{sa}\" cannot get resource \"configmaps\" in API group \"\" in the namespace \"{}\"",
+                    env.ns
+                )
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let (code, _) = reason(as_sa.list(&ListParams::default()).await);
+    assert_eq!(code, 403);
+    let reviews: Api<SelfSubjectAccessReview> = Api::all(env.impersonating(&sa, &[]));
+    let review: SelfSubjectAccessReview =
+        serde_json::from_value(json!({"spec": {"resourceAttributes": {
+        "namespace": env.ns, "verb": "get", "resource": "configmaps", "name": "allowed"}}}))
+        .unwrap();
+    let r = reviews
+        .create(&PostParams::default(), &review)
+        .await
+        .unwrap();
+    assert!(r.status.unwrap().allowed);
+    let crs: Api<ClusterRole> = Api::all(env.client.clone());
+    for n in ["cluster-admin", "admin", "edit", "view"] {
+        crs.get(n).await.unwrap();
+    }
+}
+
+// 13. Structural schema: pruning, defaults, validation.
+async fn crd_schema(env: &Env) {
+    let ar = widget_crd(env).await;
+    let api: Api<DynamicObject> = Api::namespaced_with(env.client.clone(), &env.ns, &ar);
+    let o = api
+        .create(
+            &PostParams::default(),
+            &widget(
+                &ar,
+                "p",
+                json!({"color": "red", "bogus": 1, "free": {"any": {"thing": 1}}}),
+            ),
+        )
+        .await
+        .unwrap();
+    assert!(
+        o.data["spec"].get("bogus").is_none(),
+        "unknown field pruned"
+    );
+    assert_eq!(o.data["spec"]["size"], 3, "default applied");
+    assert_eq!(
+        o.data["spec"]["free"]["any"]["thing"], 1,
+        "preserved unknown fields kept"
+    );
+    let (code, r) = reason(
+        api.create(
+            &PostParams::default(),
+            &widget(&ar, "bad", json!({"size": 0})),
+        )
+        .await,
+    );
+    assert_eq!((code, r.as_str()), (422, "Invalid"));
+    let (code, _) = reason(
+        api.create(
+            &PostParams::default(),
+            &widget(&ar, "bad", json!({"size": "big"})),
+        )
+        .await,
+    );
+    assert_eq!(code, 422);
+    delete_crd(env, &ar).await;
+}
+
+// 14. Events and Leases are ordinary objects.
+async fn events_and_leases(env: &Env) {
+    let core: Api<CoreEvent> = Api::namespaced(env.client.clone(), &env.ns);
+    core.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "e1"},
+        "involvedObject": {"kind": "ConfigMap", "name": "x", "namespace": env.ns}, "reason": "Test", "message": "m", "type": "Normal"})).unwrap()).await.unwrap();
+    let l = core
+        .list(&ListParams::default().fields("involvedObject.name=x"))
+        .await
+        .unwrap();
+    assert_eq!(l.items.len(), 1);
+    let new: Api<NewEvent> = Api::namespaced(env.client.clone(), &env.ns);
+    new.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "e2"},
+        "eventTime": "2024-01-01T00:00:00.000000Z", "reportingController": "emu.example.com/test", "reportingInstance": "i",
+        "action": "Test", "reason": "Test", "type": "Normal", "regarding": {"kind": "ConfigMap", "name": "x", "namespace": env.ns}})).unwrap()).await.unwrap();
+    new.get("e2").await.unwrap();
+    let leases: Api<Lease> = Api::namespaced(env.client.clone(), &env.ns);
+    let l = leases
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "leader"},
+        "spec": {"holderIdentity": "a", "leaseDurationSeconds": 15}}))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let mut l2 = l.clone();
+    l2.spec.as_mut().unwrap().holder_identity = Some("b".into());
+    leases
+        .replace("leader", &PostParams::default(), &l2)
+        .await
+        .unwrap();
+    let (code, _) = reason(leases.replace("leader", &PostParams::default(), &l).await);
+    assert_eq!(
+        code, 409,
+        "lease takeover with a stale resourceVersion conflicts"
+    );
+}
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let env = Env::emulator().await;
+                super::$name(&env).await;
+            }
+        )*
+
+        #[tokio::test]
+        async fn real_cluster() {
+            if std::env::var_os("KUBECONFIG").is_none() {
+                println!("skipped: the real-cluster conformance run needs KUBECONFIG");
+                return;
+            }
+            $(
+                let env = Env::real().await.unwrap();
+                println!("real cluster: {}", stringify!($name));
+                super::$name(&env).await;
+                env.cleanup().await;
+            )*
+        }
+    };
+}
+
+mod emulator {
+    use super::common::Env;
+    conformance!(
+        discovery,
+        crd_lifecycle,
+        metadata,
+        versions,
+        status_subresource,
+        patches,
+        server_side_apply,
+        finalizers,
+        garbage_collection,
+        namespace_deletion,
+        list_selectors,
+        watch,
+        errors,
+        rbac,
+        crd_schema,
+        events_and_leases,
+    );
+}
