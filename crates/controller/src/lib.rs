@@ -1,0 +1,34 @@
+//! The Kubernetes edge of the integration operator: the I/O building
+//! blocks the Plug and Socket controllers call. The engine
+//! (`integration-engine`) decides; this crate talks to the API server.
+//!
+//! * [`Cluster`]: the operator's client, the shared [`RestMapper`] and the
+//!   cache of [`Impersonation`] clients. Build one, clone it everywhere.
+//! * [`Objects`]: apply (server-side, field manager
+//!   `integration-operator`), delete (background propagation) and recreate
+//!   objects of any kind, usually as the owner's service account
+//!   ([`Cluster::objects_as`]).
+//! * [`fetch`]: reads the ConfigMaps, Secrets and var targets of an engine
+//!   `FetchPlan` into engine `Sources`.
+//! * [`EventRecorder`]: `events.k8s.io/v1` Events about Plugs and Sockets.
+//!
+//! Errors ([`Error`]) name the object and the API server's reason, and are
+//! meant to be shown to users: they never repeat values the server echoed.
+
+mod cluster;
+mod discovery;
+mod error;
+mod events;
+mod fetch;
+mod impersonation;
+mod object;
+mod objects;
+
+pub use cluster::Cluster;
+pub use discovery::{Mapping, RestMapper};
+pub use error::{Error, Operation, Result};
+pub use events::EventRecorder;
+pub use fetch::{MapReader, fetch};
+pub use impersonation::{Impersonation, service_account_user};
+pub use object::ObjectRef;
+pub use objects::{DEFAULT_DELETION_TIMEOUT, Deletion, Objects};
