@@ -50,6 +50,10 @@ const CHECKED: &[&str] = &[
     "no-root-ca-configmap",
     "no-scale-subresource",
     "no-list-at-resource-version",
+    "no-get-at-resource-version",
+    "no-ssa-applied-order",
+    "no-strategic-directives",
+    "no-role-aggregation",
 ];
 
 #[test]
@@ -341,4 +345,102 @@ async fn absent_behaviors() {
             .is_empty(),
         "latest state, not revision 1"
     );
+}
+
+/// Container names of a Deployment, in order.
+async fn container_names(deps: &Api<Deployment>, name: &str) -> Vec<String> {
+    let d = serde_json::to_value(deps.get(name).await.unwrap()).unwrap();
+    d["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn approximated_behaviors() {
+    use k8s_openapi::api::rbac::v1::ClusterRole;
+    use kube::api::{Patch, PatchParams};
+    let env = Env::emulator().await;
+    let c = env.client.clone();
+    let ns = env.ns.clone();
+
+    // no-get-at-resource-version
+    let cms: Api<ConfigMap> = Api::namespaced(c.clone(), &ns);
+    let first = cms
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "rv"}, "data": {"v": "1"}}))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    cms.patch(
+        "rv",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"data": {"v": "2"}})),
+    )
+    .await
+    .unwrap();
+    let old_rv = first.metadata.resource_version.unwrap();
+    let (status, _, body) = raw(
+        &env,
+        http::Request::get(format!(
+            "/api/v1/namespaces/{ns}/configmaps/rv?resourceVersion={old_rv}"
+        ))
+        .body(vec![])
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap()["data"]["v"],
+        "2"
+    );
+
+    // no-ssa-applied-order
+    let deps: Api<Deployment> = Api::namespaced(c.clone(), &ns);
+    let deployment = |names: [&str; 2]| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "order"},
+            "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}},
+                "spec": {"containers": [{"name": names[0], "image": "i"}, {"name": names[1], "image": "i"}]}}}})
+    };
+    let ssa = PatchParams::apply("order-test");
+    deps.patch("order", &ssa, &Patch::Apply(deployment(["a", "b"])))
+        .await
+        .unwrap();
+    deps.patch("order", &ssa, &Patch::Apply(deployment(["b", "a"])))
+        .await
+        .unwrap();
+    assert_eq!(
+        container_names(&deps, "order").await,
+        ["a", "b"],
+        "live order kept"
+    );
+
+    // no-strategic-directives
+    let reorder = json!({"spec": {"template": {"spec": {"$setElementOrder/containers": [{"name": "b"}, {"name": "a"}]}}}});
+    deps.patch("order", &PatchParams::default(), &Patch::Strategic(reorder))
+        .await
+        .unwrap();
+    assert_eq!(
+        container_names(&deps, "order").await,
+        ["a", "b"],
+        "directive ignored"
+    );
+
+    // no-role-aggregation
+    let roles: Api<ClusterRole> = Api::all(c.clone());
+    let rules = |r: ClusterRole| serde_json::to_value(r.rules).unwrap();
+    let before = rules(roles.get("view").await.unwrap());
+    let name = format!("aggregate-{}", env.suffix);
+    roles
+        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": name,
+            "labels": {"rbac.authorization.k8s.io/aggregate-to-view": "true"}},
+            "rules": [{"apiGroups": ["emu.example.com"], "resources": ["widgets"], "verbs": ["get"]}]})).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(rules(roles.get("view").await.unwrap()), before);
+    roles.delete(&name, &DeleteParams::default()).await.unwrap();
 }
