@@ -1424,24 +1424,10 @@ fn zone_abbreviation(t: &jiff::Zoned) -> String {
 
 /// Go's `time.Time.GoString()`: `time.Date(2024, time.March, 5, …, time.UTC)`.
 fn time_go_string(t: &jiff::Zoned) -> String {
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
     let month = usize::try_from(t.month())
         .ok()
         .and_then(|m| m.checked_sub(1))
-        .and_then(|m| MONTHS.get(m))
+        .and_then(|m| crate::sprig::golayout::MONTHS.get(m))
         .copied()
         .unwrap_or("January");
     let tz = t.time_zone();
@@ -1590,34 +1576,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn i(n: i64) -> Value {
-        Value::Int(n)
-    }
-
-    fn f(x: f64) -> Value {
-        Value::Float(x)
-    }
-
-    fn fb(bits: u64) -> Value {
-        Value::Float(f64::from_bits(bits))
-    }
-
-    fn s(x: &str) -> Value {
-        Value::str(x)
-    }
-
-    fn l(items: Vec<Value>) -> Value {
-        Value::list(items)
-    }
-
-    fn m(entries: Vec<(&str, Value)>) -> Value {
-        Value::map(
-            entries
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
-        )
-    }
+    use crate::value::shorthand::*;
 
     fn check_printf(cases: Vec<(&str, Vec<Value>, &str)>) {
         let failures: Vec<String> = cases

@@ -828,34 +828,7 @@ mod tests {
 
     use super::*;
 
-    fn i(n: i64) -> Value {
-        Value::Int(n)
-    }
-
-    fn f(x: f64) -> Value {
-        Value::Float(x)
-    }
-
-    fn fb(bits: u64) -> Value {
-        Value::Float(f64::from_bits(bits))
-    }
-
-    fn s(x: &str) -> Value {
-        Value::str(x)
-    }
-
-    fn l(items: Vec<Value>) -> Value {
-        Value::list(items)
-    }
-
-    fn m(entries: Vec<(&str, Value)>) -> Value {
-        Value::map(
-            entries
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
-        )
-    }
+    use crate::value::shorthand::*;
 
     fn or_err(r: Result<String, String>) -> String {
         r.unwrap_or_else(|e| format!("ERR:{e}"))

@@ -242,3 +242,44 @@ impl From<f64> for Value {
         Value::Float(f)
     }
 }
+
+/// Short constructors for unit tests' expected values.
+#[cfg(test)]
+pub(crate) mod shorthand {
+    use super::Value;
+
+    /// A Go `int`.
+    pub fn i(n: i64) -> Value {
+        Value::Int(n)
+    }
+
+    /// A Go `float64`.
+    pub fn f(x: f64) -> Value {
+        Value::Float(x)
+    }
+
+    /// A `float64` from its bits, for NaNs and edge values.
+    pub fn fb(bits: u64) -> Value {
+        Value::Float(f64::from_bits(bits))
+    }
+
+    /// A string.
+    pub fn s(x: &str) -> Value {
+        Value::str(x)
+    }
+
+    /// A list.
+    pub fn l(items: Vec<Value>) -> Value {
+        Value::list(items)
+    }
+
+    /// A map.
+    pub fn m(entries: Vec<(&str, Value)>) -> Value {
+        Value::map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        )
+    }
+}

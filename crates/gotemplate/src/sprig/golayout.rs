@@ -9,7 +9,7 @@ use jiff::civil::DateTime;
 use jiff::tz::{Offset, TimeZone};
 
 /// Full month names.
-const MONTHS: [&str; 12] = [
+pub(crate) const MONTHS: [&str; 12] = [
     "January",
     "February",
     "March",

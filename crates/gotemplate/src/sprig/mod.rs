@@ -7,7 +7,7 @@ mod dates;
 mod defaults;
 mod dicts;
 mod encoding;
-mod golayout;
+pub(crate) mod golayout;
 mod lists;
 mod math;
 mod paths;
