@@ -5,61 +5,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use integration_api::*;
+use integration_fixtures::{P0, S0};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-
-const S0: &str = r#"
-apiVersion: integration.rock8s.com/v1beta1
-kind: Socket
-metadata: {name: postgres, namespace: db}
-spec:
-  serviceAccountName: integrator
-  interface:
-    config:
-      socket:
-        host: {required: true}
-        port: {default: "5432"}
-      plug:
-        database: {required: true}
-        owner: {default: app-user}
-  config:
-    host: postgres.db.svc
-  resources:
-    - when: [coupled, updated]
-      do: apply
-      stringTemplate: |
-        apiVersion: v1
-        kind: ConfigMap
-        metadata:
-          name: grant-{% .plug.metadata.namespace %}-{% .plug.metadata.name %}
-        data:
-          database: "{% .plugConfig.database %}"
-          owner: "{% .plugConfig.owner %}"
-"#;
-
-const P0: &str = r#"
-apiVersion: integration.rock8s.com/v1beta1
-kind: Plug
-metadata: {name: orders-db, namespace: app}
-spec:
-  serviceAccountName: integrator
-  socket: {name: postgres, namespace: db}
-  config:
-    database: orders
-    unlisted: dropped-by-interface
-  resources:
-    - when: [coupled, updated]
-      do: apply
-      stringTemplate: |
-        apiVersion: v1
-        kind: ConfigMap
-        metadata:
-          name: orders-db-connection
-        data:
-          url: "postgres://{% .socketConfig.host %}:{% .socketConfig.port %}/{% .plugConfig.database %}"
-          keys: "{% range $k, $v := .plugConfig %}{% $k %},{% end %}"
-"#;
 
 /// A3: every config source at once.
 const A3_PLUG: &str = r#"

@@ -6,62 +6,13 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use integration_api::{Plug, Socket};
 use integration_engine::{Coupling, CouplingEvent, Side, Sources};
-
-const S0: &str = r#"
-apiVersion: integration.rock8s.com/v1beta1
-kind: Socket
-metadata: {name: postgres, namespace: db, uid: 3b0c4f3e-0000-4000-8000-000000000001}
-spec:
-  serviceAccountName: integrator
-  interface:
-    config:
-      socket:
-        host: {required: true}
-        port: {default: "5432"}
-      plug:
-        database: {required: true}
-        owner: {default: app-user}
-  config:
-    host: postgres.db.svc
-  resources:
-    - when: [coupled, updated]
-      do: apply
-      stringTemplate: |
-        apiVersion: v1
-        kind: ConfigMap
-        metadata:
-          name: grant-{% .plug.metadata.namespace %}-{% .plug.metadata.name %}
-        data:
-          database: "{% .plugConfig.database %}"
-          owner: "{% .plugConfig.owner %}"
-"#;
-
-const P0: &str = r#"
-apiVersion: integration.rock8s.com/v1beta1
-kind: Plug
-metadata: {name: orders-db, namespace: app, uid: 3b0c4f3e-0000-4000-8000-000000000002}
-spec:
-  serviceAccountName: integrator
-  socket: {name: postgres, namespace: db}
-  config:
-    database: orders
-    unlisted: dropped-by-interface
-  resources:
-    - when: [coupled, updated]
-      do: apply
-      stringTemplate: |
-        apiVersion: v1
-        kind: ConfigMap
-        metadata:
-          name: orders-db-connection
-        data:
-          url: "postgres://{% .socketConfig.host %}:{% .socketConfig.port %}/{% .plugConfig.database %}"
-          keys: "{% range $k, $v := .plugConfig %}{% $k %},{% end %}"
-"#;
+use integration_fixtures::{P0, S0, manifest};
 
 fn a1(c: &mut Criterion) {
-    let socket: Socket = serde_saphyr::from_str(S0).unwrap();
-    let plug: Plug = serde_saphyr::from_str(P0).unwrap();
+    let uid = |n: u8| format!("3b0c4f3e-0000-4000-8000-00000000000{n}");
+    let socket: Socket =
+        serde_json::from_value(manifest(S0, &[("metadata.uid", &uid(1))])).unwrap();
+    let plug: Plug = serde_json::from_value(manifest(P0, &[("metadata.uid", &uid(2))])).unwrap();
     let sources = Sources::default();
     c.bench_function("a1 couple (configs + coupled resources + hash)", |b| {
         b.iter(|| {

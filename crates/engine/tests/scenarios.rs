@@ -8,84 +8,11 @@ use std::collections::BTreeMap;
 
 use integration_api::{Do, Plug, Socket};
 use integration_engine::*;
+use integration_fixtures::{P0, S0, manifest};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------- fixtures
-
-const S0: &str = r#"
-apiVersion: integration.rock8s.com/v1beta1
-kind: Socket
-metadata: {name: postgres, namespace: db}
-spec:
-  serviceAccountName: integrator
-  interface:
-    config:
-      socket:
-        host: {required: true}
-        port: {default: "5432"}
-      plug:
-        database: {required: true}
-        owner: {default: app-user}
-  config:
-    host: postgres.db.svc
-  resources:
-    - when: [coupled, updated]
-      do: apply
-      stringTemplate: |
-        apiVersion: v1
-        kind: ConfigMap
-        metadata:
-          name: grant-{% .plug.metadata.namespace %}-{% .plug.metadata.name %}
-        data:
-          database: "{% .plugConfig.database %}"
-          owner: "{% .plugConfig.owner %}"
-"#;
-
-const P0: &str = r#"
-apiVersion: integration.rock8s.com/v1beta1
-kind: Plug
-metadata: {name: orders-db, namespace: app}
-spec:
-  serviceAccountName: integrator
-  socket: {name: postgres, namespace: db}
-  config:
-    database: orders
-    unlisted: dropped-by-interface
-  resources:
-    - when: [coupled, updated]
-      do: apply
-      stringTemplate: |
-        apiVersion: v1
-        kind: ConfigMap
-        metadata:
-          name: orders-db-connection
-        data:
-          url: "postgres://{% .socketConfig.host %}:{% .socketConfig.port %}/{% .plugConfig.database %}"
-          keys: "{% range $k, $v := .plugConfig %}{% $k %},{% end %}"
-"#;
-
-/// Parses a YAML manifest, then replaces the value at each dotted path with
-/// the given YAML (as "S0 with X replaced by Y" reads in the spec).
-fn manifest(base: &str, edits: &[(&str, &str)]) -> Value {
-    let mut doc: Value = serde_saphyr::from_str(base).unwrap();
-    for (path, yaml) in edits {
-        let value: Value = serde_saphyr::from_str(yaml).unwrap();
-        let mut node = &mut doc;
-        let keys: Vec<&str> = path.split('.').collect();
-        for key in &keys[..keys.len() - 1] {
-            node = node
-                .as_object_mut()
-                .unwrap()
-                .entry(key.to_string())
-                .or_insert_with(|| json!({}));
-        }
-        node.as_object_mut()
-            .unwrap()
-            .insert(keys[keys.len() - 1].to_string(), value);
-    }
-    doc
-}
 
 fn socket(edits: &[(&str, &str)]) -> Socket {
     serde_json::from_value(manifest(S0, edits)).unwrap()
