@@ -59,6 +59,25 @@ pub struct PlugStatus {
     /// updated hooks run only when it changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inputs_hash: Option<String>,
+    /// A coupled or updated cycle in flight (README decision 6): persisted
+    /// before its hooks run, so a retry or a restart resumes at the result
+    /// phase instead of running the hooks again. Absent when idle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<CycleProgress>,
+}
+
+/// How far a coupled or updated cycle got.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CycleProgress {
+    /// The lifecycle event of the cycle: `coupled` or `updated`.
+    pub event: String,
+    /// Fingerprint of what the cycle's hooks saw (both specs and both
+    /// resolved configs). Hooks that ran for the same fingerprint are not
+    /// run again.
+    pub inputs_hash: String,
+    /// Whether both sides' hooks of the event completed.
+    pub hooks_done: bool,
 }
 
 /// Results of a completed coupling. Values of properties marked secret are

@@ -12,10 +12,14 @@
 //!   `FetchPlan` into engine `Sources`.
 //! * [`EventRecorder`]: `events.k8s.io/v1` Events about Plugs and Sockets.
 //!
+//! * [`run`]: the Plug and Socket controllers ([`plug`], [`socket`]) with
+//!   the watches that connect them.
+//!
 //! Errors ([`Error`]) name the object and the API server's reason, and are
 //! meant to be shown to users: they never repeat values the server echoed.
 
 mod cluster;
+mod context;
 mod discovery;
 mod error;
 mod events;
@@ -23,8 +27,13 @@ mod fetch;
 mod impersonation;
 mod object;
 mod objects;
+pub mod plug;
+mod runtime;
+pub mod socket;
+pub mod status;
 
 pub use cluster::Cluster;
+pub use context::{Context, ReconcileError};
 pub use discovery::{Mapping, RestMapper};
 pub use error::{Error, Operation, Result};
 pub use events::EventRecorder;
@@ -32,3 +41,7 @@ pub use fetch::{MapReader, fetch};
 pub use impersonation::{Impersonation, service_account_user};
 pub use object::ObjectRef;
 pub use objects::{DEFAULT_DELETION_TIMEOUT, Deletion, Objects};
+pub use runtime::{
+    DEFAULT_RESYNC, MapKind, Passes, RunOptions, plugs_for_socket, plugs_reading, run, run_until,
+    sockets_for_plug,
+};

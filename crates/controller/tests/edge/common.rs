@@ -8,60 +8,7 @@ use kube::api::{Api, DynamicObject};
 use kube_emulator::Emulator;
 use serde_json::Value;
 
-/// F0: namespaces `db` and `app`, each with service account `integrator`
-/// and a Role + RoleBinding granting it ConfigMaps, Secrets, Services and
-/// Jobs.
-pub const F0: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata: {name: db}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: app}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: integrator, namespace: db}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: integrator, namespace: app}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: integrator, namespace: db}
-rules:
-  - apiGroups: [""]
-    resources: [configmaps, secrets, services]
-    verbs: [get, list, watch, create, update, patch, delete]
-  - apiGroups: [batch]
-    resources: [jobs]
-    verbs: [get, list, watch, create, update, patch, delete]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: integrator, namespace: db}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: integrator}
-subjects: [{kind: ServiceAccount, name: integrator, namespace: db}]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: integrator, namespace: app}
-rules:
-  - apiGroups: [""]
-    resources: [configmaps, secrets, services]
-    verbs: [get, list, watch, create, update, patch, delete]
-  - apiGroups: [batch]
-    resources: [jobs]
-    verbs: [get, list, watch, create, update, patch, delete]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: integrator, namespace: app}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: integrator}
-subjects: [{kind: ServiceAccount, name: integrator, namespace: app}]
-"#;
+pub use integration_fixtures::F0;
 
 /// A running emulator with F0 applied, and the operator's handle on it
 /// (cluster-admin, as the operator's own identity may be).

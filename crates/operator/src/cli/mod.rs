@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod crds;
 mod not_yet;
 mod render;
+mod run;
 mod template;
 
 /// Declarative integrations between Kubernetes applications: plugs couple to
@@ -27,8 +28,9 @@ enum Command {
     /// Render one template ({% %} delimiters) with data from a JSON or YAML
     /// file, as the operator would.
     Template(template::Args),
-    /// Run the operator (not implemented yet).
-    Run(not_yet::Args),
+    /// Run the Plug and Socket controllers against the current cluster
+    /// until SIGINT or SIGTERM.
+    Run(run::Args),
     /// Show offline what a plug and its socket would do: both configs, both
     /// results, and the resources each side applies or deletes at each event.
     Render(render::Args),
@@ -45,7 +47,8 @@ impl Cli {
             Command::Crds => crds::run(),
             Command::Template(args) => template::run(args),
             Command::Render(args) => render::run(args),
-            Command::Run(_) | Command::Dev(_) => Ok(not_yet::run()),
+            Command::Run(args) => run::run(args),
+            Command::Dev(_) => Ok(not_yet::run()),
         };
         result.unwrap_or_else(|err| {
             eprintln!("error: {err:#}");

@@ -1,0 +1,227 @@
+//! What the Plug and Socket reconcilers share: the cluster handle, the
+//! Event recorder, the reconcile error type, per-object backoff, and the
+//! small I/O steps both sides take (finalizers, running rendered objects).
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use integration_api::FINALIZER;
+use integration_engine::Rendered;
+use kube::api::{Api, Patch, PatchParams};
+use kube::{Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::cluster::Cluster;
+use crate::events::EventRecorder;
+
+/// Shared state of both controllers.
+pub struct Context {
+    /// Clients and caches.
+    pub cluster: Cluster,
+    /// Events about Plugs and Sockets.
+    pub recorder: EventRecorder,
+    /// How often an idle plug is looked at again, so var targets of any
+    /// kind (which are not watched) are re-read (README decision 5).
+    pub resync: Duration,
+    /// The one namespace watched, or `None` for all.
+    pub namespace: Option<String>,
+    /// Consecutive failures per object, for exponential backoff.
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+/// First retry delay after a failure; doubles per consecutive failure.
+const BACKOFF_BASE: Duration = Duration::from_millis(500);
+/// Longest retry delay.
+const BACKOFF_MAX: Duration = Duration::from_secs(300);
+
+impl Context {
+    /// A context over `cluster`.
+    pub fn new(cluster: Cluster, namespace: Option<String>, resync: Duration) -> Self {
+        let recorder = EventRecorder::new(cluster.client().clone(), None);
+        Context {
+            cluster,
+            recorder,
+            resync,
+            namespace,
+            failures: Mutex::default(),
+        }
+    }
+
+    /// Records one more failure of `key` and returns the delay before its
+    /// retry.
+    pub fn backoff(&self, key: &str) -> Duration {
+        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = failures.entry(key.to_string()).or_default();
+        *n = n.saturating_add(1);
+        let factor = 2u32.saturating_pow(n.saturating_sub(1).min(16));
+        BACKOFF_BASE.saturating_mul(factor).min(BACKOFF_MAX)
+    }
+
+    /// Forgets the failures of `key` after a successful pass.
+    pub fn succeeded(&self, key: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(key);
+    }
+}
+
+/// Why a reconcile pass failed. `Display` is the user-facing `Failed`
+/// message (before redaction).
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// A call to the API server on behalf of the coupling (apply, fetch, …).
+    #[error(transparent)]
+    Edge(#[from] crate::Error),
+    /// Resolution, validation or rendering.
+    #[error(transparent)]
+    Engine(#[from] integration_engine::Error),
+    /// The socket refuses this plug (namespace rules).
+    #[error("{0}")]
+    Refused(String),
+    /// Reading or writing a Plug or Socket itself.
+    #[error("{action} {kind} {namespace}/{name}: {source}")]
+    Own {
+        /// `get`, `update status of`, …
+        action: &'static str,
+        /// `Plug` or `Socket`.
+        kind: &'static str,
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+        /// The client's error.
+        #[source]
+        source: kube::Error,
+    },
+}
+
+impl ReconcileError {
+    /// A failed call on a Plug or Socket.
+    pub fn own<K: Resource<DynamicType = ()>>(
+        action: &'static str,
+        object: &K,
+        source: kube::Error,
+    ) -> Self {
+        let kind = if K::kind(&()) == "Plug" {
+            "Plug"
+        } else {
+            "Socket"
+        };
+        ReconcileError::Own {
+            action,
+            kind,
+            namespace: object.meta().namespace.clone().unwrap_or_default(),
+            name: object.meta().name.clone().unwrap_or_default(),
+            source,
+        }
+    }
+
+    /// A stale write (optimistic lock or field-manager conflict): the next
+    /// pass sees fresher state, so it is retried without reporting it.
+    pub fn is_conflict(&self) -> bool {
+        match self {
+            ReconcileError::Edge(e) => e.is_conflict(),
+            ReconcileError::Own {
+                source: kube::Error::Api(status),
+                ..
+            } => status.code == 409,
+            _ => false,
+        }
+    }
+}
+
+/// The reconcile result type.
+pub type Result<T, E = ReconcileError> = std::result::Result<T, E>;
+
+/// An API for `K` over the watched scope: one namespace or all.
+pub fn scoped<K>(ctx: &Context) -> Api<K>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>,
+{
+    let client = ctx.cluster.client().clone();
+    match &ctx.namespace {
+        Some(ns) => Api::namespaced(client, ns),
+        None => Api::all(client),
+    }
+}
+
+/// Whether `object` carries the operator's finalizer.
+pub fn has_finalizer<K: Resource>(object: &K) -> bool {
+    object.finalizers().iter().any(|f| f == FINALIZER)
+}
+
+/// Adds (`true`) or removes (`false`) the finalizer. The patch carries the
+/// resourceVersion, so it fails on a stale object instead of dropping
+/// another writer's finalizers.
+pub async fn set_finalizer<K>(api: &Api<K>, object: &K, present: bool) -> Result<()>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let mut finalizers: Vec<String> = object
+        .finalizers()
+        .iter()
+        .filter(|f| *f != FINALIZER)
+        .cloned()
+        .collect();
+    if present {
+        finalizers.push(FINALIZER.to_string());
+    }
+    let patch = json!({"metadata": {
+        "finalizers": finalizers,
+        "resourceVersion": object.resource_version(),
+    }});
+    api.patch(
+        &object.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await
+    .map_err(|e| ReconcileError::own("update finalizers of", object, e))?;
+    Ok(())
+}
+
+/// Runs rendered objects in order as service account `sa` of `namespace`;
+/// the first error stops the sequence (§2.8).
+pub async fn run_all(
+    ctx: &Context,
+    namespace: &str,
+    sa: &str,
+    rendered: &[Rendered],
+) -> Result<()> {
+    if rendered.is_empty() {
+        return Ok(());
+    }
+    let objects = ctx.cluster.objects_as(namespace, sa)?;
+    for object in rendered {
+        objects.run(object).await?;
+    }
+    Ok(())
+}
+
+/// The Event note `plug <name>/<namespace> <verb>` (§2.8: name first).
+pub fn note<K: Resource<DynamicType = ()>>(object: &K, verb: &str) -> String {
+    let kind = K::kind(&()).to_lowercase();
+    format!(
+        "{kind} {}/{} {verb}",
+        object.name_any(),
+        object.namespace().unwrap_or_default()
+    )
+}
+
+/// Writes a Normal Event; failing to record one does not fail the pass
+/// (Events are best-effort, and retrying would rerun hooks).
+pub async fn record<K>(ctx: &Context, object: &K, reason: &str, verb: &str)
+where
+    K: Resource<DynamicType = ()>,
+{
+    if let Err(e) = ctx
+        .recorder
+        .normal(object, reason, &note(object, verb))
+        .await
+    {
+        tracing::warn!(error = %e, reason, "recording an Event failed");
+    }
+}

@@ -1,0 +1,224 @@
+//! The Socket reconciler (§2.6 with decisions 4 and 8).
+//!
+//! The socket controller is the only writer of socket status. It never
+//! touches plugs: `coupledPlugs` is computed from the plugs whose
+//! `status.coupledSocket.uid` names this socket, read fresh from the API
+//! server on every pass (a cache could lag the plug write that triggered
+//! the pass and leave a stale count with nothing to correct it).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use integration_api::condition::{COUPLED, message, plugs_coupled, reason};
+use integration_api::{API_VERSION, CoupledRef, Plug, Socket, SocketStatus};
+use integration_engine::{OwnEvent, Owner, Redactor, render_own_event};
+use kube::api::{Api, ListParams, PostParams};
+use kube::runtime::controller::Action;
+use kube::{Resource, ResourceExt};
+
+use crate::context::{
+    Context, ReconcileError, Result, has_finalizer, record, run_all, scoped, set_finalizer,
+};
+use crate::status::{self, Desired};
+
+/// How often a deleting socket checks again whether its plugs decoupled
+/// (their status writes also trigger it through the watch).
+const DELETION_POLL: Duration = Duration::from_secs(5);
+
+/// The plugs coupled to the socket with `socket_uid`, as `coupledPlugs`
+/// lists them: sorted by namespace, then name.
+pub fn coupled_plugs<'p>(
+    plugs: impl IntoIterator<Item = &'p Plug>,
+    socket_uid: &str,
+) -> Vec<CoupledRef> {
+    let mut refs: Vec<CoupledRef> = plugs
+        .into_iter()
+        .filter(|p| {
+            p.status
+                .as_ref()
+                .and_then(|s| s.coupled_socket.as_ref())
+                .is_some_and(|c| c.uid == socket_uid)
+        })
+        .map(|p| CoupledRef {
+            api_version: API_VERSION.to_string(),
+            kind: "Plug".to_string(),
+            name: p.name_any(),
+            namespace: p.namespace().unwrap_or_default(),
+            uid: p.uid().unwrap_or_default(),
+        })
+        .collect();
+    refs.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    refs
+}
+
+/// The socket status for `coupled`: `SocketCoupled` with the count, or
+/// `SocketEmpty`. Failed goes away with any successful pass.
+pub fn desired_status(socket: &Socket, coupled: Vec<CoupledRef>) -> SocketStatus {
+    let mut status = socket.status.clone().unwrap_or_default();
+    let n = coupled.len();
+    let condition = if n == 0 {
+        Desired::coupled(false, reason::SOCKET_EMPTY, message::SOCKET_EMPTY)
+    } else {
+        Desired::coupled(true, reason::SOCKET_COUPLED, plugs_coupled(n))
+    };
+    status::set_coupled(&mut status.conditions, condition, socket.meta().generation);
+    status.coupled_plugs = (!coupled.is_empty()).then_some(coupled);
+    status
+}
+
+/// Reconciles one Socket.
+pub async fn reconcile(socket: Arc<Socket>, ctx: Arc<Context>) -> Result<Action> {
+    let api: Api<Socket> = Api::namespaced(
+        ctx.cluster.client().clone(),
+        &socket.namespace().unwrap_or_default(),
+    );
+    let Some(socket) = api
+        .get_opt(&socket.name_any())
+        .await
+        .map_err(|e| ReconcileError::own("get", socket.as_ref(), e))?
+    else {
+        return Ok(Action::await_change());
+    };
+    let key = key(&socket);
+    let mut pass = Pass {
+        ctx: &ctx,
+        api,
+        socket,
+    };
+    match pass.run().await {
+        Ok(action) => {
+            ctx.succeeded(&key);
+            Ok(action)
+        }
+        Err(err) => {
+            if !err.is_conflict() {
+                pass.report(&err).await;
+            }
+            Err(err)
+        }
+    }
+}
+
+/// Retry timing after a failed pass.
+pub fn error_policy(socket: Arc<Socket>, err: &ReconcileError, ctx: Arc<Context>) -> Action {
+    if err.is_conflict() {
+        return Action::requeue(Duration::from_millis(200));
+    }
+    Action::requeue(ctx.backoff(&key(&socket)))
+}
+
+fn key(socket: &Socket) -> String {
+    format!(
+        "Socket/{}/{}",
+        socket.namespace().unwrap_or_default(),
+        socket.name_any()
+    )
+}
+
+struct Pass<'c> {
+    ctx: &'c Context,
+    api: Api<Socket>,
+    socket: Socket,
+}
+
+impl Pass<'_> {
+    async fn run(&mut self) -> Result<Action> {
+        let deleting = self.socket.meta().deletion_timestamp.is_some();
+        if deleting && !has_finalizer(&self.socket) {
+            return Ok(Action::await_change());
+        }
+        if !deleting && !has_finalizer(&self.socket) {
+            set_finalizer(&self.api, &self.socket, true).await?;
+            return Ok(Action::await_change());
+        }
+        let plugs = scoped::<Plug>(self.ctx)
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| ReconcileError::own("list plugs for", &self.socket, e))?;
+        let coupled = coupled_plugs(&plugs.items, &self.socket.uid().unwrap_or_default());
+        if deleting {
+            // Decision 4: every plug decouples (through its own watch on
+            // sockets) before the deleted hooks run and the socket goes.
+            let waiting = !coupled.is_empty();
+            self.write_status(desired_status(&self.socket, coupled))
+                .await?;
+            if waiting {
+                return Ok(Action::requeue(DELETION_POLL));
+            }
+            self.own_event(OwnEvent::Deleted).await?;
+            set_finalizer(&self.api, &self.socket, false).await?;
+            return Ok(Action::await_change());
+        }
+        if status::find(
+            self.socket
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref()),
+            COUPLED,
+        )
+        .is_none()
+        {
+            // The Coupled condition written below marks the created hooks
+            // as done.
+            self.own_event(OwnEvent::Created).await?;
+        }
+        self.write_status(desired_status(&self.socket, coupled))
+            .await?;
+        Ok(Action::await_change())
+    }
+
+    /// Runs the socket's `created` or `deleted` resources and records the
+    /// Event.
+    async fn own_event(&self, event: OwnEvent) -> Result<()> {
+        let owner = Owner::socket(&self.socket)?;
+        let rendered = render_own_event(&owner, event)?;
+        let sa = self.socket.spec.common.service_account_name();
+        run_all(self.ctx, owner.namespace(), sa, &rendered).await?;
+        let (reason, verb) = match event {
+            OwnEvent::Created => ("SocketCreated", "created"),
+            OwnEvent::Deleted => ("SocketDeleted", "deleted"),
+        };
+        record(self.ctx, &self.socket, reason, verb).await;
+        Ok(())
+    }
+
+    /// Replaces the status when it differs from `desired`.
+    async fn write_status(&mut self, desired: SocketStatus) -> Result<bool> {
+        if self.socket.status.clone().unwrap_or_default() == desired {
+            return Ok(false);
+        }
+        let mut updated = self.socket.clone();
+        updated.status = Some(desired);
+        self.socket = self
+            .api
+            .replace_status(&self.socket.name_any(), &PostParams::default(), &updated)
+            .await
+            .map_err(|e| ReconcileError::own("update status of", &self.socket, e))?;
+        Ok(true)
+    }
+
+    /// Shows a failure in status and, when it is new, as a Warning Event.
+    /// Socket-only passes render no coupling data, so there is nothing
+    /// secret to redact beyond what the edge already hides.
+    async fn report(&mut self, err: &ReconcileError) {
+        let message = err.to_string();
+        tracing::warn!(socket = %key(&self.socket), error = %message, "socket reconcile failed");
+        let mut status = self.socket.status.clone().unwrap_or_default();
+        status::set_failed(
+            &mut status.conditions,
+            &message,
+            self.socket.meta().generation,
+        );
+        if let Ok(true) = self.write_status(status).await {
+            let redactor = Redactor::default();
+            if let Err(e) = self
+                .ctx
+                .recorder
+                .warning(&self.socket, "Failed", &message, &redactor)
+                .await
+            {
+                tracing::warn!(error = %e, "recording an Event failed");
+            }
+        }
+    }
+}

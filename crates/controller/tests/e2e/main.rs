@@ -1,0 +1,7 @@
+//! The Plug and Socket controllers end to end against the emulator
+//! (scenarios of integration.md §9, fixture F0).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod harness;
+mod scenarios;

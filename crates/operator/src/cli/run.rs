@@ -1,0 +1,69 @@
+//! `run`: the Plug and Socket controllers against the cluster of the
+//! current kubeconfig (or the in-cluster service account).
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use integration_controller::{DEFAULT_RESYNC, RunOptions};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Watch this namespace only; empty or absent watches all.
+    #[arg(long, env = "WATCH_NAMESPACE", value_name = "NS")]
+    namespace: Option<String>,
+    /// Reconciles in flight per controller.
+    #[arg(long, env = "MAX_CONCURRENT_RECONCILES", default_value_t = 3)]
+    concurrency: u16,
+    /// Log filter: a level (`info`, `debug`, …) or `tracing` directives
+    /// (`integration_controller=debug,kube=info`).
+    #[arg(long, env = "LOG_LEVEL", default_value = "info", value_name = "LEVEL")]
+    log_level: String,
+    /// Log line format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    init_logging(&args)?;
+    // kube's TLS is rustls with ring; make ring the process default once so
+    // no other rustls user picks a different provider (stack.md).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let options = RunOptions {
+        namespace: args.namespace.filter(|ns| !ns.is_empty()),
+        concurrency: args.concurrency,
+        resync: DEFAULT_RESYNC,
+        ..RunOptions::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let client = kube::Client::try_default()
+            .await
+            .context("connecting to the cluster (kubeconfig or in-cluster config)")?;
+        integration_controller::run(client, options).await;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_logging(args: &Args) -> anyhow::Result<()> {
+    let filter = EnvFilter::try_new(&args.log_level)
+        .with_context(|| format!("invalid --log-level {:?}", args.log_level))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let installed = match args.log_format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    installed.map_err(|e| anyhow::anyhow!("installing the logger: {e}"))
+}
