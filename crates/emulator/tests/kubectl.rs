@@ -23,7 +23,9 @@ async fn kubectl_script() {
         return;
     }
     let emu = Emulator::start().await.unwrap();
-    let dir = std::env::temp_dir().join(format!("kube-emulator-kubectl-{}", std::process::id()));
+    // Inside the target directory, replaced on each run: nothing left in /tmp.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kubectl");
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let kubeconfig = dir.join("kubeconfig");
     std::fs::write(&kubeconfig, emu.kubeconfig_yaml()).unwrap();
