@@ -82,12 +82,14 @@ pub fn decide(plug: &Plug, socket: Option<&Socket>) -> Step {
 }
 
 /// The cycle to run against the socket with `socket_uid` when the inputs
-/// hash to `hash`: `coupled` for a new coupling, `updated` when the inputs
-/// changed since the last completed cycle (decision 5), else none.
+/// hash to `hash`: `coupled` for a new coupling (including one whose hooks
+/// ran but whose result phase has not completed yet: `coupledSocket` is
+/// set, `inputsHash` is not), `updated` when the inputs changed since the
+/// last completed cycle (decision 5), else none.
 pub fn cycle(status: &PlugStatus, socket_uid: &str, hash: &str) -> Option<CouplingEvent> {
-    match &status.coupled_socket {
-        Some(c) if c.uid == socket_uid => {
-            (status.inputs_hash.as_deref() != Some(hash)).then_some(CouplingEvent::Updated)
+    match (&status.coupled_socket, status.inputs_hash.as_deref()) {
+        (Some(c), Some(done)) if c.uid == socket_uid => {
+            (done != hash).then_some(CouplingEvent::Updated)
         }
         _ => Some(CouplingEvent::Coupled),
     }
@@ -398,6 +400,13 @@ impl Pass<'_> {
         let configs = coupling.configs(&sources)?;
         self.redactor = coupling.redactor(&sources, &[&configs.plug, &configs.socket]);
         let socket_uid = socket.uid().unwrap_or_default();
+        let coupled_ref = CoupledRef {
+            api_version: API_VERSION.to_string(),
+            kind: "Socket".to_string(),
+            name: socket.name_any(),
+            namespace: socket.namespace().unwrap_or_default(),
+            uid: socket_uid.clone(),
+        };
         let current = plug.status.clone().unwrap_or_default();
         let Some(event) = cycle(&current, &socket_uid, &hash) else {
             // Nothing changed; restore the success status after a transient
@@ -447,8 +456,15 @@ impl Pass<'_> {
                 self.run_side(&coupling, side, &rendered).await?;
                 self.record_side(socket, side, event).await;
             }
-            self.write_status(|s, _| s.progress = Some(progress))
-                .await?;
+            // From here on the plug counts as coupled (§2.4: the socket
+            // lists it while its result is pending, A13, and deleting it
+            // runs the decoupled hooks).
+            let coupled_ref = coupled_ref.clone();
+            self.write_status(|s, _| {
+                s.progress = Some(progress);
+                s.coupled_socket = Some(coupled_ref);
+            })
+            .await?;
         }
 
         // Result phase (§2.8): a missing required result fails here and is
@@ -467,13 +483,6 @@ impl Pass<'_> {
             let rendered = coupling.render_result_resources(side, &configs, &results)?;
             self.run_side(&coupling, side, &rendered).await?;
         }
-        let coupled_ref = CoupledRef {
-            api_version: API_VERSION.to_string(),
-            kind: "Socket".to_string(),
-            name: socket.name_any(),
-            namespace: socket.namespace().unwrap_or_default(),
-            uid: socket_uid,
-        };
         self.write_status(|s, generation| {
             s.coupled_socket = Some(coupled_ref);
             s.coupled_result = Some(CoupledResult {
@@ -671,6 +680,8 @@ mod tests {
             uid: "s1".into(),
             ..Default::default()
         });
+        // Hooks ran, result phase pending: still the coupled cycle.
+        assert_eq!(cycle(&s, "s1", "h"), Some(CouplingEvent::Coupled));
         s.inputs_hash = Some("h".into());
         assert_eq!(cycle(&s, "s1", "h"), None);
         assert_eq!(cycle(&s, "s1", "h2"), Some(CouplingEvent::Updated));

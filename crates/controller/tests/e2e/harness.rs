@@ -20,7 +20,7 @@ use serde_json::Value;
 #[allow(dead_code)]
 mod common;
 pub use common::{F0, yaml_docs};
-pub use integration_fixtures::{P0, S0};
+pub use integration_fixtures::{P0, S0, manifest};
 
 /// How long "eventually" may take (§9: 30 s).
 pub const EVENTUALLY: u64 = 30;
@@ -29,12 +29,18 @@ pub struct Op {
     pub emu: Emulator,
     pub client: kube::Client,
     pub passes: Arc<Passes>,
-    task: tokio::task::JoinHandle<()>,
+    /// The running operator, if any: its task and its shutdown trigger.
+    operator: Option<(
+        tokio::task::JoinHandle<()>,
+        futures::channel::oneshot::Sender<()>,
+    )>,
 }
 
 impl Drop for Op {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some((task, _)) = &self.operator {
+            task.abort();
+        }
     }
 }
 
@@ -58,46 +64,76 @@ impl Op {
         for doc in yaml_docs(F0) {
             cluster.objects().apply(&doc).await.expect("F0 applies");
         }
-        let passes = Arc::new(Passes::default());
-        let options = RunOptions {
-            passes: passes.clone(),
-            ..RunOptions::default()
-        };
-        let task = tokio::spawn(integration_controller::run_until(
-            client.clone(),
-            options,
-            futures::future::pending(),
-        ));
-        Op {
+        let mut op = Op {
             emu,
             client,
-            passes,
-            task,
+            passes: Arc::new(Passes::default()),
+            operator: None,
+        };
+        op.start_operator();
+        op
+    }
+
+    /// Starts an operator against the emulator (a fresh process: its own
+    /// caches, queues and Event recorder; the pass counters are shared).
+    pub fn start_operator(&mut self) {
+        assert!(self.operator.is_none(), "an operator is already running");
+        let options = RunOptions {
+            passes: self.passes.clone(),
+            ..RunOptions::default()
+        };
+        let (stop, stopped) = futures::channel::oneshot::channel::<()>();
+        let task = tokio::spawn(integration_controller::run_until(
+            self.client.clone(),
+            options,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        self.operator = Some((task, stop));
+    }
+
+    /// Stops the running operator gracefully (in-flight passes finish)
+    /// and waits until it has stopped.
+    pub async fn stop_operator(&mut self) {
+        let (task, stop) = self.operator.take().expect("an operator is running");
+        let _ = stop.send(());
+        within(EVENTUALLY, "operator stops", task).await.unwrap();
+    }
+
+    /// Applies every document of `text` as cluster-admin, for objects a
+    /// user would not apply through [`Op::apply`] (namespaces, …).
+    pub async fn admin_apply(&self, text: &str) {
+        let objects = Cluster::new(self.client.clone()).objects();
+        for doc in yaml_docs(text) {
+            objects.apply(&doc).await.expect("applies");
         }
     }
 
     /// Applies every document of `text` (server-side, as a user would).
     pub async fn apply(&self, text: &str) {
-        let cluster = Cluster::new(self.client.clone());
         for doc in yaml_docs(text) {
-            let object = cluster.objects();
-            let name = doc["metadata"]["name"].as_str().unwrap().to_string();
-            let params = PatchParams::apply("e2e-user").force();
-            let mapping = cluster
-                .mapper()
-                .mapping(
-                    doc["apiVersion"].as_str().unwrap(),
-                    doc["kind"].as_str().unwrap(),
-                )
-                .await
-                .unwrap();
-            let ns = doc["metadata"]["namespace"].as_str().unwrap();
-            let api: Api<kube::api::DynamicObject> =
-                Api::namespaced_with(object.client().clone(), ns, &mapping.resource);
-            api.patch(&name, &params, &Patch::Apply(&doc))
-                .await
-                .unwrap();
+            self.apply_value(&doc).await;
         }
+    }
+
+    /// Applies one object (server-side, as a user would).
+    pub async fn apply_value(&self, doc: &Value) {
+        let cluster = Cluster::new(self.client.clone());
+        let name = doc["metadata"]["name"].as_str().unwrap();
+        let ns = doc["metadata"]["namespace"].as_str().unwrap();
+        let mapping = cluster
+            .mapper()
+            .mapping(
+                doc["apiVersion"].as_str().unwrap(),
+                doc["kind"].as_str().unwrap(),
+            )
+            .await
+            .unwrap();
+        let api: Api<kube::api::DynamicObject> =
+            Api::namespaced_with(self.client.clone(), ns, &mapping.resource);
+        let params = PatchParams::apply("e2e-user").force();
+        api.patch(name, &params, &Patch::Apply(doc)).await.unwrap();
     }
 
     pub fn plugs(&self, ns: &str) -> Api<Plug> {
