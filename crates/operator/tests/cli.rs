@@ -194,18 +194,6 @@ fn template_renders_from_a_file() {
 }
 
 #[test]
-fn dev_is_not_implemented_yet() {
-    let output = run(&["dev", "--anything", "x"], None);
-    assert_eq!(output.status.code(), Some(2));
-    assert!(
-        stderr(&output)
-            .contains("not implemented yet: coming with the Plug/Socket controllers (issue #4)"),
-        "{}",
-        stderr(&output)
-    );
-}
-
-#[test]
 fn run_rejects_a_bad_log_level() {
     let output = run(&["run", "--log-level", "info,=x=y"], None);
     assert_eq!(output.status.code(), Some(1));

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod crds;
-mod not_yet;
+mod dev;
 mod render;
 mod run;
 mod template;
@@ -34,9 +34,10 @@ enum Command {
     /// Show offline what a plug and its socket would do: both configs, both
     /// results, and the resources each side applies or deletes at each event.
     Render(render::Args),
-    /// Run the operator against a local development cluster (not implemented
-    /// yet).
-    Dev(not_yet::Args),
+    /// Start an in-memory API server (kube-emulator) with the CRDs and the
+    /// operator in this process; optionally apply a directory of manifests
+    /// and report how its plugs coupled.
+    Dev(dev::Args),
 }
 
 impl Cli {
@@ -48,7 +49,7 @@ impl Cli {
             Command::Template(args) => template::run(args),
             Command::Render(args) => render::run(args),
             Command::Run(args) => run::run(args),
-            Command::Dev(_) => Ok(not_yet::run()),
+            Command::Dev(args) => dev::run(args),
         };
         result.unwrap_or_else(|err| {
             eprintln!("error: {err:#}");

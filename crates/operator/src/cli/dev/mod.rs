@@ -1,0 +1,268 @@
+//! `dev`: a whole development cluster in one process. Starts kube-emulator
+//! on a loopback port, installs the CRDs, runs the Plug and Socket
+//! controllers as their own service account (the RBAC of spec §7.2), and
+//! optionally applies a directory of manifests and reports how its plugs
+//! coupled. Nothing is persisted: stopping the process discards the cluster.
+
+mod identity;
+mod manifests;
+mod report;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use integration_controller::{Cluster, RunOptions};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::wait::{await_condition, conditions};
+use kube_emulator::{Emulator, Options};
+use serde_json::json;
+use tracing_subscriber::EnvFilter;
+
+/// Field manager of everything `dev` itself applies (CRDs, the operator's
+/// RBAC, `--apply` manifests), so `managedFields` tell it apart from the
+/// operator's own `integration-operator`.
+const FIELD_MANAGER: &str = "integration-operator-dev";
+
+/// How long the CRDs may take to be served.
+const SETTLE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Loopback port of the API server; 0 picks a free one (the kubeconfig
+    /// names it either way).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Where to write a cluster-admin kubeconfig for kubectl
+    /// [default: integration-operator-dev.kubeconfig in the temp directory].
+    #[arg(long, value_name = "PATH", conflicts_with = "once")]
+    kubeconfig: Option<PathBuf>,
+    /// Apply every .yaml/.yml/.json manifest of DIR (sorted by file name,
+    /// several documents per file) after the CRDs, then wait for its plugs
+    /// to couple and print what they did.
+    #[arg(long, value_name = "DIR")]
+    apply: Option<PathBuf>,
+    /// Apply, wait, print the result as YAML and exit: 0 when every plug
+    /// coupled, 1 otherwise. Nothing is served.
+    #[arg(long, requires = "apply")]
+    once: bool,
+    /// Seconds to wait for the plugs of --apply to couple.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    timeout: u64,
+    /// Log filter for the operator and the emulator (stderr).
+    #[arg(long, env = "LOG_LEVEL", default_value = "warn", value_name = "LEVEL")]
+    log_level: String,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let filter = EnvFilter::try_new(&args.log_level)
+        .with_context(|| format!("invalid --log-level {:?}", args.log_level))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init()
+        .map_err(|e| anyhow::anyhow!("installing the logger: {e}"))?;
+    // One rustls provider for the emulator's server and kube's clients.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    // Read the manifests before starting anything: a bad directory fails
+    // at once, with nothing applied.
+    let manifests = args.apply.as_deref().map(manifests::read_dir).transpose()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(session(args, manifests))
+}
+
+async fn session(
+    args: Args,
+    manifests: Option<Vec<manifests::Manifest>>,
+) -> anyhow::Result<ExitCode> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
+    let emu = Emulator::serve_on(addr, Options::default())
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
+    let admin = emu.client();
+    install_crds(&admin).await?;
+
+    let token = identity::token(&admin, FIELD_MANAGER)
+        .await
+        .context("setting up the operator's service account")?;
+    let config = emu
+        .config_for_token(&token)
+        .context("the emulator is not listening")?;
+    let operator = kube::Client::try_from(config).context("building the operator's client")?;
+    let controllers = tokio::spawn(integration_controller::run_until(
+        operator,
+        RunOptions::default(),
+        std::future::pending(),
+    ));
+    let outcome = work(&args, &emu, &admin, manifests).await;
+    // The controllers are aborted, not shut down gracefully: the cluster
+    // they work on dies with this process, so a half-done reconcile loses
+    // nothing, and a graceful stop before their first list completes would
+    // wait for a store that never fills. They go before the emulator, so
+    // they never log errors about a vanished server.
+    controllers.abort();
+    let _ = controllers.await;
+    outcome
+}
+
+/// Writes the kubeconfig, applies and reports, then serves until a signal
+/// (unless `--once`).
+async fn work(
+    args: &Args,
+    emu: &Emulator,
+    admin: &kube::Client,
+    manifests: Option<Vec<manifests::Manifest>>,
+) -> anyhow::Result<ExitCode> {
+    let kubeconfig = match (&args.kubeconfig, args.once) {
+        (_, true) => None,
+        (Some(path), false) => Some(path.clone()),
+        (None, false) => Some(std::env::temp_dir().join("integration-operator-dev.kubeconfig")),
+    };
+    // Listen before the kubeconfig tells anyone the server is up: whoever
+    // reads it may signal at once.
+    let signal = if args.once {
+        None
+    } else {
+        Some(shutdown_signal()?)
+    };
+    if let Some(path) = &kubeconfig {
+        write_private(path, &emu.kubeconfig_yaml())?;
+    }
+
+    let mut all_coupled = true;
+    if let Some(manifests) = manifests {
+        all_coupled = apply_and_report(admin, manifests, args.timeout).await?;
+    }
+
+    if let (Some(path), Some(signal)) = (kubeconfig.as_deref(), signal) {
+        print_usage(&emu.url(), path);
+        signal.await;
+        eprintln!("integration-operator dev: stopping");
+        // Serving ended as asked: a plug that did not couple was reported
+        // above and could have been fixed meanwhile.
+        return Ok(ExitCode::SUCCESS);
+    }
+    Ok(if all_coupled {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Applies the manifests, waits for their plugs and prints the report as
+/// YAML on stdout; returns whether every plug coupled.
+async fn apply_and_report(
+    admin: &kube::Client,
+    manifests: Vec<manifests::Manifest>,
+    timeout: u64,
+) -> anyhow::Result<bool> {
+    let applied = manifests::apply(admin, manifests, FIELD_MANAGER).await?;
+    let plugs: Vec<(String, String)> = applied
+        .iter()
+        .filter(|m| m.kind() == "Plug" && m.api_version().starts_with("integration.rock8s.com/"))
+        .map(|m| {
+            let ns = m.namespace().unwrap_or("default");
+            (ns.to_string(), m.name().to_string())
+        })
+        .collect();
+    let last = report::wait(admin, &plugs, Duration::from_secs(timeout)).await;
+    let all_coupled = last
+        .iter()
+        .all(|p| p.as_ref().is_some_and(report::is_coupled));
+    let cluster = Cluster::new(admin.clone());
+    let mut entries = Vec::with_capacity(plugs.len());
+    for (key, plug) in plugs.iter().zip(&last) {
+        entries.push(report::plug_report(&cluster, key, plug.as_ref()).await);
+    }
+    let yaml = serde_saphyr::to_string(&json!({ "plugs": entries })).context("writing YAML")?;
+    print!("{yaml}");
+    let _ = std::io::stdout().flush();
+    if !all_coupled {
+        eprintln!(
+            "error: not every plug coupled (within {timeout}s); see each plug's reason, message and error"
+        );
+    }
+    Ok(all_coupled)
+}
+
+/// Installs the CRDs server-side and waits until each is served.
+async fn install_crds(admin: &kube::Client) -> anyhow::Result<()> {
+    let api: Api<CustomResourceDefinition> = Api::all(admin.clone());
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    for crd in integration_api::crds() {
+        let name = crd.metadata.name.clone().unwrap_or_default();
+        api.patch(&name, &params, &Patch::Apply(&crd))
+            .await
+            .with_context(|| format!("installing CRD {name}"))?;
+        tokio::time::timeout(
+            SETTLE,
+            await_condition(api.clone(), &name, conditions::is_crd_established()),
+        )
+        .await
+        .with_context(|| format!("CRD {name} not established within {SETTLE:?}"))?
+        .with_context(|| format!("waiting for CRD {name}"))?;
+    }
+    Ok(())
+}
+
+/// Writes `text` readable by the owner only (it holds the admin token),
+/// through a temporary file and a rename, so a reader never sees half.
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    let tmp = path.with_extension("kubeconfig.tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&tmp)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}
+
+fn print_usage(url: &str, kubeconfig: &Path) {
+    let path = kubeconfig.display();
+    println!(
+        "\nintegration-operator dev: kube-emulator serving {url}, the CRDs installed, the operator running\n\
+         as {} (ClusterRole {}, spec §7.2).\n\
+         The kubeconfig {path} is cluster-admin:\n\n  \
+         export KUBECONFIG={path}\n  \
+         kubectl get plugs,sockets -A\n  \
+         kubectl apply --server-side -f examples/express-mongodb/\n\n\
+         State is in memory only. Ctrl-C or SIGTERM stops.",
+        identity::username(),
+        identity::NAME,
+    );
+    let _ = std::io::stdout().flush();
+}
+
+/// SIGINT or SIGTERM. The handlers are installed when this is built, not
+/// when it is first awaited, so a signal sent right after the usage text
+/// is printed is not lost (and does not kill the process outright).
+#[cfg(unix)]
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}

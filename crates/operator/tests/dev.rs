@@ -1,0 +1,243 @@
+//! `integration-operator dev`: the emulator and the operator in one
+//! process, run as a user would, on the example directories.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_integration-operator");
+const KUBECTL: &str = "/usr/bin/kubectl";
+
+fn example(name: &str) -> String {
+    format!("{}/../../examples/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn dev_once(dir: &str) -> Output {
+    Command::new(BIN)
+        .args(["dev", "--once", "--timeout", "60", "--apply", dir])
+        .stdin(Stdio::null())
+        .output()
+        .expect("binary starts")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A fresh scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The one plug of a `dev --once` report.
+fn only_plug(output: &Output) -> Value {
+    let report: Value = serde_saphyr::from_str(&stdout(output)).unwrap();
+    let plugs = report["plugs"].as_array().unwrap();
+    assert_eq!(plugs.len(), 1, "{report:#}");
+    plugs[0].clone()
+}
+
+/// The reported object of `kind` named `name`.
+fn object<'r>(plug: &'r Value, kind: &str, name: &str) -> &'r Value {
+    plug["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name} in {plug:#}"))
+}
+
+/// The README's first command.
+#[test]
+fn once_couples_the_express_mongodb_example() {
+    let output = dev_once(&example("express-mongodb"));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let plug = only_plug(&output);
+    assert_eq!(plug["plug"], "app/express");
+    assert_eq!(plug["coupled"], true);
+    assert_eq!(plug["reason"], "CouplingSucceeded");
+    assert_eq!(plug["status"]["coupledSocket"]["name"], "mongo");
+    let secret = object(&plug, "Secret", "express-mongo");
+    assert_eq!(secret["metadata"]["namespace"], "app");
+    // The report names the Secret's keys but never shows their values
+    // (`render` shows what the URL renders to).
+    assert_eq!(secret["stringData"]["MONGO_URL"], "(hidden)");
+    assert!(
+        !stdout(&output).contains("mongodb://"),
+        "a Secret value leaked"
+    );
+    let user = object(&plug, "ConfigMap", "mongo-user-app-express");
+    assert_eq!(user["metadata"]["namespace"], "db");
+    assert_eq!(user["data"]["username"], "express");
+}
+
+#[test]
+fn once_couples_the_results_example() {
+    let output = dev_once(&example("results"));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let plug = only_plug(&output);
+    assert_eq!(plug["plug"], "app/orders-db");
+    assert_eq!(plug["coupled"], true);
+    let cm = object(&plug, "ConfigMap", "orders-db-result");
+    assert_eq!(
+        cm["data"]["connection"],
+        "postgres://orders@postgres.db.svc:5432/orders"
+    );
+    assert_eq!(cm["data"]["ack"], "yes");
+}
+
+#[test]
+fn once_rejects_a_bad_directory_or_manifest_with_a_clear_message() {
+    let missing = scratch("dev-missing").join("nothing-here");
+    let empty = scratch("dev-empty");
+    let unnamed = scratch("dev-unnamed");
+    std::fs::write(unnamed.join("cm.yaml"), "apiVersion: v1\nkind: ConfigMap\n").unwrap();
+    let broken = scratch("dev-broken");
+    std::fs::write(broken.join("x.yaml"), "a: [\n").unwrap();
+    let unknown = scratch("dev-unknown-kind");
+    std::fs::write(
+        unknown.join("x.yaml"),
+        "apiVersion: v1\nkind: Gadget\nmetadata: {name: g}\n",
+    )
+    .unwrap();
+    let invalid = scratch("dev-invalid-plug");
+    std::fs::write(
+        invalid.join("plug.yaml"),
+        "apiVersion: integration.rock8s.com/v1beta1\nkind: Plug\n\
+         metadata: {name: p}\nspec: {socket: 3}\n",
+    )
+    .unwrap();
+    for (dir, expected) in [
+        (&missing, "reading directory"),
+        (&empty, "no .yaml, .yml or .json manifests"),
+        (&unnamed, "cm.yaml: missing metadata.name"),
+        (&broken, "x.yaml: not valid YAML"),
+        (&unknown, "kind Gadget is not served in v1"),
+        (
+            &invalid,
+            "applying Plug default/p: Plug.integration.rock8s.com \"p\" is invalid",
+        ),
+    ] {
+        let output = dev_once(dir.to_str().unwrap());
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains(expected),
+            "{expected}: {}",
+            stderr(&output)
+        );
+        assert_eq!(
+            stdout(&output),
+            "",
+            "nothing reported for {}",
+            dir.display()
+        );
+    }
+}
+
+#[test]
+fn once_reports_a_plug_that_fails_and_exits_1() {
+    let dir = scratch("dev-failing-plug");
+    for file in ["00-namespaces.yaml", "socket.yaml"] {
+        std::fs::copy(Path::new(&example("results")).join(file), dir.join(file)).unwrap();
+    }
+    let plug = std::fs::read_to_string(Path::new(&example("results")).join("plug.yaml")).unwrap();
+    std::fs::write(
+        dir.join("plug.yaml"),
+        plug.replace("database: orders", "db: orders"),
+    )
+    .unwrap();
+    let output = dev_once(dir.to_str().unwrap());
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let plug = only_plug(&output);
+    assert_eq!(plug["coupled"], false);
+    assert_eq!(
+        plug["error"], "plug config property 'database' is required",
+        "{plug:#}"
+    );
+    assert!(
+        stderr(&output).contains("not every plug coupled"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// Kills the server when the test ends, passed or not.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn serves_a_kubeconfig_kubectl_can_use_until_sigterm() {
+    if !Path::new(KUBECTL).exists() {
+        eprintln!("skipped: {KUBECTL} not found");
+        return;
+    }
+    let dir = scratch("dev-serve");
+    let kubeconfig = dir.join("kubeconfig");
+    let mut server = Server(
+        Command::new(BIN)
+            .args(["dev", "--kubeconfig", kubeconfig.to_str().unwrap()])
+            .args(["--apply", &example("express-mongodb")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("binary starts"),
+    );
+    let kubectl = |args: &[&str]| {
+        Command::new(KUBECTL)
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // The kubeconfig appears once the CRDs are served; the plug once
+    // --apply ran. Poll both, bounded.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let listed = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            panic!("dev exited early: {status}");
+        }
+        if kubeconfig.exists() {
+            let output = kubectl(&["get", "plugs", "-A"]);
+            if output.status.success() && stdout(&output).contains("express") {
+                break stdout(&output);
+            }
+        }
+        assert!(Instant::now() < deadline, "kubectl never listed the plug");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(listed.contains("app"), "{listed}");
+    let secret = kubectl(&["get", "secret", "express-mongo", "-n", "app", "-o", "name"]);
+    assert!(secret.status.success(), "{}", stderr(&secret));
+    // SIGTERM by pid: a clean stop, exit 0.
+    let pid = server.0.id().to_string();
+    let term = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(term.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "dev did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+}
