@@ -27,6 +27,10 @@ const MAX_NOTE: usize = 1024;
 #[derive(Clone)]
 pub struct EventRecorder {
     recorder: Recorder,
+    /// What [`EventRecorder::new`] got, for the fresh recorder of each
+    /// Warning.
+    client: Client,
+    instance: Option<String>,
 }
 
 impl EventRecorder {
@@ -35,10 +39,12 @@ impl EventRecorder {
     pub fn new(client: Client, instance: Option<String>) -> Self {
         let reporter = Reporter {
             controller: FIELD_MANAGER.to_string(),
-            instance,
+            instance: instance.clone(),
         };
         EventRecorder {
-            recorder: Recorder::new(client, reporter),
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            instance,
         }
     }
 
@@ -55,6 +61,12 @@ impl EventRecorder {
 
     /// A `Warning` Event whose note (typically an error message) is
     /// redacted first.
+    ///
+    /// Each Warning is a new Event, written through a fresh recorder: the
+    /// shared one would fold a different error about the same object into
+    /// the first one's series, keeping the first, stale note. (Callers warn
+    /// only when the `Failed` message changes, so one error is not written
+    /// again and again.)
     pub async fn warning<K>(
         &self,
         regarding: &K,
@@ -65,7 +77,9 @@ impl EventRecorder {
     where
         K: Resource<DynamicType = ()>,
     {
-        self.publish(regarding, EventType::Warning, reason, redactor.redact(note))
+        let fresh = EventRecorder::new(self.client.clone(), self.instance.clone());
+        fresh
+            .publish(regarding, EventType::Warning, reason, redactor.redact(note))
             .await
     }
 

@@ -396,6 +396,8 @@ impl Pass<'_> {
         let plug = self.plug.clone();
         let coupling = Coupling::new(&plug, socket)?;
         let sources = fetch(&self.ctx.cluster, &coupling.plan()?, MapReader::Operator).await?;
+        // The Secrets' values first: a configTemplate error may quote them.
+        self.redactor = coupling.redactor(&sources, &[]);
         let hash = coupling.inputs_hash(&sources)?;
         let configs = coupling.configs(&sources)?;
         self.redactor = coupling.redactor(&sources, &[&configs.plug, &configs.socket]);
@@ -440,17 +442,23 @@ impl Pass<'_> {
                 hooks_done: false,
                 ..progress.clone()
             };
-            self.write_status(|s, generation| {
-                s.progress = Some(started);
-                // Keep Failed until the cycle succeeds: it says why the
-                // last attempt did not.
-                status::set(
-                    &mut s.conditions,
-                    Desired::coupled(false, in_process, text),
-                    generation,
-                );
-            })
-            .await?;
+            // A retry of a cycle whose start is already recorded leaves
+            // `Coupled=Error` as it is: flipping it to in-process and back
+            // on every failed attempt would be two status writes per pass,
+            // each waking the next pass at once, past the backoff.
+            if current.progress.as_ref() != Some(&started) {
+                self.write_status(|s, generation| {
+                    s.progress = Some(started);
+                    // Keep Failed until the cycle succeeds: it says why the
+                    // last attempt did not.
+                    status::set(
+                        &mut s.conditions,
+                        Desired::coupled(false, in_process, text),
+                        generation,
+                    );
+                })
+                .await?;
+            }
             for side in Side::BOTH {
                 let rendered = coupling.render_event(side, event, &configs)?;
                 self.run_side(&coupling, side, &rendered).await?;
@@ -509,6 +517,7 @@ impl Pass<'_> {
         let plug = self.plug.clone();
         let coupling = Coupling::new(&plug, socket)?;
         let sources = fetch(&self.ctx.cluster, &coupling.plan()?, MapReader::Operator).await?;
+        self.redactor = coupling.redactor(&sources, &[]);
         let configs = coupling.configs(&sources)?;
         self.redactor = coupling.redactor(&sources, &[&configs.plug, &configs.socket]);
         let results = coupling
