@@ -13,12 +13,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use integration_api::{CommonSpec, Plug, Socket};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::runtime::controller::{Config, Controller};
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Client, ResourceExt};
 
 use crate::cluster::Cluster;
@@ -133,10 +133,17 @@ pub async fn run_until(
             }
         });
 
-    let sockets = Controller::new(scoped::<Socket>(&ctx), wc.clone()).with_config(config);
+    // Socket passes count coupled plugs from this store; the same watch
+    // triggers them, after the store has applied each event.
+    let (plugs_seen, plug_writer) = reflector::store::<Plug>();
+    let plug_events = reflector(
+        plug_writer,
+        watcher(scoped::<Plug>(&ctx), wc.clone()).default_backoff(),
+    );
+    let sockets = Controller::new(scoped::<Socket>(&ctx), wc).with_config(config);
     let socket_store = sockets.store();
     let sockets = sockets
-        .watches(scoped::<Plug>(&ctx), wc, move |plug: Plug| {
+        .watches_stream(plug_triggers(plug_events), move |plug: Plug| {
             sockets_for_plug(&socket_store, &plug)
         })
         .graceful_shutdown_on(shutdown)
@@ -145,8 +152,9 @@ pub async fn run_until(
                 let passes = options.passes.clone();
                 move |s, ctx| {
                     let passes = passes.clone();
+                    let plugs = plugs_seen.clone();
                     async move {
-                        let result = socket::reconcile(s, ctx).await;
+                        let result = socket::reconcile(s, ctx, plugs).await;
                         passes.sockets.fetch_add(1, Ordering::SeqCst);
                         result
                     }
@@ -164,6 +172,34 @@ pub async fn run_until(
     tracing::info!("controllers started");
     tokio::join!(plugs, sockets);
     tracing::info!("controllers stopped");
+}
+
+/// The plugs whose events trigger socket passes, each once the reflector
+/// store shows it: a (re-)list's objects are held back until the list is
+/// complete, because the store swaps in a new list only then.
+fn plug_triggers(
+    events: impl Stream<Item = Result<watcher::Event<Plug>, watcher::Error>> + Send + 'static,
+) -> impl Stream<Item = Result<Plug, watcher::Error>> + Send + 'static {
+    events
+        .scan(Vec::new(), |listing: &mut Vec<Plug>, event| {
+            let out: Vec<Result<Plug, watcher::Error>> = match event {
+                Ok(watcher::Event::Apply(plug) | watcher::Event::Delete(plug)) => vec![Ok(plug)],
+                Ok(watcher::Event::Init) => {
+                    listing.clear();
+                    Vec::new()
+                }
+                Ok(watcher::Event::InitApply(plug)) => {
+                    listing.push(plug);
+                    Vec::new()
+                }
+                Ok(watcher::Event::InitDone) => {
+                    std::mem::take(listing).into_iter().map(Ok).collect()
+                }
+                Err(e) => vec![Err(e)],
+            };
+            futures::future::ready(Some(futures::stream::iter(out)))
+        })
+        .flatten()
 }
 
 async fn shutdown_signal() {

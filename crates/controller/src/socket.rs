@@ -2,9 +2,13 @@
 //!
 //! The socket controller is the only writer of socket status. It never
 //! touches plugs: `coupledPlugs` is computed from the plugs whose
-//! `status.coupledSocket.uid` names this socket, read fresh from the API
-//! server on every pass (a cache could lag the plug write that triggered
-//! the pass and leave a stale count with nothing to correct it).
+//! `status.coupledSocket.uid` names this socket, read from the reflector
+//! store of the very plug watch that triggers socket passes (see
+//! `runtime`): the store has applied a plug event before that event
+//! triggers a pass, so a pass never sees plugs older than its trigger, and
+//! a later plug change triggers another pass. Listing plugs from the API
+//! server on every pass instead cost O(plugs) per pass, O(N²) for N
+//! couplings.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,12 +16,13 @@ use std::time::Duration;
 use integration_api::condition::{COUPLED, message, plugs_coupled, reason};
 use integration_api::{API_VERSION, CoupledRef, Plug, Socket, SocketStatus};
 use integration_engine::{OwnEvent, Owner, Redactor, render_own_event};
-use kube::api::{Api, ListParams, PostParams};
+use kube::api::{Api, PostParams};
 use kube::runtime::controller::Action;
+use kube::runtime::reflector::Store;
 use kube::{Resource, ResourceExt};
 
 use crate::context::{
-    Context, ReconcileError, Result, has_finalizer, record, run_all, scoped, set_finalizer,
+    Context, ReconcileError, Result, has_finalizer, record, run_all, set_finalizer,
 };
 use crate::status::{self, Desired};
 
@@ -66,8 +71,13 @@ pub fn desired_status(socket: &Socket, coupled: Vec<CoupledRef>) -> SocketStatus
     status
 }
 
-/// Reconciles one Socket.
-pub async fn reconcile(socket: Arc<Socket>, ctx: Arc<Context>) -> Result<Action> {
+/// Reconciles one Socket. `plugs` is the store of the plug watch that
+/// triggers socket passes; the pass waits until it holds its first list.
+pub async fn reconcile(
+    socket: Arc<Socket>,
+    ctx: Arc<Context>,
+    plugs: Store<Plug>,
+) -> Result<Action> {
     let api: Api<Socket> = Api::namespaced(
         ctx.cluster.client().clone(),
         &socket.namespace().unwrap_or_default(),
@@ -84,6 +94,7 @@ pub async fn reconcile(socket: Arc<Socket>, ctx: Arc<Context>) -> Result<Action>
         ctx: &ctx,
         api,
         socket,
+        plugs,
     };
     match pass.run().await {
         Ok(action) => {
@@ -119,6 +130,7 @@ struct Pass<'c> {
     ctx: &'c Context,
     api: Api<Socket>,
     socket: Socket,
+    plugs: Store<Plug>,
 }
 
 impl Pass<'_> {
@@ -131,11 +143,16 @@ impl Pass<'_> {
             set_finalizer(&self.api, &self.socket, true).await?;
             return Ok(Action::await_change());
         }
-        let plugs = scoped::<Plug>(self.ctx)
-            .list(&ListParams::default())
-            .await
-            .map_err(|e| ReconcileError::own("list plugs for", &self.socket, e))?;
-        let coupled = coupled_plugs(&plugs.items, &self.socket.uid().unwrap_or_default());
+        // Only an operator shutting down drops the writer; the pass is
+        // abandoned then anyway.
+        if self.plugs.wait_until_ready().await.is_err() {
+            return Ok(Action::await_change());
+        }
+        let plugs = self.plugs.state();
+        let coupled = coupled_plugs(
+            plugs.iter().map(AsRef::as_ref),
+            &self.socket.uid().unwrap_or_default(),
+        );
         if deleting {
             // Decision 4: every plug decouples (through its own watch on
             // sockets) before the deleted hooks run and the socket goes.

@@ -23,6 +23,7 @@ pub mod gc;
 pub mod meta;
 pub mod patch;
 pub mod proto;
+pub mod requests;
 pub mod resources;
 pub mod schema;
 pub mod selectors;
@@ -46,6 +47,7 @@ use tokio::task::JoinHandle;
 pub use auth::UserInfo;
 pub use error::{ApiError, Cause};
 pub use faults::Fault;
+pub use requests::{RequestCounts, RequestKey};
 pub use state::State;
 
 /// State shared by the HTTP front, the watches and the garbage collector.
@@ -263,6 +265,12 @@ impl Emulator {
     /// Compacts the event log: watches from any earlier resourceVersion get 410 Expired.
     pub fn compact(&self) {
         self.shared.lock().store.compact();
+    }
+
+    /// A snapshot of the requests answered so far, per verb and resource (see
+    /// [`requests`]): `emu.requests().since(&before).writes()`.
+    pub fn requests(&self) -> RequestCounts {
+        self.shared.lock().requests.clone()
     }
 
     /// The current global resourceVersion.

@@ -93,9 +93,10 @@ fn dispatch(sh: &Arc<Shared>, parts: &Parts, body: Bytes) -> ApiResult<Response>
 }
 
 fn non_resource(sh: &Arc<Shared>, parts: &Parts, segs: &[&str]) -> ApiResult<Response> {
-    let st = sh.lock();
+    let mut st = sh.lock();
     let user = auth::authenticate(&st.tokens, &parts.headers)?;
     let user = auth::impersonate(&st.store, user, &parts.headers)?;
+    st.requests.record("get", &format!("/{}", segs.join("/")));
     let attrs = Attributes {
         verb: if parts.method == Method::GET {
             "get".into()
@@ -353,6 +354,11 @@ fn resource(
     let user = auth::impersonate(&st.store, user, &parts.headers)?;
     let t = parse_target(&st, group, version, rest)?;
     let verb = verb_of(&parts.method, &t, q)?;
+    let counted = match &t.sub {
+        Some(sub) => format!("{}/{sub}", t.rt.plural),
+        None => t.rt.plural.clone(),
+    };
+    st.requests.record(verb, &counted);
     let ns = t.namespace.clone().unwrap_or_default();
     let name = t.name.clone().unwrap_or_default();
     let attrs = Attributes {

@@ -242,6 +242,8 @@ pub struct State {
     pub tokens: HashMap<String, UserInfo>,
     pub faults: Vec<Fault>,
     pub gc: Arc<Notify>,
+    /// Requests answered so far, per verb and resource (see [`crate::requests`]).
+    pub requests: crate::requests::RequestCounts,
 }
 
 impl State {
@@ -254,6 +256,7 @@ impl State {
             tokens: HashMap::new(),
             faults: Vec::new(),
             gc,
+            requests: Default::default(),
         };
         let ctx = WriteCtx::system("kube-apiserver");
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
