@@ -3,12 +3,13 @@
 //! small I/O steps both sides take (finalizers, running rendered objects).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use integration_api::FINALIZER;
 use integration_engine::Rendered;
 use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -66,6 +67,53 @@ impl Context {
             .unwrap_or_else(PoisonError::into_inner)
             .remove(key);
     }
+
+    /// Closes a pass over the object with `key` ([`object_key`]): success
+    /// resets its backoff; a failure other than a write conflict (which just
+    /// retries) is reported with `report`.
+    pub async fn settle(
+        &self,
+        key: &str,
+        result: Result<Action>,
+        report: impl AsyncFnOnce(&ReconcileError),
+    ) -> Result<Action> {
+        match result {
+            Ok(action) => {
+                self.succeeded(key);
+                Ok(action)
+            }
+            Err(err) => {
+                if !err.is_conflict() {
+                    report(&err).await;
+                }
+                Err(err)
+            }
+        }
+    }
+}
+
+/// Retry timing after a failed pass: conflicts retry soon, other errors back
+/// off exponentially per object.
+pub fn error_policy<K: Resource<DynamicType = ()>>(
+    object: Arc<K>,
+    err: &ReconcileError,
+    ctx: Arc<Context>,
+) -> Action {
+    if err.is_conflict() {
+        return Action::requeue(Duration::from_millis(200));
+    }
+    Action::requeue(ctx.backoff(&object_key(object.as_ref())))
+}
+
+/// An object's key in logs and for counting its failures:
+/// `Kind/namespace/name`.
+pub fn object_key<K: Resource<DynamicType = ()>>(object: &K) -> String {
+    format!(
+        "{}/{}/{}",
+        K::kind(&()),
+        object.meta().namespace.as_deref().unwrap_or_default(),
+        object.meta().name.as_deref().unwrap_or_default()
+    )
 }
 
 /// Why a reconcile pass failed. `Display` is the user-facing `Failed`

@@ -10,7 +10,6 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::time::Duration;
 
 use integration_api::condition::{COUPLED, message, reason, socket_limit_reached};
 use integration_api::{
@@ -27,7 +26,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::context::{
-    Context, ReconcileError, Result, has_finalizer, record, run_all, scoped, set_finalizer,
+    Context, ReconcileError, Result, has_finalizer, object_key, record, run_all, scoped,
+    set_finalizer,
 };
 use crate::fetch::{MapReader, fetch};
 use crate::socket::coupled_plugs;
@@ -192,42 +192,16 @@ pub async fn reconcile(plug: Arc<Plug>, ctx: Arc<Context>) -> Result<Action> {
     else {
         return Ok(Action::await_change());
     };
-    let key = key(&plug);
+    let key = object_key(&plug);
     let mut pass = Pass {
         ctx: &ctx,
         api,
         plug,
         redactor: Redactor::default(),
     };
-    match pass.run().await {
-        Ok(action) => {
-            ctx.succeeded(&key);
-            Ok(action)
-        }
-        Err(err) => {
-            if !err.is_conflict() {
-                pass.report(&err).await;
-            }
-            Err(err)
-        }
-    }
-}
-
-/// Retry timing after a failed pass: conflicts retry at once, other errors
-/// back off exponentially per plug.
-pub fn error_policy(plug: Arc<Plug>, err: &ReconcileError, ctx: Arc<Context>) -> Action {
-    if err.is_conflict() {
-        return Action::requeue(Duration::from_millis(200));
-    }
-    Action::requeue(ctx.backoff(&key(&plug)))
-}
-
-fn key(plug: &Plug) -> String {
-    format!(
-        "Plug/{}/{}",
-        plug.namespace().unwrap_or_default(),
-        plug.name_any()
-    )
+    let result = pass.run().await;
+    ctx.settle(&key, result, async |err| pass.report(err).await)
+        .await
 }
 
 /// One reconcile pass over a fresh copy of the plug.
@@ -595,7 +569,7 @@ impl Pass<'_> {
     /// the redacted message, plus a Warning Event when the message is new.
     async fn report(&mut self, err: &ReconcileError) {
         let message = self.redactor.redact(&err.to_string());
-        tracing::warn!(plug = %key(&self.plug), error = %message, "plug reconcile failed");
+        tracing::warn!(plug = %object_key(&self.plug), error = %message, "plug reconcile failed");
         let written = self
             .write_status(|s, generation| {
                 status::set_failed(&mut s.conditions, &message, generation)

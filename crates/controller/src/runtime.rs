@@ -23,7 +23,7 @@ use kube::{Client, ResourceExt};
 
 use crate::cluster::Cluster;
 use crate::context::{Context, scoped};
-use crate::{plug, socket};
+use crate::{context, plug, socket};
 
 /// Default period after which an idle plug is looked at again (README
 /// decision 5: var targets of arbitrary kinds are not watched).
@@ -124,7 +124,7 @@ pub async fn run_until(
                     }
                 }
             },
-            plug::error_policy,
+            context::error_policy,
             ctx.clone(),
         )
         .for_each(|result| async move {
@@ -160,7 +160,7 @@ pub async fn run_until(
                     }
                 }
             },
-            socket::error_policy,
+            context::error_policy,
             ctx,
         )
         .for_each(|result| async move {

@@ -22,7 +22,7 @@ use kube::runtime::reflector::Store;
 use kube::{Resource, ResourceExt};
 
 use crate::context::{
-    Context, ReconcileError, Result, has_finalizer, record, run_all, set_finalizer,
+    Context, ReconcileError, Result, has_finalizer, object_key, record, run_all, set_finalizer,
 };
 use crate::status::{self, Desired};
 
@@ -89,41 +89,16 @@ pub async fn reconcile(
     else {
         return Ok(Action::await_change());
     };
-    let key = key(&socket);
+    let key = object_key(&socket);
     let mut pass = Pass {
         ctx: &ctx,
         api,
         socket,
         plugs,
     };
-    match pass.run().await {
-        Ok(action) => {
-            ctx.succeeded(&key);
-            Ok(action)
-        }
-        Err(err) => {
-            if !err.is_conflict() {
-                pass.report(&err).await;
-            }
-            Err(err)
-        }
-    }
-}
-
-/// Retry timing after a failed pass.
-pub fn error_policy(socket: Arc<Socket>, err: &ReconcileError, ctx: Arc<Context>) -> Action {
-    if err.is_conflict() {
-        return Action::requeue(Duration::from_millis(200));
-    }
-    Action::requeue(ctx.backoff(&key(&socket)))
-}
-
-fn key(socket: &Socket) -> String {
-    format!(
-        "Socket/{}/{}",
-        socket.namespace().unwrap_or_default(),
-        socket.name_any()
-    )
+    let result = pass.run().await;
+    ctx.settle(&key, result, async |err| pass.report(err).await)
+        .await
 }
 
 struct Pass<'c> {
@@ -219,7 +194,7 @@ impl Pass<'_> {
     /// secret to redact beyond what the edge already hides.
     async fn report(&mut self, err: &ReconcileError) {
         let message = err.to_string();
-        tracing::warn!(socket = %key(&self.socket), error = %message, "socket reconcile failed");
+        tracing::warn!(socket = %object_key(&self.socket), error = %message, "socket reconcile failed");
         let mut status = self.socket.status.clone().unwrap_or_default();
         status::set_failed(
             &mut status.conditions,
