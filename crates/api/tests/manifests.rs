@@ -5,35 +5,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use integration_api::*;
-use integration_fixtures::{P0, S0};
+use integration_fixtures::{A3_PLUG, P0, S0};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-
-/// A3: every config source at once.
-const A3_PLUG: &str = r#"
-apiVersion: integration.rock8s.com/v1beta1
-kind: Plug
-metadata: {name: orders-db, namespace: app}
-spec:
-  serviceAccountName: integrator
-  socket: {name: postgres, namespace: db}
-  data: {team: payments}
-  configSecretName: orders-secret
-  configConfigMapName: orders-cm
-  config: {database: inline, user: inline-user}
-  configTemplate:
-    user: "tpl-{% .plugData.team %}"
-  resources:
-    - when: [coupled]
-      do: apply
-      stringTemplate: |
-        apiVersion: v1
-        kind: ConfigMap
-        metadata: {name: effective-config}
-        data:
-          database: "{% .plugConfig.database %}"
-"#;
 
 /// A10, with the README spelling on the second entry and a structured
 /// `template`/`templates` pair on the last two.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use integration_api::{Do, Plug, Socket};
 use integration_engine::*;
-use integration_fixtures::{P0, S0, manifest};
+use integration_fixtures::{A3_PLUG, P0, S0, manifest};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use serde_json::{Value, json};
 
@@ -139,32 +139,6 @@ fn a1_rendered_objects_carry_owner_labels() {
 }
 
 // ---------------------------------------------------------------- A3
-
-const A3_PLUG: &str = r#"
-apiVersion: integration.rock8s.com/v1beta1
-kind: Plug
-metadata: {name: orders-db, namespace: app}
-spec:
-  serviceAccountName: integrator
-  socket: {name: postgres, namespace: db}
-  data: {team: payments}
-  configSecretName: orders-secret
-  configConfigMapName: orders-cm
-  config: {database: inline, user: inline-user}
-  configTemplate:
-    user: "tpl-{% .plugData.team %}"
-  resources:
-    - when: [coupled]
-      do: apply
-      stringTemplate: |
-        apiVersion: v1
-        kind: ConfigMap
-        metadata: {name: effective-config}
-        data:
-          database: "{% .plugConfig.database %}"
-          user: "{% .plugConfig.user %}"
-          password: "{% .plugConfig.password %}"
-"#;
 
 const A3_SECRET: &str = r#"
 apiVersion: v1

@@ -2,6 +2,7 @@
 //! restarts at each lifecycle step of A1.
 
 use integration_api::Plug;
+use integration_fixtures::A3_PLUG;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::events::v1::Event;
@@ -72,32 +73,6 @@ apiVersion: v1
 kind: ConfigMap
 metadata: {name: orders-cm, namespace: app}
 data: {database: from-configmap}
-"#;
-
-const A3_PLUG: &str = r#"
-apiVersion: integration.rock8s.com/v1beta1
-kind: Plug
-metadata: {name: orders-db, namespace: app}
-spec:
-  serviceAccountName: integrator
-  socket: {name: postgres, namespace: db}
-  data: {team: payments}
-  configSecretName: orders-secret
-  configConfigMapName: orders-cm
-  config: {database: inline, user: inline-user}
-  configTemplate:
-    user: "tpl-{% .plugData.team %}"
-  resources:
-    - when: [coupled]
-      do: apply
-      stringTemplate: |
-        apiVersion: v1
-        kind: ConfigMap
-        metadata: {name: effective-config}
-        data:
-          database: "{% .plugConfig.database %}"
-          user: "{% .plugConfig.user %}"
-          password: "{% .plugConfig.password %}"
 "#;
 
 #[tokio::test]
