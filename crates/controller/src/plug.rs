@@ -129,6 +129,18 @@ pub fn admission(namespace: &str, socket: &Socket) -> Result<(), String> {
     Ok(())
 }
 
+/// Marks a completed coupling: `Coupled=True/CouplingSucceeded`, no cycle
+/// in progress.
+fn mark_succeeded(status: &mut PlugStatus, generation: Option<i64>) {
+    status.progress = None;
+    let ok = Desired::coupled(
+        true,
+        reason::COUPLING_SUCCEEDED,
+        message::COUPLING_SUCCEEDED,
+    );
+    status::set_coupled(&mut status.conditions, ok, generation);
+}
+
 /// Fingerprint of what a cycle's hooks see: both objects' identity and
 /// spec, and both resolved configs. Stored in `status.progress` so a retry
 /// whose hooks already ran for the same inputs goes straight to the result
@@ -387,16 +399,7 @@ impl Pass<'_> {
         let Some(event) = cycle(&current, &socket_uid, &hash) else {
             // Nothing changed; restore the success status after a transient
             // failure (a no-op write when it already holds).
-            self.write_status(|s, generation| {
-                s.progress = None;
-                let ok = Desired::coupled(
-                    true,
-                    reason::COUPLING_SUCCEEDED,
-                    message::COUPLING_SUCCEEDED,
-                );
-                status::set_coupled(&mut s.conditions, ok, generation);
-            })
-            .await?;
+            self.write_status(mark_succeeded).await?;
             return Ok(Action::requeue(self.ctx.resync));
         };
 
@@ -473,13 +476,7 @@ impl Pass<'_> {
                 observed_generation: generation,
             });
             s.inputs_hash = Some(hash);
-            s.progress = None;
-            let ok = Desired::coupled(
-                true,
-                reason::COUPLING_SUCCEEDED,
-                message::COUPLING_SUCCEEDED,
-            );
-            status::set_coupled(&mut s.conditions, ok, generation);
+            mark_succeeded(s, generation);
         })
         .await?;
         Ok(Action::requeue(self.ctx.resync))
