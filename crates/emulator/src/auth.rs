@@ -301,7 +301,9 @@ pub fn authorize(store: &Store, user: &UserInfo, a: &Attributes) -> bool {
     false
 }
 
-const RW: [&str; 8] = [
+/// Every verb of an ordinary resource: what discovery lists and what the
+/// default roles grant.
+pub(crate) const RW: [&str; 8] = [
     "create",
     "delete",
     "deletecollection",

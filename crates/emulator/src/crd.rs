@@ -111,18 +111,7 @@ pub fn types(crd: &Value) -> Vec<ResourceType> {
         "" => kind.to_lowercase(),
         x => x.to_string(),
     };
-    let list = |k: &str| {
-        names
-            .get(k)
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let list = |k: &str| crate::meta::string_list(names.get(k));
     let namespaced = s(crd, &["spec", "scope"]) == "Namespaced";
     crd.pointer("/spec/versions")
         .and_then(Value::as_array)

@@ -2,6 +2,7 @@
 
 use crate::error::Cause;
 use crate::resources::NameRule;
+use serde_json::Value;
 
 /// RFC 3339 with second precision, as `metav1.Time` serializes.
 pub fn now() -> String {
@@ -125,6 +126,19 @@ pub fn check_labels(labels: &serde_json::Map<String, serde_json::Value>) -> Vec<
         }
     }
     out
+}
+
+/// The strings of a JSON array (other items and a missing array give none).
+pub fn string_list(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

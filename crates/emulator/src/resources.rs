@@ -63,16 +63,7 @@ impl ResourceType {
         if self.virtual_only {
             vec!["create"]
         } else {
-            vec![
-                "create",
-                "delete",
-                "deletecollection",
-                "get",
-                "list",
-                "patch",
-                "update",
-                "watch",
-            ]
+            crate::auth::RW.to_vec()
         }
     }
 }

@@ -85,15 +85,7 @@ pub fn is_terminating(obj: &Value) -> bool {
 }
 
 pub fn finalizers(obj: &Value) -> Vec<String> {
-    obj.pointer("/metadata/finalizers")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
+    crate::meta::string_list(obj.pointer("/metadata/finalizers"))
 }
 
 pub fn set_finalizers(obj: &mut Value, f: &[String]) {
