@@ -7,7 +7,7 @@
 //! before its status write, except the coupled/updated cycle, which
 //! persists its progress as it goes (decision 6).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -18,7 +18,9 @@ use integration_api::{
 use integration_engine::{
     Coupling, CouplingEvent, OwnEvent, Owner, Redactor, Results, Side, Validated, render_own_event,
 };
+use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ListParams, PostParams};
+use kube::core::{Selector, SelectorExt};
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 use regex::Regex;
@@ -32,6 +34,7 @@ use crate::context::{
 use crate::fetch::{MapReader, fetch};
 use crate::socket::coupled_plugs;
 use crate::status::{self, Desired};
+use crate::{ObjectRef, Operation};
 
 /// The lifecycle step a pass takes, decided from the plug and the socket
 /// its spec names (`None` when absent).
@@ -95,9 +98,15 @@ pub fn cycle(status: &PlugStatus, socket_uid: &str, hash: &str) -> Option<Coupli
     }
 }
 
-/// Namespace allow/deny rules of the socket (§2.10, decision 7): patterns
-/// are unanchored regular-expression searches; an invalid one is an error.
-pub fn admission(namespace: &str, socket: &Socket) -> Result<(), String> {
+/// Namespace rules of the socket (§2.10, decision 7): the deny and allow
+/// patterns (unanchored regular-expression searches; an invalid one is an
+/// error), then `namespaceSelector` against `labels`, the labels of the
+/// plug's namespace (read only when the socket has a selector).
+pub fn admission(
+    namespace: &str,
+    labels: &BTreeMap<String, String>,
+    socket: &Socket,
+) -> Result<(), String> {
     let Some(validation) = &socket.spec.validation else {
         return Ok(());
     };
@@ -126,7 +135,33 @@ pub fn admission(namespace: &str, socket: &Socket) -> Result<(), String> {
     {
         return Err(format!("namespace {namespace} is not whitelisted"));
     }
+    if let Some(selector) = &validation.namespace_selector {
+        let selector = Selector::try_from(selector.clone()).map_err(|e| {
+            format!(
+                "socket {}/{} has an invalid namespaceSelector: {}",
+                socket.namespace().unwrap_or_default(),
+                socket.name_any(),
+                e.0
+            )
+        })?;
+        if !selector.matches(labels) {
+            return Err(format!(
+                "namespace {namespace} does not match the namespaceSelector of socket {}/{}",
+                socket.namespace().unwrap_or_default(),
+                socket.name_any()
+            ));
+        }
+    }
     Ok(())
+}
+
+/// Whether the socket's rules need the labels of the plug's namespace.
+fn needs_namespace_labels(socket: &Socket) -> bool {
+    socket
+        .spec
+        .validation
+        .as_ref()
+        .is_some_and(|v| v.namespace_selector.is_some())
 }
 
 /// Marks a completed coupling: `Coupled=True/CouplingSucceeded`, no cycle
@@ -289,6 +324,16 @@ impl Pass<'_> {
         Ok(socket.filter(|s| s.uid().as_deref() == Some(recorded.uid.as_str())))
     }
 
+    /// The labels of `namespace`, read with the operator's identity.
+    async fn namespace_labels(&self, namespace: &str) -> Result<BTreeMap<String, String>> {
+        let api: Api<Namespace> = Api::all(self.ctx.cluster.client().clone());
+        let found = api.get_opt(namespace).await.map_err(|e| {
+            let object = ObjectRef::new("v1", "Namespace", None, namespace);
+            crate::Error::from_kube(Operation::Get, &object, e)
+        })?;
+        Ok(found.map(|ns| ns.labels().clone()).unwrap_or_default())
+    }
+
     fn coupled_socket(&self) -> Option<&CoupledRef> {
         self.plug.status.as_ref()?.coupled_socket.as_ref()
     }
@@ -339,7 +384,12 @@ impl Pass<'_> {
     async fn admit_and_couple(&mut self, socket: &Socket) -> Result<Action> {
         let namespace = self.plug.namespace().unwrap_or_default();
         let coupled = self.coupled_socket().is_some();
-        if let Err(refusal) = admission(&namespace, socket) {
+        let labels = if needs_namespace_labels(socket) {
+            self.namespace_labels(&namespace).await?
+        } else {
+            BTreeMap::new()
+        };
+        if let Err(refusal) = admission(&namespace, &labels, socket) {
             // Decision 7: a plug the socket stops allowing is decoupled.
             if coupled {
                 self.decouple(socket).await?;
@@ -675,16 +725,16 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(
-            admission("team-sandbox-1", &s).unwrap_err(),
+            admission("team-sandbox-1", &BTreeMap::new(), &s).unwrap_err(),
             "namespace team-sandbox-1 is blacklisted"
         );
-        assert!(admission("app", &s).is_ok());
+        assert!(admission("app", &BTreeMap::new(), &s).is_ok());
         s.spec.validation = Some(Validation {
             namespace_whitelist: Some(vec!["^app$".into()]),
             ..Default::default()
         });
         assert_eq!(
-            admission("app-staging", &s).unwrap_err(),
+            admission("app-staging", &BTreeMap::new(), &s).unwrap_err(),
             "namespace app-staging is not whitelisted"
         );
         s.spec.validation = Some(Validation {
@@ -692,9 +742,52 @@ mod tests {
             ..Default::default()
         });
         assert!(
-            admission("app", &s)
+            admission("app", &BTreeMap::new(), &s)
                 .unwrap_err()
                 .contains("invalid namespace pattern '('")
+        );
+    }
+
+    #[test]
+    fn namespace_selector_matches_the_namespace_labels() {
+        let mut s = socket("s1");
+        s.spec.validation = Some(serde_json::from_value(json!({
+            "namespaceSelector": {
+                "matchLabels": {"team": "orders"},
+                "matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["sandbox"]}]
+            }
+        })).unwrap());
+        let labels = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert!(admission("app", &labels(&[("team", "orders")]), &s).is_ok());
+        assert_eq!(
+            admission(
+                "app",
+                &labels(&[("team", "orders"), ("tier", "sandbox")]),
+                &s
+            )
+            .unwrap_err(),
+            "namespace app does not match the namespaceSelector of socket db/s"
+        );
+        assert!(admission("app", &labels(&[]), &s).is_err());
+        assert!(needs_namespace_labels(&s));
+        assert!(!needs_namespace_labels(&socket("s2")));
+        s.spec.validation = Some(
+            serde_json::from_value(json!({
+                "namespaceSelector": {
+                    "matchExpressions": [{"key": "tier", "operator": "Sometimes", "values": []}]
+                }
+            }))
+            .unwrap(),
+        );
+        assert!(
+            admission("app", &labels(&[]), &s)
+                .unwrap_err()
+                .starts_with("socket db/s has an invalid namespaceSelector")
         );
     }
 

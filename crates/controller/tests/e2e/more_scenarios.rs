@@ -187,6 +187,56 @@ async fn a6_namespace_allow_and_deny_lists() {
     assert_eq!(message, "namespace app-staging is not whitelisted");
 }
 
+/// Decision 7's `namespaceSelector`: the plug's namespace labels are
+/// checked at coupling, and a socket change that stops allowing a coupled
+/// plug decouples it.
+#[tokio::test]
+async fn namespace_selector_admits_by_namespace_labels() {
+    let op = Op::start().await;
+    op.apply_value(&manifest(
+        S0,
+        &[(
+            "spec.validation",
+            "{namespaceSelector: {matchLabels: {integration: allowed}}}",
+        )],
+    ))
+    .await;
+    op.apply(P0).await;
+    let (plug, message) = failed(&op, "app", "orders-db").await;
+    assert_eq!(
+        message,
+        "namespace app does not match the namespaceSelector of socket db/postgres"
+    );
+    assert!(uncoupled(&plug));
+    assert!(op.config_map("db", "grant-app-orders-db").await.is_none());
+
+    // Labelled, the namespace is admitted on the plug's next retry.
+    op.admin_apply(
+        "{apiVersion: v1, kind: Namespace, metadata: {name: app, labels: {integration: allowed}}}",
+    )
+    .await;
+    op.plug_reason("app", "orders-db", "CouplingSucceeded")
+        .await;
+    assert!(op.config_map("db", "grant-app-orders-db").await.is_some());
+
+    // The socket narrows its selector: the coupled plug is decoupled.
+    op.apply_value(&manifest(
+        S0,
+        &[(
+            "spec.validation",
+            "{namespaceSelector: {matchLabels: {integration: other}}}",
+        )],
+    ))
+    .await;
+    let (plug, message) = failed(&op, "app", "orders-db").await;
+    assert_eq!(
+        message,
+        "namespace app does not match the namespaceSelector of socket db/postgres"
+    );
+    assert!(uncoupled(&plug));
+    socket_says(&op, "0 plugs coupled").await;
+}
+
 // ---------------------------------------------------------------- A7
 
 #[tokio::test]

@@ -28,7 +28,8 @@ const WRITE: [&str; 7] = [
 ];
 
 /// The ClusterRole rules of §7.2, plus `events.k8s.io` Events, which is
-/// the API the controller's event recorder writes through.
+/// the API the controller's event recorder writes through, and reading
+/// Namespaces, for sockets' `validation.namespaceSelector`.
 fn rules() -> Value {
     json!([
         {"apiGroups": [""], "resources": ["configmaps", "secrets"], "verbs": ["get", "list", "watch"]},
@@ -36,6 +37,7 @@ fn rules() -> Value {
         {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": WRITE},
         {"apiGroups": [""], "resources": ["pods", "services"], "verbs": WRITE},
         {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["impersonate"]},
+        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]},
         {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": WRITE},
         {"apiGroups": ["integration.rock8s.com"], "resources": ["plugs", "sockets", "deferredresources"], "verbs": WRITE},
         {"apiGroups": ["integration.rock8s.com"], "resources": ["*/status"], "verbs": ["get", "patch", "update"]},
