@@ -29,6 +29,10 @@ use crate::{context, plug, socket};
 /// decision 5: var targets of arbitrary kinds are not watched).
 pub const DEFAULT_RESYNC: Duration = Duration::from_secs(600);
 
+/// Default reconciles in flight per controller. Passes mostly wait on the
+/// API server (and on apparatus calls), so more than the core count pays.
+pub const DEFAULT_CONCURRENCY: u16 = 8;
+
 /// How the operator runs.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
@@ -68,7 +72,7 @@ impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
             namespace: None,
-            concurrency: 3,
+            concurrency: DEFAULT_CONCURRENCY,
             resync: DEFAULT_RESYNC,
             passes: Arc::default(),
         }
