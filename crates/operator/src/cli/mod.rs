@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod crds;
+#[cfg(feature = "dev")]
 mod dev;
 mod render;
 mod run;
@@ -37,6 +38,7 @@ enum Command {
     /// Start an in-memory API server (kube-emulator) with the CRDs and the
     /// operator in this process; optionally apply a directory of manifests
     /// and report how its plugs coupled.
+    #[cfg(feature = "dev")]
     Dev(dev::Args),
 }
 
@@ -49,6 +51,7 @@ impl Cli {
             Command::Template(args) => template::run(args),
             Command::Render(args) => render::run(args),
             Command::Run(args) => run::run(args),
+            #[cfg(feature = "dev")]
             Command::Dev(args) => dev::run(args),
         };
         result.unwrap_or_else(|err| {
