@@ -16,7 +16,7 @@
 //! edit makes the next pass check `waitFor` again and apply the new
 //! resource (server-side apply, so fields dropped from it are pruned); if
 //! the new resource names another object, the one created before is
-//! deleted. Between spec edits nothing is re-applied: no drift repair, and
+//! deleted first. Between spec edits nothing is re-applied: no drift repair, and
 //! an object someone deleted is not re-created.
 //!
 //! **Ownership** (decision 4): an object that already exists when the DR
@@ -212,10 +212,16 @@ pub fn may_apply(status: &DeferredResourceStatus, existing_uid: Option<&str>) ->
     existing_uid.is_none_or(|uid| created_by_us(status).is_some_and(|c| c.uid == uid))
 }
 
-/// The object this DR created before and must delete now that it resolved
-/// to the object with `uid` (its resource names another object).
-pub fn replaced<'s>(status: &'s DeferredResourceStatus, uid: &str) -> Option<&'s CreatedObject> {
-    created_by_us(status).filter(|c| c.uid != uid)
+/// The object this DR created before, when its resource no longer
+/// resolves to it: what exists under the resource's name now (`existing_uid`)
+/// is another object, or nothing. It is deleted before the resource is
+/// applied, so a failed delete leaves the status pointing at it for the
+/// retry. (When it is merely gone already, the delete finds nothing.)
+pub fn replaced<'s>(
+    status: &'s DeferredResourceStatus,
+    existing_uid: Option<&str>,
+) -> Option<&'s CreatedObject> {
+    created_by_us(status).filter(|c| Some(c.uid.as_str()) != existing_uid)
 }
 
 /// `Resolved=False/Pending` with `message`, `Failed` cleared. The record of
@@ -347,14 +353,14 @@ impl Pass<'_> {
         let existing = objects.get(&plan.target).await?;
         let existing_uid = existing.as_ref().and_then(|o| o.metadata.uid.as_deref());
         let preexisting = !may_apply(&status, existing_uid);
+        if let Some(old) = replaced(&status, existing_uid) {
+            self.delete(&objects, old).await?;
+        }
         let object = match existing {
             Some(object) if preexisting => object,
             _ => objects.apply(&plan.object).await?,
         };
         let record = record_of(&plan.target, &object);
-        if let Some(old) = replaced(&status, &record.uid) {
-            self.delete(&objects, old).await?;
-        }
         self.write_status(|s, g| resolved(s, record, preexisting, g))
             .await?;
         Ok(Action::await_change())
@@ -584,12 +590,14 @@ mod tests {
         let ours = resolved_dr("u1", false).status.unwrap();
         assert!(may_apply(&ours, Some("u1")));
         assert!(!may_apply(&ours, Some("u2")), "a new object took the name");
-        assert_eq!(replaced(&ours, "u1"), None);
-        assert_eq!(replaced(&ours, "u2"), Some(&record("u1")));
+        assert_eq!(replaced(&ours, Some("u1")), None);
+        assert_eq!(replaced(&ours, Some("u2")), Some(&record("u1")));
+        assert_eq!(replaced(&ours, None), Some(&record("u1")));
 
         let theirs = resolved_dr("u1", true).status.unwrap();
         assert!(!may_apply(&theirs, Some("u1")));
-        assert_eq!(replaced(&theirs, "u2"), None);
+        assert_eq!(replaced(&theirs, Some("u2")), None);
+        assert_eq!(replaced(&theirs, None), None);
         assert_eq!(theirs.preexisting, Some(true));
     }
 
