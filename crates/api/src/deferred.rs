@@ -102,6 +102,11 @@ pub struct DeferredResourceStatus {
     /// name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_references: Option<CreatedObject>,
+    /// True when the object in ownerReferences already existed when this
+    /// DeferredResource would have created it: the operator leaves it as
+    /// it is and never deletes it. Unset when the operator created it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preexisting: Option<bool>,
 }
 
 /// Identity of an object the operator created.

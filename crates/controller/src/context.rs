@@ -1,13 +1,14 @@
-//! What the Plug and Socket reconcilers share: the cluster handle, the
-//! Event recorder, the reconcile error type, per-object backoff, and the
-//! small I/O steps both sides take (finalizers, running rendered objects).
+//! What the reconcilers (Plug, Socket, DeferredResource) share: the
+//! cluster handle, the Event recorder, the reconcile error type, per-object
+//! backoff, and the small I/O steps they take (finalizers, running rendered
+//! objects).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use integration_api::FINALIZER;
-use integration_engine::Rendered;
+use integration_engine::{Redactor, Rendered};
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
@@ -17,11 +18,11 @@ use serde_json::json;
 use crate::cluster::Cluster;
 use crate::events::EventRecorder;
 
-/// Shared state of both controllers.
+/// Shared state of the controllers.
 pub struct Context {
     /// Clients and caches.
     pub cluster: Cluster,
-    /// Events about Plugs and Sockets.
+    /// Events about Plugs, Sockets and DeferredResources.
     pub recorder: EventRecorder,
     /// How often an idle plug is looked at again, so var targets of any
     /// kind (which are not watched) are re-read (README decision 5).
@@ -129,13 +130,17 @@ pub enum ReconcileError {
     /// The socket refuses this plug (namespace rules).
     #[error("{0}")]
     Refused(String),
-    /// Reading or writing a Plug or Socket itself.
+    /// The object's spec asks for something that cannot be done (a
+    /// DeferredResource without a resource, …); only a spec edit fixes it.
+    #[error("{0}")]
+    Invalid(String),
+    /// Reading or writing a Plug, Socket or DeferredResource itself.
     #[error("{action} {kind} {namespace}/{name}: {source}")]
     Own {
         /// `get`, `update status of`, …
         action: &'static str,
-        /// `Plug` or `Socket`.
-        kind: &'static str,
+        /// `Plug`, `Socket` or `DeferredResource`.
+        kind: String,
         /// Its namespace.
         namespace: String,
         /// Its name.
@@ -147,31 +152,28 @@ pub enum ReconcileError {
 }
 
 impl ReconcileError {
-    /// A failed call on a Plug or Socket.
+    /// A failed call on a Plug, Socket or DeferredResource.
     pub fn own<K: Resource<DynamicType = ()>>(
         action: &'static str,
         object: &K,
         source: kube::Error,
     ) -> Self {
-        let kind = if K::kind(&()) == "Plug" {
-            "Plug"
-        } else {
-            "Socket"
-        };
         ReconcileError::Own {
             action,
-            kind,
+            kind: K::kind(&()).into_owned(),
             namespace: object.meta().namespace.clone().unwrap_or_default(),
             name: object.meta().name.clone().unwrap_or_default(),
             source,
         }
     }
 
-    /// A stale write (optimistic lock or field-manager conflict): the next
-    /// pass sees fresher state, so it is retried without reporting it.
+    /// A stale write (optimistic lock): the next pass sees fresher state,
+    /// so it is retried without reporting it. A field-manager conflict of
+    /// an apply is not one: retrying cannot fix it, so it is reported and
+    /// backs off like any other error.
     pub fn is_conflict(&self) -> bool {
         match self {
-            ReconcileError::Edge(e) => e.is_conflict(),
+            ReconcileError::Edge(e) => e.is_conflict() && !e.is_field_conflict(),
             ReconcileError::Own {
                 source: kube::Error::Api(status),
                 ..
@@ -257,6 +259,21 @@ pub fn note<K: Resource<DynamicType = ()>>(object: &K, verb: &str) -> String {
         object.name_any(),
         object.namespace().unwrap_or_default()
     )
+}
+
+/// Writes a Warning Event `Failed` with the (redacted) error `message`;
+/// failing to record one is logged, not returned.
+pub async fn warn_failed<K>(ctx: &Context, object: &K, message: &str, redactor: &Redactor)
+where
+    K: Resource<DynamicType = ()>,
+{
+    if let Err(e) = ctx
+        .recorder
+        .warning(object, "Failed", message, redactor)
+        .await
+    {
+        tracing::warn!(error = %e, "recording an Event failed");
+    }
 }
 
 /// Writes a Normal Event; failing to record one does not fail the pass

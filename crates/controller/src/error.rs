@@ -163,6 +163,19 @@ impl Error {
         self.code() == Some(409)
     }
 
+    /// 409 from server-side apply: another field manager owns a field the
+    /// manifest sets. Unlike a stale write, retrying does not fix it.
+    pub fn is_field_conflict(&self) -> bool {
+        matches!(
+            self,
+            Error::Api {
+                operation: Operation::Apply,
+                code: 409,
+                ..
+            }
+        )
+    }
+
     /// 404.
     pub fn is_not_found(&self) -> bool {
         self.code() == Some(404)

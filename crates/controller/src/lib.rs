@@ -13,13 +13,15 @@
 //! * [`EventRecorder`]: `events.k8s.io/v1` Events about Plugs and Sockets.
 //!
 //! * [`run`]: the Plug and Socket controllers ([`plug`], [`socket`]) with
-//!   the watches that connect them.
+//!   the watches that connect them, and the DeferredResource controller
+//!   ([`deferred`]).
 //!
 //! Errors ([`Error`]) name the object and the API server's reason, and are
 //! meant to be shown to users: they never repeat values the server echoed.
 
 mod cluster;
 mod context;
+pub mod deferred;
 mod discovery;
 mod error;
 mod events;

@@ -16,7 +16,7 @@ use std::time::Duration;
 use integration_api::{Do, FIELD_MANAGER};
 use integration_engine::Rendered;
 use kube::Client;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -121,14 +121,26 @@ impl Objects {
     /// [`Deletion::Absent`], not an error.
     pub async fn delete(&self, object: &ObjectRef) -> Result<Deletion> {
         let target = self.target(object).await?;
-        self.delete_target(&target).await
+        self.delete_target(&target, None).await
     }
 
-    async fn delete_target(&self, target: &Target) -> Result<Deletion> {
-        let deleted = target
-            .api
-            .delete(&target.object.name, &DeleteParams::background())
-            .await;
+    /// Deletes the object only while it is the one with `uid` (a uid
+    /// precondition), with background propagation. A missing object, or
+    /// another one that has taken the name since, is [`Deletion::Absent`].
+    pub async fn delete_exact(&self, object: &ObjectRef, uid: &str) -> Result<Deletion> {
+        let target = self.target(object).await?;
+        self.delete_target(&target, Some(uid)).await
+    }
+
+    async fn delete_target(&self, target: &Target, uid: Option<&str>) -> Result<Deletion> {
+        let params = DeleteParams {
+            preconditions: uid.map(|uid| Preconditions {
+                uid: Some(uid.to_string()),
+                resource_version: None,
+            }),
+            ..DeleteParams::background()
+        };
+        let deleted = target.api.delete(&target.object.name, &params).await;
         match deleted {
             // The server answers with the deleted object, or with a Status.
             Ok(answer) => Ok(Deletion::Requested {
@@ -138,6 +150,10 @@ impl Objects {
                 ),
             }),
             Err(kube::Error::Api(status)) if status.is_not_found() => Ok(Deletion::Absent),
+            // Only the uid precondition can conflict on a delete.
+            Err(kube::Error::Api(status)) if uid.is_some() && status.code == 409 => {
+                Ok(Deletion::Absent)
+            }
             Err(e) => Err(Error::from_kube(Operation::Delete, &target.object, e)),
         }
     }
@@ -146,7 +162,7 @@ impl Objects {
     /// `object`. Returns the new object.
     pub async fn recreate(&self, object: &Value) -> Result<DynamicObject> {
         let target = self.target(&ObjectRef::of(object)?).await?;
-        if let Deletion::Requested { uid } = self.delete_target(&target).await? {
+        if let Deletion::Requested { uid } = self.delete_target(&target, None).await? {
             self.wait_gone(&target, uid.as_deref()).await?;
         }
         self.apply(object).await

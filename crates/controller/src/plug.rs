@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 
 use crate::context::{
     Context, ReconcileError, Result, has_finalizer, object_key, record, run_all, scoped,
-    set_finalizer,
+    set_finalizer, warn_failed,
 };
 use crate::fetch::{MapReader, fetch};
 use crate::socket::coupled_plugs;
@@ -173,7 +173,7 @@ fn mark_succeeded(status: &mut PlugStatus, generation: Option<i64>) {
         reason::COUPLING_SUCCEEDED,
         message::COUPLING_SUCCEEDED,
     );
-    status::set_coupled(&mut status.conditions, ok, generation);
+    status::set_main(&mut status.conditions, ok, generation);
 }
 
 /// Fingerprint of what a cycle's hooks see: both objects' identity and
@@ -279,7 +279,7 @@ impl Pass<'_> {
                 self.write_status(|s, generation| {
                     let created =
                         Desired::coupled(false, reason::PLUG_CREATED, message::PLUG_CREATED);
-                    status::set_coupled(&mut s.conditions, created, generation);
+                    status::set_main(&mut s.conditions, created, generation);
                 })
                 .await?;
                 Ok(Action::await_change())
@@ -295,7 +295,7 @@ impl Pass<'_> {
                         reason::SOCKET_NOT_CREATED,
                         message::SOCKET_NOT_CREATED,
                     );
-                    status::set_coupled(&mut s.conditions, waiting, generation);
+                    status::set_main(&mut s.conditions, waiting, generation);
                 })
                 .await?;
                 Ok(Action::await_change())
@@ -373,7 +373,7 @@ impl Pass<'_> {
                     reason::SOCKET_NOT_CREATED,
                     message::SOCKET_NOT_CREATED,
                 );
-                status::set_coupled(&mut s.conditions, waiting, generation);
+                status::set_main(&mut s.conditions, waiting, generation);
             }
         })
         .await
@@ -416,7 +416,7 @@ impl Pass<'_> {
                 );
                 self.write_status(|s, generation| {
                     let full = Desired::coupled(false, reason::SOCKET_LIMIT_REACHED, text);
-                    status::set_coupled(&mut s.conditions, full, generation);
+                    status::set_main(&mut s.conditions, full, generation);
                 })
                 .await?;
                 // The socket's status changes when a slot frees, and the
@@ -623,16 +623,7 @@ impl Pass<'_> {
             })
             .await;
         match written {
-            Ok(true) => {
-                let recorded = self
-                    .ctx
-                    .recorder
-                    .warning(&self.plug, "Failed", &message, &self.redactor)
-                    .await;
-                if let Err(e) = recorded {
-                    tracing::warn!(error = %e, "recording an Event failed");
-                }
-            }
+            Ok(true) => warn_failed(self.ctx, &self.plug, &message, &self.redactor).await,
             Ok(false) => {}
             Err(e) => tracing::debug!(error = %e, "writing the failure status failed"),
         }

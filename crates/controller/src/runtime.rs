@@ -7,6 +7,8 @@
 //! * Socket controller: Sockets; Plugs, mapped to the socket they name, the
 //!   one they are coupled to, and any socket still listing them (so a plug
 //!   that moved away is dropped from its old socket's status).
+//! * DeferredResource controller: DeferredResources only; a DR waiting for
+//!   objects polls ([`RunOptions::deferred_poll`]).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -14,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
-use integration_api::{CommonSpec, Plug, Socket};
+use integration_api::{CommonSpec, DeferredResource, Plug, Socket};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::runtime::controller::{Config, Controller};
 use kube::runtime::reflector::{ObjectRef, Store};
@@ -23,7 +25,7 @@ use kube::{Client, ResourceExt};
 
 use crate::cluster::Cluster;
 use crate::context::{Context, scoped};
-use crate::{context, plug, socket};
+use crate::{context, deferred, plug, socket};
 
 /// Default period after which an idle plug is looked at again (README
 /// decision 5: var targets of arbitrary kinds are not watched).
@@ -45,6 +47,9 @@ pub struct RunOptions {
     /// Completed reconcile passes, shared with the caller (for metrics and
     /// for tests that need "n passes later" instead of "some time later").
     pub passes: Arc<Passes>,
+    /// How often a DeferredResource waiting for its `waitFor` objects looks
+    /// again.
+    pub deferred_poll: Duration,
 }
 
 /// Completed reconcile passes per controller.
@@ -54,6 +59,8 @@ pub struct Passes {
     pub plugs: AtomicU64,
     /// Socket passes.
     pub sockets: AtomicU64,
+    /// DeferredResource passes.
+    pub deferred: AtomicU64,
 }
 
 impl Passes {
@@ -66,6 +73,11 @@ impl Passes {
     pub fn sockets(&self) -> u64 {
         self.sockets.load(Ordering::SeqCst)
     }
+
+    /// DeferredResource passes so far.
+    pub fn deferred(&self) -> u64 {
+        self.deferred.load(Ordering::SeqCst)
+    }
 }
 
 impl Default for RunOptions {
@@ -75,16 +87,17 @@ impl Default for RunOptions {
             concurrency: DEFAULT_CONCURRENCY,
             resync: DEFAULT_RESYNC,
             passes: Arc::default(),
+            deferred_poll: deferred::DEFAULT_POLL,
         }
     }
 }
 
-/// Runs both controllers until SIGINT/SIGTERM.
+/// Runs the controllers until SIGINT/SIGTERM.
 pub async fn run(client: Client, options: RunOptions) {
     run_until(client, options, shutdown_signal()).await;
 }
 
-/// Runs both controllers until `shutdown` completes; in-flight reconciles
+/// Runs the controllers until `shutdown` completes; in-flight reconciles
 /// finish first.
 pub async fn run_until(
     client: Client,
@@ -100,6 +113,7 @@ pub async fn run_until(
     let wc = watcher::Config::default();
     let shutdown = futures::future::FutureExt::shared(Box::pin(shutdown));
 
+    let deferred = deferred_controller(ctx.clone(), &options, config.clone(), shutdown.clone());
     let plugs = Controller::new(scoped::<Plug>(&ctx), wc.clone()).with_config(config.clone());
     let plug_store = plugs.store();
     let plugs = plugs
@@ -174,8 +188,39 @@ pub async fn run_until(
         });
 
     tracing::info!("controllers started");
-    tokio::join!(plugs, sockets);
+    tokio::join!(plugs, sockets, deferred);
     tracing::info!("controllers stopped");
+}
+
+/// The DeferredResource controller: it watches DeferredResources only.
+fn deferred_controller(
+    ctx: Arc<Context>,
+    options: &RunOptions,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) -> impl Future<Output = ()> {
+    let passes = options.passes.clone();
+    let poll = options.deferred_poll;
+    Controller::new(scoped::<DeferredResource>(&ctx), watcher::Config::default())
+        .with_config(config)
+        .graceful_shutdown_on(shutdown)
+        .run(
+            move |dr, ctx| {
+                let passes = passes.clone();
+                async move {
+                    let result = deferred::reconcile(dr, ctx, poll).await;
+                    passes.deferred.fetch_add(1, Ordering::SeqCst);
+                    result
+                }
+            },
+            context::error_policy,
+            ctx,
+        )
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "deferred resource reconcile");
+            }
+        })
 }
 
 /// The plugs whose events trigger socket passes, each once the reflector

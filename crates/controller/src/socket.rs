@@ -23,6 +23,7 @@ use kube::{Resource, ResourceExt};
 
 use crate::context::{
     Context, ReconcileError, Result, has_finalizer, object_key, record, run_all, set_finalizer,
+    warn_failed,
 };
 use crate::status::{self, Desired};
 
@@ -66,7 +67,7 @@ pub fn desired_status(socket: &Socket, coupled: Vec<CoupledRef>) -> SocketStatus
     } else {
         Desired::coupled(true, reason::SOCKET_COUPLED, plugs_coupled(n))
     };
-    status::set_coupled(&mut status.conditions, condition, socket.meta().generation);
+    status::set_main(&mut status.conditions, condition, socket.meta().generation);
     status.coupled_plugs = (!coupled.is_empty()).then_some(coupled);
     status
 }
@@ -202,15 +203,7 @@ impl Pass<'_> {
             self.socket.meta().generation,
         );
         if let Ok(true) = self.write_status(status).await {
-            let redactor = Redactor::default();
-            if let Err(e) = self
-                .ctx
-                .recorder
-                .warning(&self.socket, "Failed", &message, &redactor)
-                .await
-            {
-                tracing::warn!(error = %e, "recording an Event failed");
-            }
+            warn_failed(self.ctx, &self.socket, &message, &Redactor::default()).await;
         }
     }
 }

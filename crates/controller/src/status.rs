@@ -1,11 +1,15 @@
-//! Pure helpers for status conditions (§2.2).
+//! Pure helpers for status conditions (§2.2, §6).
+//!
+//! Every kind has one main condition (`Coupled` on Plug and Socket,
+//! `Resolved` on DeferredResource) and a `Failed` condition that carries
+//! the last error.
 //!
 //! Re-asserting a condition that already holds must produce an identical
 //! status, so that the controllers can compare before writing and stay
 //! silent when nothing changed: `lastTransitionTime` only moves when the
 //! condition's `status` flips.
 
-use integration_api::condition::{COUPLED, FAILED, reason};
+use integration_api::condition::{COUPLED, FAILED, RESOLVED, reason};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 /// The desired state of one condition.
@@ -26,6 +30,17 @@ impl<'a> Desired<'a> {
     pub fn coupled(status: bool, reason: &'a str, message: impl Into<String>) -> Self {
         Desired {
             type_: COUPLED,
+            status,
+            reason,
+            message: message.into(),
+        }
+    }
+
+    /// `Resolved` (DeferredResource) with the given status, reason and
+    /// message.
+    pub fn resolved(status: bool, reason: &'a str, message: impl Into<String>) -> Self {
+        Desired {
+            type_: RESOLVED,
             status,
             reason,
             message: message.into(),
@@ -83,8 +98,9 @@ pub fn remove(conditions: &mut Option<Vec<Condition>>, type_: &str) {
     }
 }
 
-/// Sets `Coupled` and clears `Failed`: every non-error transition.
-pub fn set_coupled(
+/// Sets the main condition (`Coupled`, `Resolved`) and clears `Failed`:
+/// every non-error transition.
+pub fn set_main(
     conditions: &mut Option<Vec<Condition>>,
     desired: Desired<'_>,
     generation: Option<i64>,
@@ -93,16 +109,33 @@ pub fn set_coupled(
     remove(conditions, FAILED);
 }
 
-/// The error transition: `Coupled` becomes `Error` when it exists (a plug
-/// that never got one keeps retrying its first steps), and `Failed` carries
-/// the message.
-pub fn set_failed(conditions: &mut Option<Vec<Condition>>, message: &str, generation: Option<i64>) {
-    use integration_api::condition::message::COUPLING_FAILED;
-    if find(conditions.as_ref(), COUPLED).is_some() {
-        let coupled = Desired::coupled(false, reason::ERROR, COUPLING_FAILED);
-        set(conditions, coupled, generation);
+/// The error transition: the main condition `main_type` becomes
+/// `False/Error` with `main_message` when it exists (an object that never
+/// got one keeps retrying its first steps), and `Failed` carries `message`.
+pub fn set_error(
+    conditions: &mut Option<Vec<Condition>>,
+    main_type: &str,
+    main_message: &str,
+    message: &str,
+    generation: Option<i64>,
+) {
+    if find(conditions.as_ref(), main_type).is_some() {
+        let main = Desired {
+            type_: main_type,
+            status: false,
+            reason: reason::ERROR,
+            message: main_message.to_string(),
+        };
+        set(conditions, main, generation);
     }
     set(conditions, Desired::failed(message), generation);
+}
+
+/// [`set_error`] for Plug and Socket: `Coupled` becomes `Error`
+/// (`coupling failed`).
+pub fn set_failed(conditions: &mut Option<Vec<Condition>>, message: &str, generation: Option<i64>) {
+    use integration_api::condition::message::COUPLING_FAILED;
+    set_error(conditions, COUPLED, COUPLING_FAILED, message, generation);
 }
 
 #[cfg(test)]
@@ -113,12 +146,12 @@ mod tests {
     #[test]
     fn reasserting_a_condition_changes_nothing() {
         let mut conditions = None;
-        set_coupled(&mut conditions, Desired::coupled(false, "A", "a"), Some(1));
+        set_main(&mut conditions, Desired::coupled(false, "A", "a"), Some(1));
         let before = conditions.clone();
-        set_coupled(&mut conditions, Desired::coupled(false, "A", "a"), Some(1));
+        set_main(&mut conditions, Desired::coupled(false, "A", "a"), Some(1));
         assert_eq!(conditions, before);
         // Same status, other reason: the transition time is kept.
-        set_coupled(&mut conditions, Desired::coupled(false, "B", "b"), Some(1));
+        set_main(&mut conditions, Desired::coupled(false, "B", "b"), Some(1));
         let list = conditions.unwrap();
         assert_eq!(
             list[0].last_transition_time,
@@ -134,7 +167,7 @@ mod tests {
         let list = conditions.clone().unwrap();
         assert_eq!(list.len(), 1);
         assert_eq!(list[0].type_, FAILED);
-        set_coupled(&mut conditions, Desired::coupled(false, "X", "x"), Some(1));
+        set_main(&mut conditions, Desired::coupled(false, "X", "x"), Some(1));
         assert!(find(conditions.as_ref(), FAILED).is_none());
         set_failed(&mut conditions, "boom", Some(2));
         let coupled = find(conditions.as_ref(), COUPLED).unwrap();

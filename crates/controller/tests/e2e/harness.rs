@@ -80,6 +80,7 @@ impl Op {
         assert!(self.operator.is_none(), "an operator is already running");
         let options = RunOptions {
             passes: self.passes.clone(),
+            deferred_poll: Duration::from_secs(1),
             ..RunOptions::default()
         };
         let (stop, stopped) = futures::channel::oneshot::channel::<()>();

@@ -1,9 +1,10 @@
-//! The Plug and Socket controllers end to end against the emulator
+//! The Plug, Socket and DeferredResource controllers end to end against the emulator
 //! (scenarios of integration.md §9, fixture F0).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 mod bad_input;
+mod deferred;
 mod harness;
 mod more_scenarios;
 mod scenarios;

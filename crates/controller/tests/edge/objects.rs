@@ -134,6 +134,38 @@ async fn delete_ignores_missing_objects() {
 }
 
 #[tokio::test]
+async fn delete_exact_spares_another_object_with_the_name() {
+    let env = Env::f0().await;
+    let objects = env.cluster.objects_as("app", "integrator").unwrap();
+    let target = ObjectRef::of(&yaml(CONNECTION)).unwrap();
+    let first = objects.apply(&yaml(CONNECTION)).await.unwrap();
+    let first_uid = first.metadata.uid.clone().unwrap();
+    objects.delete(&target).await.unwrap();
+    let second = objects.apply(&yaml(CONNECTION)).await.unwrap();
+
+    // The first object is gone; the one now holding its name stays.
+    assert_eq!(
+        objects.delete_exact(&target, &first_uid).await.unwrap(),
+        Deletion::Absent
+    );
+    let kept = objects.get(&target).await.unwrap().unwrap();
+    assert_eq!(kept.metadata.uid, second.metadata.uid);
+
+    let second_uid = second.metadata.uid.clone().unwrap();
+    assert_eq!(
+        objects.delete_exact(&target, &second_uid).await.unwrap(),
+        Deletion::Requested {
+            uid: Some(second_uid.clone())
+        }
+    );
+    assert_eq!(objects.get(&target).await.unwrap(), None);
+    assert_eq!(
+        objects.delete_exact(&target, &second_uid).await.unwrap(),
+        Deletion::Absent
+    );
+}
+
+#[tokio::test]
 async fn recreate_replaces_a_job_with_a_new_uid() {
     let env = Env::f0().await;
     let objects = env.cluster.objects_as("db", "integrator").unwrap();

@@ -29,8 +29,8 @@ enum Command {
     /// Render one template ({% %} delimiters) with data from a JSON or YAML
     /// file, as the operator would.
     Template(template::Args),
-    /// Run the Plug and Socket controllers against the current cluster
-    /// until SIGINT or SIGTERM.
+    /// Run the Plug, Socket and DeferredResource controllers against the
+    /// current cluster until SIGINT or SIGTERM.
     Run(run::Args),
     /// Show offline what a plug and its socket would do: both configs, both
     /// results, and the resources each side applies or deletes at each event.

@@ -1,5 +1,5 @@
-//! `run`: the Plug and Socket controllers against the cluster of the
-//! current kubeconfig (or the in-cluster service account).
+//! `run`: the Plug, Socket and DeferredResource controllers against the
+//! cluster of the current kubeconfig (or the in-cluster service account).
 
 use std::process::ExitCode;
 
