@@ -472,6 +472,110 @@ async fn server_side_apply(env: &Env) {
     assert_eq!(names, ["a", "b"]);
 }
 
+// 5b. Server-side apply of empty maps and lists, then of their contents (and back).
+async fn server_side_apply_empty(env: &Env) {
+    let api: Api<ConfigMap> = Api::namespaced(env.client.clone(), &env.ns);
+    let cm_apply = |data: Value| {
+        Patch::Apply(
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "empty"}, "data": data}),
+        )
+    };
+    let (alpha, beta) = (PatchParams::apply("alpha"), PatchParams::apply("beta"));
+    let data_fields = |o: &ConfigMap, manager: &str| {
+        o.metadata
+            .managed_fields
+            .iter()
+            .flatten()
+            .find(|m| m.manager.as_deref() == Some(manager))
+            .and_then(|m| m.fields_v1.clone())
+            .map(|f| f.0["f:data"].clone())
+    };
+    // An empty map, then a key from the same manager: the value is kept.
+    api.patch("empty", &alpha, &cm_apply(json!({})))
+        .await
+        .unwrap();
+    let o = api
+        .patch("empty", &alpha, &cm_apply(json!({"k": "v"})))
+        .await
+        .unwrap();
+    assert_eq!(
+        o.data
+            .clone()
+            .unwrap_or_default()
+            .get("k")
+            .map(String::as_str),
+        Some("v")
+    );
+    assert_eq!(data_fields(&o, "alpha"), Some(json!({"f:k": {}})));
+    // Omitting the key removes it.
+    let o = api
+        .patch("empty", &alpha, &cm_apply(json!({})))
+        .await
+        .unwrap();
+    assert!(o.data.unwrap_or_default().is_empty(), "k removed");
+    // An empty map, then a key from another manager: both stay, each owning its part.
+    let o = api
+        .patch("empty", &beta, &cm_apply(json!({"b": "1"})))
+        .await
+        .unwrap();
+    assert_eq!(
+        o.data.unwrap_or_default().get("b").map(String::as_str),
+        Some("1")
+    );
+    let o = api
+        .patch("empty", &alpha, &cm_apply(json!({"a": "1"})))
+        .await
+        .unwrap();
+    let data = o.data.unwrap_or_default();
+    assert_eq!(
+        (
+            data.get("a").map(String::as_str),
+            data.get("b").map(String::as_str)
+        ),
+        (Some("1"), Some("1"))
+    );
+
+    // An empty keyed list, then an item.
+    let owner = api.get("empty").await.unwrap();
+    let owned = |refs: Value| {
+        Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "owned", "ownerReferences": refs}}))
+    };
+    api.patch("owned", &alpha, &owned(json!([]))).await.unwrap();
+    let oref = json!({"apiVersion": "v1", "kind": "ConfigMap", "name": "empty", "uid": owner.metadata.uid});
+    let o = api
+        .patch("owned", &alpha, &owned(json!([oref])))
+        .await
+        .unwrap();
+    assert_eq!(o.metadata.owner_references.unwrap_or_default().len(), 1);
+    let o = api.patch("owned", &alpha, &owned(json!([]))).await.unwrap();
+    assert!(o.metadata.owner_references.unwrap_or_default().is_empty());
+
+    // Nested empty maps, filled level by level, then emptied again.
+    let ar = widget_crd(env).await;
+    let widgets: Api<DynamicObject> = Api::namespaced_with(env.client.clone(), &env.ns, &ar);
+    let free = |free: Value| {
+        Patch::Apply(json!({"apiVersion": "emu.example.com/v1", "kind": ar.kind,
+            "metadata": {"name": "nested"}, "spec": {"free": free}}))
+    };
+    for (applied, want) in [
+        (json!({}), json!({})),
+        (json!({"a": {}}), json!({"a": {}})),
+        (
+            json!({"a": {"b": {"c": "d"}}}),
+            json!({"a": {"b": {"c": "d"}}}),
+        ),
+        (json!({"a": {"b": {}}}), json!({"a": {"b": {}}})),
+    ] {
+        let o = widgets
+            .patch("nested", &alpha, &free(applied.clone()))
+            .await
+            .unwrap();
+        assert_eq!(o.data["spec"]["free"], want, "after applying {applied}");
+    }
+    delete_crd(env, &ar).await;
+}
+
 // 6. Finalizers, deletionTimestamp, preconditions.
 async fn finalizers(env: &Env) {
     let api: Api<ConfigMap> = Api::namespaced(env.client.clone(), &env.ns);
@@ -976,6 +1080,7 @@ mod emulator {
         status_subresource,
         patches,
         server_side_apply,
+        server_side_apply_empty,
         finalizers,
         garbage_collection,
         namespace_deletion,
