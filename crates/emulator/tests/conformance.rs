@@ -1044,6 +1044,159 @@ async fn events_and_leases(env: &Env) {
     );
 }
 
+/// The first `n` ADDED objects of a watch (bookmarks skipped), within 20 seconds.
+async fn added<K>(api: &Api<K>, rv: &str, n: usize) -> Vec<K>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+{
+    let stream = api
+        .watch(&WatchParams::default().timeout(20), rv)
+        .await
+        .unwrap();
+    let objects = stream
+        .try_filter_map(|ev| async move {
+            Ok(match ev {
+                WatchEvent::Added(o) => Some(o),
+                _ => None,
+            })
+        })
+        .take(n)
+        .try_collect::<Vec<K>>();
+    tokio::time::timeout(std::time::Duration::from_secs(20), objects)
+        .await
+        .expect("watch events in time")
+        .unwrap()
+}
+
+// 15. core/v1 and events.k8s.io/v1 Events are one store, converted field by field.
+async fn events_one_store(env: &Env) {
+    let core: Api<CoreEvent> = Api::namespaced(env.client.clone(), &env.ns);
+    let new: Api<NewEvent> = Api::namespaced(env.client.clone(), &env.ns);
+    let rv = core
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    let (core_watch, new_watch) = (core.clone(), new.clone());
+    let (core_rv, new_rv) = (rv.clone(), rv.clone());
+    let core_seen = tokio::spawn(async move { added(&core_watch, &core_rv, 2).await });
+    let new_seen = tokio::spawn(async move { added(&new_watch, &new_rv, 2).await });
+    // Both watches are open before the writes (a watch from `rv` would replay them anyway).
+    let target = |kind: &str, name: &str| json!({"apiVersion": "v1", "kind": kind, "name": name, "namespace": env.ns});
+    core.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({
+        "metadata": {"name": "legacy"}, "involvedObject": target("ConfigMap", "old"),
+        "reason": "Synced", "message": "from core", "type": "Normal", "count": 3,
+        "source": {"component": "legacy-controller"},
+        "firstTimestamp": "2024-01-01T00:00:00Z", "lastTimestamp": "2024-01-01T00:01:00Z"}))
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    // What the operator writes: an events.k8s.io Event.
+    new.create(&PostParams::default(), &serde_json::from_value(json!({
+        "metadata": {"name": "modern"}, "regarding": target("ConfigMap", "new"),
+        "eventTime": "2024-01-01T00:00:00.000000Z", "reportingController": "emu.example.com/operator",
+        "reportingInstance": "operator-0", "action": "Couple", "reason": "Coupled",
+        "note": "from events.k8s.io", "type": "Normal"})).unwrap()).await.unwrap();
+
+    // get through the other API.
+    let legacy = new.get("legacy").await.unwrap();
+    assert_eq!(legacy.note.as_deref(), Some("from core"));
+    assert_eq!(
+        legacy.regarding.as_ref().and_then(|r| r.name.as_deref()),
+        Some("old")
+    );
+    assert_eq!(legacy.deprecated_count, Some(3));
+    assert_eq!(
+        legacy
+            .deprecated_source
+            .and_then(|s| s.component)
+            .as_deref(),
+        Some("legacy-controller")
+    );
+    assert!(
+        legacy.deprecated_first_timestamp.is_some() && legacy.deprecated_last_timestamp.is_some()
+    );
+    let modern = core.get("modern").await.unwrap();
+    assert_eq!(modern.message.as_deref(), Some("from events.k8s.io"));
+    assert_eq!(modern.involved_object.name.as_deref(), Some("new"));
+    assert_eq!(
+        modern.reporting_component.as_deref(),
+        Some("emu.example.com/operator")
+    );
+    assert_eq!(modern.reporting_instance.as_deref(), Some("operator-0"));
+    assert_eq!(modern.action.as_deref(), Some("Couple"));
+    assert!(modern.event_time.is_some());
+
+    // list through both, with each API's field names in selectors.
+    let names = |l: Vec<Option<String>>| {
+        let mut n: Vec<String> = l.into_iter().flatten().collect();
+        n.sort();
+        n
+    };
+    let all = core.list(&ListParams::default()).await.unwrap();
+    assert_eq!(
+        names(all.items.into_iter().map(|e| e.metadata.name).collect()),
+        ["legacy", "modern"]
+    );
+    let all = new.list(&ListParams::default()).await.unwrap();
+    assert_eq!(
+        names(all.items.into_iter().map(|e| e.metadata.name).collect()),
+        ["legacy", "modern"]
+    );
+    let l = core
+        .list(&ListParams::default().fields("involvedObject.name=new"))
+        .await
+        .unwrap();
+    assert_eq!(
+        names(l.items.into_iter().map(|e| e.metadata.name).collect()),
+        ["modern"]
+    );
+    let l = new
+        .list(&ListParams::default().fields("regarding.name=old"))
+        .await
+        .unwrap();
+    assert_eq!(
+        names(l.items.into_iter().map(|e| e.metadata.name).collect()),
+        ["legacy"]
+    );
+
+    // watch through both.
+    let seen = core_seen.await.unwrap();
+    let messages: Vec<_> = seen.iter().map(|e| e.message.clone()).collect();
+    assert_eq!(
+        messages,
+        [Some("from core".into()), Some("from events.k8s.io".into())]
+    );
+    let seen = new_seen.await.unwrap();
+    let notes: Vec<_> = seen.iter().map(|e| e.note.clone()).collect();
+    assert_eq!(
+        notes,
+        [Some("from core".into()), Some("from events.k8s.io".into())]
+    );
+
+    // A patch through one API is seen through the other; a delete through one removes it.
+    new.patch(
+        "legacy",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"note": "patched"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        core.get("legacy").await.unwrap().message.as_deref(),
+        Some("patched")
+    );
+    core.delete("modern", &DeleteParams::default())
+        .await
+        .unwrap();
+    assert!(new.get_opt("modern").await.unwrap().is_none());
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         $(
@@ -1090,5 +1243,6 @@ mod emulator {
         rbac,
         crd_schema,
         events_and_leases,
+        events_one_store,
     );
 }
