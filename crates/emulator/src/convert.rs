@@ -1,5 +1,5 @@
 //! What a real API server changes between the object a client sends and the one it stores:
-//! the two Event APIs kept as one store.
+//! a Secret's write-only `stringData`, and the two Event APIs kept as one store.
 //!
 //! ## Events
 //!
@@ -22,8 +22,10 @@
 //! `events.k8s.io`) is dropped, as the real server prunes it. `managedFields` are shown at the
 //! version read, field names included (the README's `no-managed-fields-versions`).
 
+use base64::Engine;
 use serde_json::{Map, Value};
 
+use crate::error::{ApiError, ApiResult};
 use crate::resources::{ResourceType, StoredAs};
 
 /// Top-level Event field names: (`events.k8s.io/v1`, `core/v1`).
@@ -117,6 +119,56 @@ fn rename_keys(m: &Map<String, Value>, dir: Direction, prefix: &str) -> Map<Stri
         .collect()
 }
 
+/// Changes a real server makes to what a client writes, before it is stored: a Secret's
+/// `stringData` is folded into `data`.
+pub fn on_write(rt: &ResourceType, obj: &mut Value) -> ApiResult<()> {
+    if rt.group.is_empty() && rt.plural == "secrets" {
+        fold_string_data(obj)?;
+    }
+    Ok(())
+}
+
+/// Folds a Secret's `stringData` into `data` (base64; `stringData` wins for a key both set)
+/// and removes it: it is write-only, never stored or returned.
+fn fold_string_data(obj: &mut Value) -> ApiResult<()> {
+    let Some(m) = obj.as_object_mut() else {
+        return Ok(());
+    };
+    let string_data = match m.remove("stringData") {
+        None | Some(Value::Null) => return Ok(()),
+        Some(Value::Object(sd)) => sd,
+        Some(_) => return Err(undecodable("stringData must be a map of strings")),
+    };
+    if string_data.is_empty() {
+        return Ok(());
+    }
+    let data = m
+        .entry("data")
+        .and_modify(|d| {
+            if d.is_null() {
+                *d = Value::Object(Map::new());
+            }
+        })
+        .or_insert_with(|| Value::Object(Map::new()))
+        .as_object_mut()
+        .ok_or_else(|| undecodable("data must be a map of base64 strings"))?;
+    for (key, value) in string_data {
+        let Value::String(text) = value else {
+            return Err(undecodable(&format!("stringData.{key} must be a string")));
+        };
+        let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+        data.insert(key, Value::String(encoded));
+    }
+    Ok(())
+}
+
+/// The 400 a real server answers for a Secret body it cannot decode.
+fn undecodable(why: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "Secret in version \"v1\" cannot be handled as a Secret: {why}"
+    ))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -126,6 +178,31 @@ mod tests {
 
     fn rt(group: &str, plural: &str) -> std::sync::Arc<ResourceType> {
         Registry::with_builtins().get(group, "v1", plural).unwrap()
+    }
+
+    #[test]
+    fn string_data_folds_into_data_and_wins() {
+        let secrets = rt("", "secrets");
+        let mut s =
+            json!({"data": {"a": "eA==", "b": "eA=="}, "stringData": {"b": "yes", "c": "é"}});
+        on_write(&secrets, &mut s).unwrap();
+        assert_eq!(s, json!({"data": {"a": "eA==", "b": "eWVz", "c": "w6k="}}));
+        let mut no_data = json!({"data": null, "stringData": {"k": "v"}});
+        on_write(&secrets, &mut no_data).unwrap();
+        assert_eq!(no_data, json!({"data": {"k": "dg=="}}));
+    }
+
+    #[test]
+    fn string_data_must_be_strings() {
+        let secrets = rt("", "secrets");
+        for bad in [json!({"stringData": {"k": 1}}), json!({"stringData": "x"})] {
+            let err = on_write(&secrets, &mut bad.clone()).unwrap_err();
+            assert_eq!(err.code, 400, "{bad}");
+        }
+        // Other kinds keep a field of that name.
+        let mut cm = json!({"stringData": {"k": "v"}});
+        on_write(&rt("", "configmaps"), &mut cm).unwrap();
+        assert_eq!(cm, json!({"stringData": {"k": "v"}}));
     }
 
     #[test]

@@ -371,6 +371,7 @@ impl State {
             let obj = convert::to_storage(rt, &obj);
             return Ok(self.create(&stored, ns, obj, ctx, managed)?.served_at(rt));
         }
+        convert::on_write(rt, &mut obj)?;
         let meta = meta_mut(&mut obj)?;
         if rt.namespaced {
             if let Some(body_ns) = meta.get("namespace").and_then(Value::as_str)
@@ -640,6 +641,8 @@ impl State {
                 .apply_config(&stored, ns, name, old, applied, scope, ctx)?
                 .served_at(rt));
         }
+        // A Secret's stringData is folded after the merge, as the real server does: the
+        // manager owns `stringData` keys, so one it later omits stays in `data`.
         self.apply_config(rt, ns, name, old, applied, scope, ctx)
     }
 
@@ -701,6 +704,7 @@ impl State {
         ctx: &WriteCtx,
         managed: Option<Value>,
     ) -> ApiResult<Written> {
+        convert::on_write(rt, &mut new)?;
         let name = meta_str(&old, "name").unwrap_or("").to_string();
         let ns = meta_str(&old, "namespace").unwrap_or("").to_string();
         let old_rv = meta_str(&old, "resourceVersion").unwrap_or("").to_string();

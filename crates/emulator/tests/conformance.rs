@@ -10,7 +10,9 @@ use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::authorization::v1::SelfSubjectAccessReview;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{ConfigMap, Event as CoreEvent, Namespace, ServiceAccount};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Event as CoreEvent, Namespace, Secret, ServiceAccount,
+};
 use k8s_openapi::api::events::v1::Event as NewEvent;
 use k8s_openapi::api::rbac::v1::{ClusterRole, Role, RoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -1197,6 +1199,98 @@ async fn events_one_store(env: &Env) {
     assert!(new.get_opt("modern").await.unwrap().is_none());
 }
 
+// 16. Secret stringData: folded into data, winning over it, never stored or returned.
+async fn secret_string_data(env: &Env) {
+    let api: Api<Secret> = Api::namespaced(env.client.clone(), &env.ns);
+    let data = |s: Secret| -> std::collections::BTreeMap<String, String> {
+        assert!(s.string_data.is_none(), "stringData is write-only");
+        s.data
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, String::from_utf8(v.0).unwrap()))
+            .collect()
+    };
+    let want = |pairs: &[(&str, &str)]| -> std::collections::BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let made = api
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+        "metadata": {"name": "creds"}, "data": {"user": "ZGF0YQ==", "pass": "ZGF0YQ=="},
+        "stringData": {"pass": "string", "host": "db"}}))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        data(made),
+        want(&[("host", "db"), ("pass", "string"), ("user", "data")])
+    );
+    assert_eq!(
+        data(api.get("creds").await.unwrap()),
+        want(&[("host", "db"), ("pass", "string"), ("user", "data")])
+    );
+    let listed = api.list(&ListParams::default()).await.unwrap();
+    assert!(listed.items.iter().all(|s| s.string_data.is_none()));
+
+    // update
+    let mut s = api.get("creds").await.unwrap();
+    s.string_data = Some([("port".to_string(), "5432".to_string())].into());
+    let replaced = api
+        .replace("creds", &PostParams::default(), &s)
+        .await
+        .unwrap();
+    assert_eq!(data(replaced)["port"], "5432");
+    // patch
+    let patched = api
+        .patch(
+            "creds",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"stringData": {"user": "patched"}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(data(patched)["user"], "patched");
+
+    // apply: the manager owns stringData keys, so one it later omits stays in data
+    // (kubernetes/kubernetes#108008).
+    let apply = |string_data: Value| {
+        Patch::Apply(
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "applied"}, "stringData": string_data}),
+        )
+    };
+    let ssa = PatchParams::apply("secret-test");
+    let o = api
+        .patch(
+            "applied",
+            &ssa,
+            &apply(json!({"username": "admin", "password": "p"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(data(o), want(&[("password", "p"), ("username", "admin")]));
+    let o = api
+        .patch(
+            "applied",
+            &ssa,
+            &apply(json!({"username1": "admin", "password": "q"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        data(o),
+        want(&[
+            ("password", "q"),
+            ("username", "admin"),
+            ("username1", "admin")
+        ])
+    );
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         $(
@@ -1244,5 +1338,6 @@ mod emulator {
         crd_schema,
         events_and_leases,
         events_one_store,
+        secret_string_data,
     );
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use common::{Env, wait_until};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
-use k8s_openapi::api::core::v1::{ConfigMap, Event as CoreEvent, Pod, Secret, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Event as CoreEvent, Pod, Service};
 use k8s_openapi::api::events::v1::Event as NewEvent;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{
@@ -40,7 +40,6 @@ const CHECKED: &[&str] = &[
     "no-graceful-pod-deletion",
     "no-builtin-schema",
     "no-builtin-defaulting",
-    "no-secret-stringdata",
     "no-cel-validation",
     "no-version-conversion",
     "no-admission",
@@ -209,19 +208,6 @@ async fn absent_behaviors() {
         "written through v1"
     );
     assert!(entry.fields_v1.as_ref().unwrap().0.get("f:note").is_some());
-
-    // no-secret-stringdata
-    let secrets: Api<Secret> = Api::namespaced(c.clone(), &ns);
-    let sec = secrets
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(json!({"metadata": {"name": "sec"},
-        "stringData": {"k": "v"}}))
-            .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert!(sec.data.is_none() && sec.string_data.is_some());
 
     // no-cel-validation and no-version-conversion
     let crds: Api<CustomResourceDefinition> = Api::all(c.clone());
