@@ -135,6 +135,7 @@ pub fn types(crd: &Value) -> Vec<ResourceType> {
                         name_rule: NameRule::Subdomain,
                         virtual_only: false,
                         schema: version_schema(vm).map(Arc::new),
+                        stored_as: None,
                     })
                 })
                 .collect()

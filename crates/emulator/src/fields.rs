@@ -206,6 +206,10 @@ fn walk<'a>(
                 names.pop();
             }
         }
+        // An empty list is a leaf, like an empty map: the writer owns the list itself.
+        Value::Array(items) if items.is_empty() => {
+            out.insert(path.clone(), v);
+        }
         Value::Array(items) => match list_kind(rt, names) {
             ListKind::Map(keys) => {
                 let ks: Option<Vec<_>> = items.iter().map(|i| item_key(i, &keys)).collect();
@@ -407,11 +411,18 @@ pub fn render_managed(entries: &[Entry]) -> Value {
 
 /// Whether `p` still names something in `present` (itself, or a map that gained children).
 fn still_present(present: &BTreeMap<Path, &Value>, p: &Path) -> bool {
-    present.contains_key(p)
-        || present
-            .range(p.clone()..)
-            .next()
-            .is_some_and(|(q, _)| q.starts_with(p))
+    // Paths sort before their extensions, so the first one at or after `p` tells.
+    present
+        .range(p.clone()..)
+        .next()
+        .is_some_and(|(q, _)| q.starts_with(p))
+}
+
+/// Whether `set` holds `p` or a path under it (a map or list that gained children).
+fn covers(set: &FieldSet, p: &Path) -> bool {
+    set.range(p.clone()..)
+        .next()
+        .is_some_and(|q| q.starts_with(p))
 }
 
 fn scope_sub(scope: Scope) -> &'static str {
@@ -665,11 +676,11 @@ pub fn apply(
         .filter(|e| !e.same_slot(manager, "Apply", sub))
         .flat_map(|e| e.set.iter().cloned())
         .collect();
+    // A field stays while this apply or another manager still owns it or anything under it
+    // (an empty map applied before is now the parent of the applied keys).
     let mut dropped: Vec<&Path> = previous
         .iter()
-        .filter(|p| !applied_set.contains(*p) && !others.contains(*p))
-        // An item another manager still owns parts of stays.
-        .filter(|p| !others.iter().any(|o| o.starts_with(p)))
+        .filter(|p| !covers(&applied_set, p) && !covers(&others, p))
         .collect();
     // Shallowest first: an item goes whole (its key fields are needed to find it), and the
     // removal of its children then finds nothing left to do.

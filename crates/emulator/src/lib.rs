@@ -14,6 +14,7 @@
 //! ```
 
 pub mod auth;
+pub mod convert;
 pub mod crd;
 pub mod discovery;
 pub mod error;

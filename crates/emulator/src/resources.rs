@@ -22,6 +22,23 @@ pub enum NameRule {
     PathSegment,
 }
 
+/// A type whose objects live in another type's store, converted on the way in and out (see
+/// [`crate::convert`]), as a real server keeps one internal version per resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredAs {
+    /// `events.k8s.io/v1` Events are `core/v1` Events.
+    CoreEvent,
+}
+
+impl StoredAs {
+    /// The (group, version, plural) of the type the objects are stored as.
+    pub fn storage(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            StoredAs::CoreEvent => ("", "v1", "events"),
+        }
+    }
+}
+
 /// One served (group, version, resource).
 #[derive(Debug, Clone)]
 pub struct ResourceType {
@@ -44,6 +61,8 @@ pub struct ResourceType {
     pub virtual_only: bool,
     /// The CRD's `openAPIV3Schema` for this version.
     pub schema: Option<Arc<Value>>,
+    /// Stored as another type's objects (`None`: as itself).
+    pub stored_as: Option<StoredAs>,
 }
 
 impl ResourceType {
@@ -55,8 +74,24 @@ impl ResourceType {
         }
     }
 
+    /// Whether `api_version` is this type's (`v1`, `apps/v1`), without building the string.
+    pub fn is_api_version(&self, api_version: &str) -> bool {
+        match api_version.split_once('/') {
+            Some((group, version)) => group == self.group && version == self.version,
+            None => self.group.is_empty() && api_version == self.version,
+        }
+    }
+
+    /// Storage identity: where this type's objects live (shared by all versions, and by a
+    /// type stored as another).
     pub fn gr(&self) -> Gr {
-        (self.group.clone(), self.plural.clone())
+        match self.stored_as {
+            Some(s) => {
+                let (group, _, plural) = s.storage();
+                (group.to_string(), plural.to_string())
+            }
+            None => (self.group.clone(), self.plural.clone()),
+        }
     }
 
     pub fn verbs(&self) -> Vec<&'static str> {
@@ -348,6 +383,7 @@ impl Registry {
                 name_rule: e.rule,
                 virtual_only,
                 schema: None,
+                stored_as: (e.group == "events.k8s.io").then_some(StoredAs::CoreEvent),
             });
         }
         r

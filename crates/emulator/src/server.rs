@@ -24,7 +24,7 @@ use crate::meta;
 use crate::patch::PatchKind;
 use crate::resources::ResourceType;
 use crate::selectors::{FieldSelector, LabelSelector};
-use crate::state::{DeleteOpts, FieldValidation, State, WriteCtx, Written};
+use crate::state::{DeleteOpts, FieldValidation, State, WriteCtx, Written, at_version};
 use crate::watch::{self, WatchParams};
 
 const MAX_BODY: usize = 32 << 20;
@@ -525,7 +525,10 @@ fn resource(
             let keys: Vec<(String, String)> = st
                 .store
                 .list(&rt.gr(), t.namespace.as_deref())
-                .filter(|(_, o)| labels.matches(o) && fields.matches(o))
+                .filter(|(_, o)| {
+                    let o = at_version(&rt, o);
+                    labels.matches(&o) && fields.matches(&o)
+                })
                 .map(|(k, _)| k.clone())
                 .collect();
             let mut items = Vec::new();

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::Notify;
 
 use crate::auth::{UserInfo, bootstrap_rbac};
+use crate::convert;
 use crate::crd;
 use crate::error::{ApiError, ApiResult, Cause};
 use crate::faults::Fault;
@@ -53,6 +54,16 @@ pub struct Written {
     pub obj: Arc<Value>,
     pub created: bool,
     pub warnings: Vec<String>,
+}
+
+impl Written {
+    /// The written object as served at `rt` (for a write made as the type it is stored as).
+    fn served_at(self, rt: &ResourceType) -> Written {
+        Written {
+            obj: at_version(rt, &self.obj),
+            ..self
+        }
+    }
 }
 
 /// Delete options from the query and the DeleteOptions body.
@@ -197,15 +208,12 @@ fn normalize_type(rt: &ResourceType, obj: &mut Value) -> ApiResult<()> {
     Ok(())
 }
 
-/// The object as served at `rt`'s version (versions share storage; no conversion).
+/// The object as served at `rt`'s version: CRD versions share storage unconverted; a type
+/// stored as another is converted (see [`convert`]).
 pub fn at_version(rt: &ResourceType, obj: &Arc<Value>) -> Arc<Value> {
-    let av = rt.api_version();
-    if obj.get("apiVersion").and_then(Value::as_str) == Some(av.as_str()) {
-        obj.clone()
-    } else {
-        let mut o = (**obj).clone();
-        o["apiVersion"] = json!(av);
-        Arc::new(o)
+    match obj.get("apiVersion").and_then(Value::as_str) {
+        Some(av) if rt.is_api_version(av) => obj.clone(),
+        _ => Arc::new(convert::from_storage(rt, obj)),
     }
 }
 
@@ -283,6 +291,19 @@ impl State {
         self.create(&rt, ns, obj, ctx, None)
     }
 
+    /// The type `rt`'s objects are stored as, when that is another type (see
+    /// [`crate::resources::StoredAs`]); writes at `rt` are made as that type.
+    fn storage_type(&self, rt: &ResourceType) -> ApiResult<Option<Arc<ResourceType>>> {
+        let Some(stored) = rt.stored_as else {
+            return Ok(None);
+        };
+        let (group, version, plural) = stored.storage();
+        self.registry
+            .get(group, version, plural)
+            .map(Some)
+            .ok_or_else(|| ApiError::internal(format!("{plural} are not served")))
+    }
+
     fn check_namespace(&self, rt: &ResourceType, ns: &str, name: &str) -> ApiResult<()> {
         if !rt.namespaced {
             return Ok(());
@@ -346,6 +367,11 @@ impl State {
         managed: Option<Value>,
     ) -> ApiResult<Written> {
         normalize_type(rt, &mut obj)?;
+        if let Some(stored) = self.storage_type(rt)? {
+            let obj = convert::to_storage(rt, &obj);
+            return Ok(self.create(&stored, ns, obj, ctx, managed)?.served_at(rt));
+        }
+        convert::on_write(rt, &mut obj)?;
         let meta = meta_mut(&mut obj)?;
         if rt.namespaced {
             if let Some(body_ns) = meta.get("namespace").and_then(Value::as_str)
@@ -519,7 +545,27 @@ impl State {
             .get(&rt.gr(), ns, name)
             .cloned()
             .ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
-        self.commit(rt, old, body, scope, ctx, None)
+        self.commit_at(rt, old, body, scope, ctx)
+    }
+
+    /// [`State::commit`] of an object sent at `rt`, made as the type it is stored as.
+    fn commit_at(
+        &mut self,
+        rt: &ResourceType,
+        old: Arc<Value>,
+        new: Value,
+        scope: Scope,
+        ctx: &WriteCtx,
+    ) -> ApiResult<Written> {
+        match self.storage_type(rt)? {
+            Some(stored) => {
+                let new = convert::to_storage(rt, &new);
+                Ok(self
+                    .commit(&stored, old, new, scope, ctx, None)?
+                    .served_at(rt))
+            }
+            None => self.commit(rt, old, new, scope, ctx, None),
+        }
     }
 
     /// PATCH in any of its flavours, including server-side apply.
@@ -539,13 +585,13 @@ impl State {
             return self.apply(rt, ns, name, old, body, scope, ctx);
         }
         let old = old.ok_or_else(|| ApiError::not_found(&rt.group, &rt.plural, name))?;
-        let patched = apply_patch(rt, kind, &old, body, name)?;
+        let patched = apply_patch(rt, kind, &at_version(rt, &old), body, name)?;
         if !patched.is_object() {
             return Err(ApiError::bad_request(
                 "the patched object must be a JSON object",
             ));
         }
-        self.commit(rt, old, patched, scope, ctx, None)
+        self.commit_at(rt, old, patched, scope, ctx)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -589,6 +635,29 @@ impl State {
                 meta.insert("name".into(), json!(name));
             }
         }
+        if let Some(stored) = self.storage_type(rt)? {
+            let applied = convert::to_storage(rt, &applied);
+            return Ok(self
+                .apply_config(&stored, ns, name, old, applied, scope, ctx)?
+                .served_at(rt));
+        }
+        // A Secret's stringData is folded after the merge, as the real server does: the
+        // manager owns `stringData` keys, so one it later omits stays in `data`.
+        self.apply_config(rt, ns, name, old, applied, scope, ctx)
+    }
+
+    /// Server-side apply of a parsed configuration, at the type it is stored as.
+    #[allow(clippy::too_many_arguments)]
+    fn apply_config(
+        &mut self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        old: Option<Arc<Value>>,
+        applied: Value,
+        scope: Scope,
+        ctx: &WriteCtx,
+    ) -> ApiResult<Written> {
         let now = meta::now();
         match old {
             None => {
@@ -635,6 +704,7 @@ impl State {
         ctx: &WriteCtx,
         managed: Option<Value>,
     ) -> ApiResult<Written> {
+        convert::on_write(rt, &mut new)?;
         let name = meta_str(&old, "name").unwrap_or("").to_string();
         let ns = meta_str(&old, "namespace").unwrap_or("").to_string();
         let old_rv = meta_str(&old, "resourceVersion").unwrap_or("").to_string();
@@ -930,14 +1000,15 @@ impl State {
         let mut next: Option<String> = None;
         let mut remaining = 0usize;
         let mut last_included: Option<&(String, String)> = None;
-        let av = rt.api_version();
         for (key, obj) in self.store.list(&rt.gr(), ns) {
             if let Some(s) = &start
                 && key <= s
             {
                 continue;
             }
-            if !labels.matches(obj) || !fields.matches(obj) {
+            // Selectors see the object as served (an Event's `regarding` or `involvedObject`).
+            let obj = at_version(rt, obj);
+            if !labels.matches(&obj) || !fields.matches(&obj) {
                 continue;
             }
             if let Some(l) = limit
@@ -949,11 +1020,7 @@ impl State {
                 remaining += 1;
                 continue;
             }
-            let text = if obj.get("apiVersion").and_then(Value::as_str) == Some(av.as_str()) {
-                serde_json::to_string(&**obj)
-            } else {
-                serde_json::to_string(&*at_version(rt, obj))
-            };
+            let text = serde_json::to_string(&*obj);
             items.push(text.map_err(|e| ApiError::internal(e.to_string()))?);
             last_included = Some(key);
         }
@@ -965,7 +1032,7 @@ impl State {
         Ok(format!(
             "{{\"kind\":\"{}List\",\"apiVersion\":\"{}\",\"metadata\":{},\"items\":[{}]}}",
             rt.kind,
-            av,
+            rt.api_version(),
             meta,
             items.join(",")
         ))

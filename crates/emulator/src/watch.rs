@@ -57,29 +57,27 @@ fn translate(rt: &ResourceType, p: &WatchParams, ev: &Event) -> Option<Bytes> {
     {
         return None;
     }
-    let now = p.matches(&ev.object);
+    // Selectors see objects as served (an Event's `regarding` or `involvedObject`).
+    let obj = at_version(rt, &ev.object);
+    let old = ev.old.as_ref().map(|o| at_version(rt, o));
+    let now = p.matches(&obj);
+    let before = old.as_deref().is_some_and(|o| p.matches(o));
     let (kind, obj) = match ev.kind {
-        EventType::Added => (now.then_some("ADDED")?, ev.object.clone()),
-        EventType::Deleted => {
-            let before = ev.old.as_deref().is_some_and(|o| p.matches(o));
-            ((now || before).then_some("DELETED")?, ev.object.clone())
-        }
-        EventType::Modified => {
-            let before = ev.old.as_deref().is_some_and(|o| p.matches(o));
-            match (before, now) {
-                (true, true) => ("MODIFIED", ev.object.clone()),
-                (false, true) => ("ADDED", ev.object.clone()),
-                (true, false) => {
-                    // Leaving the selection: the last state that matched, at this revision.
-                    let mut o = ev.old.as_deref().cloned().unwrap_or(Value::Null);
-                    o["metadata"]["resourceVersion"] = json!(ev.rv.to_string());
-                    ("DELETED", Arc::new(o))
-                }
-                (false, false) => return None,
+        EventType::Added => (now.then_some("ADDED")?, obj),
+        EventType::Deleted => ((now || before).then_some("DELETED")?, obj),
+        EventType::Modified => match (before, now) {
+            (true, true) => ("MODIFIED", obj),
+            (false, true) => ("ADDED", obj),
+            (true, false) => {
+                // Leaving the selection: the last state that matched, at this revision.
+                let mut o = old.as_deref().cloned().unwrap_or(Value::Null);
+                o["metadata"]["resourceVersion"] = json!(ev.rv.to_string());
+                ("DELETED", Arc::new(o))
             }
-        }
+            (false, false) => return None,
+        },
     };
-    Some(line(kind, &at_version(rt, &obj)))
+    Some(line(kind, &obj))
 }
 
 fn bookmark(rt: &ResourceType, rv: u64, initial_end: bool) -> Bytes {
@@ -131,8 +129,9 @@ pub fn start(sh: &Arc<Shared>, rt: Arc<ResourceType>, p: WatchParams) -> Respons
         {
             None => {
                 for (_, obj) in st.store.list(&rt.gr(), p.namespace.as_deref()) {
-                    if p.matches(obj) {
-                        initial.push(line("ADDED", &at_version(&rt, obj)));
+                    let obj = at_version(&rt, obj);
+                    if p.matches(&obj) {
+                        initial.push(line("ADDED", &obj));
                     }
                 }
                 if p.initial_events {

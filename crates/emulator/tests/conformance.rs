@@ -10,7 +10,9 @@ use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::authorization::v1::SelfSubjectAccessReview;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{ConfigMap, Event as CoreEvent, Namespace, ServiceAccount};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Event as CoreEvent, Namespace, Secret, ServiceAccount,
+};
 use k8s_openapi::api::events::v1::Event as NewEvent;
 use k8s_openapi::api::rbac::v1::{ClusterRole, Role, RoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -470,6 +472,110 @@ async fn server_side_apply(env: &Env) {
         .map(|c| c.name)
         .collect();
     assert_eq!(names, ["a", "b"]);
+}
+
+// 5b. Server-side apply of empty maps and lists, then of their contents (and back).
+async fn server_side_apply_empty(env: &Env) {
+    let api: Api<ConfigMap> = Api::namespaced(env.client.clone(), &env.ns);
+    let cm_apply = |data: Value| {
+        Patch::Apply(
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "empty"}, "data": data}),
+        )
+    };
+    let (alpha, beta) = (PatchParams::apply("alpha"), PatchParams::apply("beta"));
+    let data_fields = |o: &ConfigMap, manager: &str| {
+        o.metadata
+            .managed_fields
+            .iter()
+            .flatten()
+            .find(|m| m.manager.as_deref() == Some(manager))
+            .and_then(|m| m.fields_v1.clone())
+            .map(|f| f.0["f:data"].clone())
+    };
+    // An empty map, then a key from the same manager: the value is kept.
+    api.patch("empty", &alpha, &cm_apply(json!({})))
+        .await
+        .unwrap();
+    let o = api
+        .patch("empty", &alpha, &cm_apply(json!({"k": "v"})))
+        .await
+        .unwrap();
+    assert_eq!(
+        o.data
+            .clone()
+            .unwrap_or_default()
+            .get("k")
+            .map(String::as_str),
+        Some("v")
+    );
+    assert_eq!(data_fields(&o, "alpha"), Some(json!({"f:k": {}})));
+    // Omitting the key removes it.
+    let o = api
+        .patch("empty", &alpha, &cm_apply(json!({})))
+        .await
+        .unwrap();
+    assert!(o.data.unwrap_or_default().is_empty(), "k removed");
+    // An empty map, then a key from another manager: both stay, each owning its part.
+    let o = api
+        .patch("empty", &beta, &cm_apply(json!({"b": "1"})))
+        .await
+        .unwrap();
+    assert_eq!(
+        o.data.unwrap_or_default().get("b").map(String::as_str),
+        Some("1")
+    );
+    let o = api
+        .patch("empty", &alpha, &cm_apply(json!({"a": "1"})))
+        .await
+        .unwrap();
+    let data = o.data.unwrap_or_default();
+    assert_eq!(
+        (
+            data.get("a").map(String::as_str),
+            data.get("b").map(String::as_str)
+        ),
+        (Some("1"), Some("1"))
+    );
+
+    // An empty keyed list, then an item.
+    let owner = api.get("empty").await.unwrap();
+    let owned = |refs: Value| {
+        Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "owned", "ownerReferences": refs}}))
+    };
+    api.patch("owned", &alpha, &owned(json!([]))).await.unwrap();
+    let oref = json!({"apiVersion": "v1", "kind": "ConfigMap", "name": "empty", "uid": owner.metadata.uid});
+    let o = api
+        .patch("owned", &alpha, &owned(json!([oref])))
+        .await
+        .unwrap();
+    assert_eq!(o.metadata.owner_references.unwrap_or_default().len(), 1);
+    let o = api.patch("owned", &alpha, &owned(json!([]))).await.unwrap();
+    assert!(o.metadata.owner_references.unwrap_or_default().is_empty());
+
+    // Nested empty maps, filled level by level, then emptied again.
+    let ar = widget_crd(env).await;
+    let widgets: Api<DynamicObject> = Api::namespaced_with(env.client.clone(), &env.ns, &ar);
+    let free = |free: Value| {
+        Patch::Apply(json!({"apiVersion": "emu.example.com/v1", "kind": ar.kind,
+            "metadata": {"name": "nested"}, "spec": {"free": free}}))
+    };
+    for (applied, want) in [
+        (json!({}), json!({})),
+        (json!({"a": {}}), json!({"a": {}})),
+        (
+            json!({"a": {"b": {"c": "d"}}}),
+            json!({"a": {"b": {"c": "d"}}}),
+        ),
+        (json!({"a": {"b": {}}}), json!({"a": {"b": {}}})),
+    ] {
+        let o = widgets
+            .patch("nested", &alpha, &free(applied.clone()))
+            .await
+            .unwrap();
+        assert_eq!(o.data["spec"]["free"], want, "after applying {applied}");
+    }
+    delete_crd(env, &ar).await;
 }
 
 // 6. Finalizers, deletionTimestamp, preconditions.
@@ -940,6 +1046,251 @@ async fn events_and_leases(env: &Env) {
     );
 }
 
+/// The first `n` ADDED objects of a watch (bookmarks skipped), within 20 seconds.
+async fn added<K>(api: &Api<K>, rv: &str, n: usize) -> Vec<K>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+{
+    let stream = api
+        .watch(&WatchParams::default().timeout(20), rv)
+        .await
+        .unwrap();
+    let objects = stream
+        .try_filter_map(|ev| async move {
+            Ok(match ev {
+                WatchEvent::Added(o) => Some(o),
+                _ => None,
+            })
+        })
+        .take(n)
+        .try_collect::<Vec<K>>();
+    tokio::time::timeout(std::time::Duration::from_secs(20), objects)
+        .await
+        .expect("watch events in time")
+        .unwrap()
+}
+
+// 15. core/v1 and events.k8s.io/v1 Events are one store, converted field by field.
+async fn events_one_store(env: &Env) {
+    let core: Api<CoreEvent> = Api::namespaced(env.client.clone(), &env.ns);
+    let new: Api<NewEvent> = Api::namespaced(env.client.clone(), &env.ns);
+    let rv = core
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    let (core_watch, new_watch) = (core.clone(), new.clone());
+    let (core_rv, new_rv) = (rv.clone(), rv.clone());
+    let core_seen = tokio::spawn(async move { added(&core_watch, &core_rv, 2).await });
+    let new_seen = tokio::spawn(async move { added(&new_watch, &new_rv, 2).await });
+    // Both watches are open before the writes (a watch from `rv` would replay them anyway).
+    let target = |kind: &str, name: &str| json!({"apiVersion": "v1", "kind": kind, "name": name, "namespace": env.ns});
+    core.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({
+        "metadata": {"name": "legacy"}, "involvedObject": target("ConfigMap", "old"),
+        "reason": "Synced", "message": "from core", "type": "Normal", "count": 3,
+        "source": {"component": "legacy-controller"},
+        "firstTimestamp": "2024-01-01T00:00:00Z", "lastTimestamp": "2024-01-01T00:01:00Z"}))
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    // What the operator writes: an events.k8s.io Event.
+    new.create(&PostParams::default(), &serde_json::from_value(json!({
+        "metadata": {"name": "modern"}, "regarding": target("ConfigMap", "new"),
+        "eventTime": "2024-01-01T00:00:00.000000Z", "reportingController": "emu.example.com/operator",
+        "reportingInstance": "operator-0", "action": "Couple", "reason": "Coupled",
+        "note": "from events.k8s.io", "type": "Normal"})).unwrap()).await.unwrap();
+
+    // get through the other API.
+    let legacy = new.get("legacy").await.unwrap();
+    assert_eq!(legacy.note.as_deref(), Some("from core"));
+    assert_eq!(
+        legacy.regarding.as_ref().and_then(|r| r.name.as_deref()),
+        Some("old")
+    );
+    assert_eq!(legacy.deprecated_count, Some(3));
+    assert_eq!(
+        legacy
+            .deprecated_source
+            .and_then(|s| s.component)
+            .as_deref(),
+        Some("legacy-controller")
+    );
+    assert!(
+        legacy.deprecated_first_timestamp.is_some() && legacy.deprecated_last_timestamp.is_some()
+    );
+    let modern = core.get("modern").await.unwrap();
+    assert_eq!(modern.message.as_deref(), Some("from events.k8s.io"));
+    assert_eq!(modern.involved_object.name.as_deref(), Some("new"));
+    assert_eq!(
+        modern.reporting_component.as_deref(),
+        Some("emu.example.com/operator")
+    );
+    assert_eq!(modern.reporting_instance.as_deref(), Some("operator-0"));
+    assert_eq!(modern.action.as_deref(), Some("Couple"));
+    assert!(modern.event_time.is_some());
+
+    // list through both, with each API's field names in selectors.
+    let names = |l: Vec<Option<String>>| {
+        let mut n: Vec<String> = l.into_iter().flatten().collect();
+        n.sort();
+        n
+    };
+    let all = core.list(&ListParams::default()).await.unwrap();
+    assert_eq!(
+        names(all.items.into_iter().map(|e| e.metadata.name).collect()),
+        ["legacy", "modern"]
+    );
+    let all = new.list(&ListParams::default()).await.unwrap();
+    assert_eq!(
+        names(all.items.into_iter().map(|e| e.metadata.name).collect()),
+        ["legacy", "modern"]
+    );
+    let l = core
+        .list(&ListParams::default().fields("involvedObject.name=new"))
+        .await
+        .unwrap();
+    assert_eq!(
+        names(l.items.into_iter().map(|e| e.metadata.name).collect()),
+        ["modern"]
+    );
+    let l = new
+        .list(&ListParams::default().fields("regarding.name=old"))
+        .await
+        .unwrap();
+    assert_eq!(
+        names(l.items.into_iter().map(|e| e.metadata.name).collect()),
+        ["legacy"]
+    );
+
+    // watch through both.
+    let seen = core_seen.await.unwrap();
+    let messages: Vec<_> = seen.iter().map(|e| e.message.clone()).collect();
+    assert_eq!(
+        messages,
+        [Some("from core".into()), Some("from events.k8s.io".into())]
+    );
+    let seen = new_seen.await.unwrap();
+    let notes: Vec<_> = seen.iter().map(|e| e.note.clone()).collect();
+    assert_eq!(
+        notes,
+        [Some("from core".into()), Some("from events.k8s.io".into())]
+    );
+
+    // A patch through one API is seen through the other; a delete through one removes it.
+    new.patch(
+        "legacy",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"note": "patched"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        core.get("legacy").await.unwrap().message.as_deref(),
+        Some("patched")
+    );
+    core.delete("modern", &DeleteParams::default())
+        .await
+        .unwrap();
+    assert!(new.get_opt("modern").await.unwrap().is_none());
+}
+
+// 16. Secret stringData: folded into data, winning over it, never stored or returned.
+async fn secret_string_data(env: &Env) {
+    let api: Api<Secret> = Api::namespaced(env.client.clone(), &env.ns);
+    let data = |s: Secret| -> std::collections::BTreeMap<String, String> {
+        assert!(s.string_data.is_none(), "stringData is write-only");
+        s.data
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, String::from_utf8(v.0).unwrap()))
+            .collect()
+    };
+    let want = |pairs: &[(&str, &str)]| -> std::collections::BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let made = api
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({
+        "metadata": {"name": "creds"}, "data": {"user": "ZGF0YQ==", "pass": "ZGF0YQ=="},
+        "stringData": {"pass": "string", "host": "db"}}))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        data(made),
+        want(&[("host", "db"), ("pass", "string"), ("user", "data")])
+    );
+    assert_eq!(
+        data(api.get("creds").await.unwrap()),
+        want(&[("host", "db"), ("pass", "string"), ("user", "data")])
+    );
+    let listed = api.list(&ListParams::default()).await.unwrap();
+    assert!(listed.items.iter().all(|s| s.string_data.is_none()));
+
+    // update
+    let mut s = api.get("creds").await.unwrap();
+    s.string_data = Some([("port".to_string(), "5432".to_string())].into());
+    let replaced = api
+        .replace("creds", &PostParams::default(), &s)
+        .await
+        .unwrap();
+    assert_eq!(data(replaced)["port"], "5432");
+    // patch
+    let patched = api
+        .patch(
+            "creds",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"stringData": {"user": "patched"}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(data(patched)["user"], "patched");
+
+    // apply: the manager owns stringData keys, so one it later omits stays in data
+    // (kubernetes/kubernetes#108008).
+    let apply = |string_data: Value| {
+        Patch::Apply(
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "applied"}, "stringData": string_data}),
+        )
+    };
+    let ssa = PatchParams::apply("secret-test");
+    let o = api
+        .patch(
+            "applied",
+            &ssa,
+            &apply(json!({"username": "admin", "password": "p"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(data(o), want(&[("password", "p"), ("username", "admin")]));
+    let o = api
+        .patch(
+            "applied",
+            &ssa,
+            &apply(json!({"username1": "admin", "password": "q"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        data(o),
+        want(&[
+            ("password", "q"),
+            ("username", "admin"),
+            ("username1", "admin")
+        ])
+    );
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         $(
@@ -976,6 +1327,7 @@ mod emulator {
         status_subresource,
         patches,
         server_side_apply,
+        server_side_apply_empty,
         finalizers,
         garbage_collection,
         namespace_deletion,
@@ -985,5 +1337,7 @@ mod emulator {
         rbac,
         crd_schema,
         events_and_leases,
+        events_one_store,
+        secret_string_data,
     );
 }

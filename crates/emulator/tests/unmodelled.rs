@@ -9,7 +9,8 @@ use std::collections::BTreeSet;
 
 use common::{Env, wait_until};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
-use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Event as CoreEvent, Pod, Service};
+use k8s_openapi::api::events::v1::Event as NewEvent;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, PostParams,
@@ -39,7 +40,6 @@ const CHECKED: &[&str] = &[
     "no-graceful-pod-deletion",
     "no-builtin-schema",
     "no-builtin-defaulting",
-    "no-secret-stringdata",
     "no-cel-validation",
     "no-version-conversion",
     "no-admission",
@@ -54,6 +54,7 @@ const CHECKED: &[&str] = &[
     "no-ssa-applied-order",
     "no-strategic-directives",
     "no-role-aggregation",
+    "no-managed-fields-versions",
 ];
 
 #[test]
@@ -186,18 +187,27 @@ async fn absent_behaviors() {
     let spec = s.spec.unwrap();
     assert!(spec.cluster_ip.is_none() && spec.type_.is_none());
 
-    // no-secret-stringdata
-    let secrets: Api<Secret> = Api::namespaced(c.clone(), &ns);
-    let sec = secrets
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(json!({"metadata": {"name": "sec"},
-        "stringData": {"k": "v"}}))
-            .unwrap(),
-        )
+    // no-managed-fields-versions
+    let core: Api<CoreEvent> = Api::namespaced(c.clone(), &ns);
+    core.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "ev"},
+        "involvedObject": {"kind": "ConfigMap", "name": "x", "namespace": ns}, "message": "m"}))
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let at_new = Api::<NewEvent>::namespaced(c.clone(), &ns)
+        .get("ev")
         .await
         .unwrap();
-    assert!(sec.data.is_none() && sec.string_data.is_some());
+    let entry = &at_new.metadata.managed_fields.unwrap()[0];
+    assert_eq!(
+        entry.api_version.as_deref(),
+        Some("events.k8s.io/v1"),
+        "written through v1"
+    );
+    assert!(entry.fields_v1.as_ref().unwrap().0.get("f:note").is_some());
 
     // no-cel-validation and no-version-conversion
     let crds: Api<CustomResourceDefinition> = Api::all(c.clone());

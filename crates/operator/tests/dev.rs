@@ -71,8 +71,9 @@ fn once_couples_the_express_mongodb_example() {
     let secret = object(&plug, "Secret", "express-mongo");
     assert_eq!(secret["metadata"]["namespace"], "app");
     // The report names the Secret's keys but never shows their values
-    // (`render` shows what the URL renders to).
-    assert_eq!(secret["stringData"]["MONGO_URL"], "(hidden)");
+    // (`render` shows what the URL renders to). The API server folded the
+    // template's stringData into data.
+    assert_eq!(secret["data"]["MONGO_URL"], "(hidden)");
     assert!(
         !stdout(&output).contains("mongodb://"),
         "a Secret value leaked"

@@ -56,6 +56,12 @@ k get configmaps -n demo --token "$token" >/dev/null
 if k delete configmap settings -n demo --as system:serviceaccount:demo:bot 2>err.txt; then fail "view may delete"; fi
 grep -q 'forbidden' err.txt || fail "unexpected error: $(cat err.txt)"
 
+step "get events shows an events.k8s.io Event"
+k create -f "$here/event.yaml"
+has 'plug-coupled' k get events -n demo || fail "get events"
+has '^coupled to socket mongo$' k get events -n demo -o jsonpath='{.items[*].message}' || fail "message from note"
+has 'Plug/express' k events -n demo || fail "kubectl events"
+
 step "delete waits for finalizers"
 k patch configmap settings -n demo --type merge -p '{"metadata":{"finalizers":["emu.example.com/hold"]}}'
 k delete configmap settings -n demo --timeout=30s &
