@@ -12,12 +12,15 @@
 //!   `FetchPlan` into engine `Sources`.
 //! * [`EventRecorder`]: `events.k8s.io/v1` Events about Plugs and Sockets.
 //!
+//! * [`apparatus`]: calls to each side's apparatus, its Pod and Service,
+//!   and the idle reaper.
 //! * [`run`]: the Plug and Socket controllers ([`plug`], [`socket`]) with
 //!   the watches that connect them.
 //!
 //! Errors ([`Error`]) name the object and the API server's reason, and are
 //! meant to be shown to users: they never repeat values the server echoed.
 
+pub mod apparatus;
 mod cluster;
 mod context;
 mod discovery;
@@ -32,6 +35,7 @@ mod runtime;
 pub mod socket;
 pub mod status;
 
+pub use apparatus::ApparatusOptions;
 pub use cluster::Cluster;
 pub use context::{Context, ReconcileError};
 pub use discovery::{Mapping, RestMapper};
