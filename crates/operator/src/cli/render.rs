@@ -405,8 +405,7 @@ fn http_client() -> anyhow::Result<(tokio::runtime::Runtime, HttpClient)> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let client = runtime.block_on(async { HttpClient::new() });
-    Ok((runtime, client))
+    Ok((runtime, HttpClient::new()))
 }
 
 /// Says on stderr when the plug does not name the socket.
