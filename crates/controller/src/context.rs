@@ -15,6 +15,7 @@ use kube::{Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use crate::apparatus::{Apparatus, ApparatusOptions};
 use crate::cluster::Cluster;
 use crate::events::EventRecorder;
 
@@ -29,6 +30,8 @@ pub struct Context {
     pub resync: Duration,
     /// The one namespace watched, or `None` for all.
     pub namespace: Option<String>,
+    /// Calls to apparatuses, and their Pods.
+    pub apparatus: Apparatus,
     /// Consecutive failures per object, for exponential backoff.
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -40,13 +43,20 @@ const BACKOFF_MAX: Duration = Duration::from_secs(300);
 
 impl Context {
     /// A context over `cluster`.
-    pub fn new(cluster: Cluster, namespace: Option<String>, resync: Duration) -> Self {
+    pub fn new(
+        cluster: Cluster,
+        namespace: Option<String>,
+        resync: Duration,
+        apparatus: ApparatusOptions,
+    ) -> Self {
         let recorder = EventRecorder::new(cluster.client().clone(), None);
+        let apparatus = Apparatus::new(cluster.client().clone(), apparatus);
         Context {
             cluster,
             recorder,
             resync,
             namespace,
+            apparatus,
             failures: Mutex::default(),
         }
     }
@@ -71,7 +81,8 @@ impl Context {
 
     /// Closes a pass over the object with `key` ([`object_key`]): success
     /// resets its backoff; a failure other than a write conflict (which just
-    /// retries) is reported with `report`.
+    /// retries) or a starting apparatus (which retries after the start
+    /// delay) is reported with `report`.
     pub async fn settle(
         &self,
         key: &str,
@@ -84,7 +95,7 @@ impl Context {
                 Ok(action)
             }
             Err(err) => {
-                if !err.is_conflict() {
+                if !err.is_conflict() && !err.is_starting() {
                     report(&err).await;
                 }
                 Err(err)
@@ -93,8 +104,9 @@ impl Context {
     }
 }
 
-/// Retry timing after a failed pass: conflicts retry soon, other errors back
-/// off exponentially per object.
+/// Retry timing after a failed pass: conflicts retry soon, a starting
+/// apparatus after the start delay, other errors back off exponentially per
+/// object.
 pub fn error_policy<K: Resource<DynamicType = ()>>(
     object: Arc<K>,
     err: &ReconcileError,
@@ -102,6 +114,9 @@ pub fn error_policy<K: Resource<DynamicType = ()>>(
 ) -> Action {
     if err.is_conflict() {
         return Action::requeue(Duration::from_millis(200));
+    }
+    if err.is_starting() {
+        return Action::requeue(ctx.apparatus.options().start_delay);
     }
     Action::requeue(ctx.backoff(&object_key(object.as_ref())))
 }
@@ -127,6 +142,9 @@ pub enum ReconcileError {
     /// Resolution, validation or rendering.
     #[error(transparent)]
     Engine(#[from] integration_engine::Error),
+    /// An apparatus call, or starting an apparatus.
+    #[error(transparent)]
+    Apparatus(#[from] crate::apparatus::Error),
     /// The socket refuses this plug (namespace rules).
     #[error("{0}")]
     Refused(String),
@@ -165,6 +183,12 @@ impl ReconcileError {
             name: object.meta().name.clone().unwrap_or_default(),
             source,
         }
+    }
+
+    /// An apparatus was not running and is being started: the pass is
+    /// retried after the start delay, without an error status (§5.5).
+    pub fn is_starting(&self) -> bool {
+        matches!(self, ReconcileError::Apparatus(e) if e.is_starting())
     }
 
     /// A stale write (optimistic lock): the next pass sees fresher state,

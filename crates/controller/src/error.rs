@@ -13,6 +13,8 @@ use crate::object::ObjectRef;
 pub enum Operation {
     /// Server-side apply.
     Apply,
+    /// Create (apparatus Pods and Services).
+    Create,
     /// Delete.
     Delete,
     /// Read.
@@ -25,6 +27,7 @@ impl fmt::Display for Operation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Operation::Apply => "apply",
+            Operation::Create => "create",
             Operation::Delete => "delete",
             Operation::Get => "get",
             Operation::RecordEvent => "record an Event about",

@@ -12,6 +12,8 @@
 //!   `FetchPlan` into engine `Sources`.
 //! * [`EventRecorder`]: `events.k8s.io/v1` Events about Plugs and Sockets.
 //!
+//! * [`apparatus`]: calls to each side's apparatus, its Pod and Service,
+//!   and the idle reaper.
 //! * [`run`]: the Plug and Socket controllers ([`plug`], [`socket`]) with
 //!   the watches that connect them, and the DeferredResource controller
 //!   ([`deferred`]).
@@ -19,6 +21,7 @@
 //! Errors ([`Error`]) name the object and the API server's reason, and are
 //! meant to be shown to users: they never repeat values the server echoed.
 
+pub mod apparatus;
 mod cluster;
 mod context;
 pub mod deferred;
@@ -34,6 +37,7 @@ mod runtime;
 pub mod socket;
 pub mod status;
 
+pub use apparatus::ApparatusOptions;
 pub use cluster::Cluster;
 pub use context::{Context, ReconcileError};
 pub use discovery::{Mapping, RestMapper};

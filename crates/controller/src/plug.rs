@@ -8,7 +8,6 @@
 //! persists its progress as it goes (decision 6).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use integration_api::condition::{COUPLED, message, reason, socket_limit_reached};
@@ -25,7 +24,6 @@ use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 use regex::Regex;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::context::{
     Context, ReconcileError, Result, has_finalizer, object_key, record, run_all, scoped,
@@ -191,11 +189,7 @@ fn hooks_fingerprint(
         "socket": {"uid": socket.uid(), "spec": socket.spec},
         "configs": {"plug": configs.plug.values, "socket": configs.socket.values},
     });
-    let digest = Sha256::digest(doc.to_string().as_bytes());
-    digest.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    integration_engine::sha256_hex(&doc.to_string())
 }
 
 /// The reason and verb of a coupling event's Events: `PlugCoupled`, …
@@ -431,9 +425,13 @@ impl Pass<'_> {
     async fn couple(&mut self, socket: &Socket) -> Result<Action> {
         let plug = self.plug.clone();
         let coupling = Coupling::new(&plug, socket)?;
-        let sources = fetch(&self.ctx.cluster, &coupling.plan()?, MapReader::Operator).await?;
+        let mut sources = fetch(&self.ctx.cluster, &coupling.plan()?, MapReader::Operator).await?;
         // The Secrets' values first: a configTemplate error may quote them.
         self.redactor = coupling.redactor(&sources, &[]);
+        self.ctx
+            .apparatus
+            .fill_configs(&coupling, &mut sources)
+            .await?;
         let hash = coupling.inputs_hash(&sources)?;
         let configs = coupling.configs(&sources)?;
         self.redactor = coupling.redactor(&sources, &[&configs.plug, &configs.socket]);
@@ -488,6 +486,9 @@ impl Pass<'_> {
             }
             for side in Side::BOTH {
                 let rendered = coupling.render_event(side, event, &configs)?;
+                (self.ctx.apparatus)
+                    .coupling_event(&coupling, side, event, &configs)
+                    .await?;
                 self.run_side(&coupling, side, &rendered).await?;
                 self.record_side(socket, side, event).await;
             }
@@ -537,8 +538,12 @@ impl Pass<'_> {
     async fn decouple(&mut self, socket: &Socket) -> Result<()> {
         let plug = self.plug.clone();
         let coupling = Coupling::new(&plug, socket)?;
-        let sources = fetch(&self.ctx.cluster, &coupling.plan()?, MapReader::Operator).await?;
+        let mut sources = fetch(&self.ctx.cluster, &coupling.plan()?, MapReader::Operator).await?;
         self.redactor = coupling.redactor(&sources, &[]);
+        self.ctx
+            .apparatus
+            .fill_configs(&coupling, &mut sources)
+            .await?;
         let configs = coupling.configs(&sources)?;
         self.redactor = coupling.redactor(&sources, &[&configs.plug, &configs.socket]);
         let results = coupling
@@ -549,6 +554,9 @@ impl Pass<'_> {
         for side in Side::BOTH {
             let mut rendered = coupling.render_event(side, event, &configs)?;
             rendered.extend(coupling.render_decouple_deletes(side, &configs, results.as_ref())?);
+            (self.ctx.apparatus)
+                .coupling_event(&coupling, side, event, &configs)
+                .await?;
             self.run_side(&coupling, side, &rendered).await?;
             self.record_side(socket, side, event).await;
         }
@@ -579,6 +587,7 @@ impl Pass<'_> {
     async fn own_event(&self, event: OwnEvent) -> Result<()> {
         let owner = Owner::plug(&self.plug)?;
         let rendered = render_own_event(&owner, event)?;
+        self.ctx.apparatus.own_event(&owner, event).await?;
         let sa = self.plug.spec.common.service_account_name();
         run_all(self.ctx, owner.namespace(), sa, &rendered).await?;
         let (reason, verb) = match event {

@@ -23,6 +23,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Client, ResourceExt};
 
+use crate::apparatus::{ApparatusOptions, reaper};
 use crate::cluster::Cluster;
 use crate::context::{Context, scoped};
 use crate::{context, deferred, plug, socket};
@@ -44,6 +45,8 @@ pub struct RunOptions {
     pub concurrency: u16,
     /// Resync period of idle plugs.
     pub resync: Duration,
+    /// Apparatus endpoints, start delay and reaper period.
+    pub apparatus: ApparatusOptions,
     /// Completed reconcile passes, shared with the caller (for metrics and
     /// for tests that need "n passes later" instead of "some time later").
     pub passes: Arc<Passes>,
@@ -86,6 +89,7 @@ impl Default for RunOptions {
             namespace: None,
             concurrency: DEFAULT_CONCURRENCY,
             resync: DEFAULT_RESYNC,
+            apparatus: ApparatusOptions::default(),
             passes: Arc::default(),
             deferred_poll: deferred::DEFAULT_POLL,
         }
@@ -97,8 +101,8 @@ pub async fn run(client: Client, options: RunOptions) {
     run_until(client, options, shutdown_signal()).await;
 }
 
-/// Runs the controllers until `shutdown` completes; in-flight reconciles
-/// finish first.
+/// Runs the controllers and the apparatus reaper until `shutdown`
+/// completes; in-flight reconciles finish first.
 pub async fn run_until(
     client: Client,
     options: RunOptions,
@@ -108,10 +112,17 @@ pub async fn run_until(
         Cluster::new(client),
         options.namespace.clone(),
         options.resync,
+        options.apparatus.clone(),
     ));
     let config = Config::default().concurrency(options.concurrency);
     let wc = watcher::Config::default();
     let shutdown = futures::future::FutureExt::shared(Box::pin(shutdown));
+    let reaper = reaper::run(
+        ctx.cluster.client().clone(),
+        options.namespace.clone(),
+        options.apparatus.reap_period,
+        shutdown.clone(),
+    );
 
     let deferred = deferred_controller(ctx.clone(), &options, config.clone(), shutdown.clone());
     let plugs = Controller::new(scoped::<Plug>(&ctx), wc.clone()).with_config(config.clone());
@@ -164,7 +175,7 @@ pub async fn run_until(
         .watches_stream(plug_triggers(plug_events), move |plug: Plug| {
             sockets_for_plug(&socket_store, &plug)
         })
-        .graceful_shutdown_on(shutdown)
+        .graceful_shutdown_on(shutdown.clone())
         .run(
             {
                 let passes = options.passes.clone();
@@ -188,7 +199,7 @@ pub async fn run_until(
         });
 
     tracing::info!("controllers started");
-    tokio::join!(plugs, sockets, deferred);
+    tokio::join!(plugs, sockets, deferred, reaper);
     tracing::info!("controllers stopped");
 }
 

@@ -165,6 +165,7 @@ impl Pass<'_> {
     async fn own_event(&self, event: OwnEvent) -> Result<()> {
         let owner = Owner::socket(&self.socket)?;
         let rendered = render_own_event(&owner, event)?;
+        self.ctx.apparatus.own_event(&owner, event).await?;
         let sa = self.socket.spec.common.service_account_name();
         run_all(self.ctx, owner.namespace(), sa, &rendered).await?;
         let (reason, verb) = match event {

@@ -117,7 +117,9 @@ fn write_canonical(v: &Value, out: &mut String) {
     }
 }
 
-fn sha256_hex(text: &str) -> String {
+/// Lowercase hex SHA-256 of `text`: the one digest format of the operator
+/// (inputs hash, hook fingerprints, apparatus spec hashes).
+pub fn sha256_hex(text: &str) -> String {
     Sha256::digest(text.as_bytes())
         .iter()
         .fold(String::with_capacity(64), |mut s, b| {

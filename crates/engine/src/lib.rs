@@ -44,6 +44,7 @@ pub use apparatus::apparatus_own_request;
 pub use coupling::Coupling;
 pub use error::{Error, Result, Stage};
 pub use fieldpath::{FieldValue, lookup};
+pub use hash::sha256_hex;
 pub use interface::{Configs, Results, Validated, validate};
 pub use lifecycle::{CouplingEvent, OwnEvent, auto_deleted, render_own_event, resources_on};
 pub use maps::MapKind;

@@ -313,3 +313,208 @@ fn render_reports_missing_objects_and_validation_errors_and_exits_1() {
         stderr(&output)
     );
 }
+
+/// The results example's plug with an apparatus at `endpoint` (its
+/// containers make a path endpoint resolve inside the cluster).
+fn plug_with_apparatus(dir: &std::path::Path, endpoint: &str) -> String {
+    let base = format!(
+        "{}/../../examples/results/plug.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut plug: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(base).unwrap()).unwrap();
+    plug["spec"]["apparatus"] = serde_json::json!({
+        "endpoint": endpoint, "timeout": 5,
+        "containers": [{"name": "apparatus", "image": "registry.test/a:1"}]
+    });
+    let path = dir.join("plug.yaml");
+    std::fs::write(&path, serde_json::to_string(&plug).unwrap()).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+fn results_socket() -> String {
+    format!(
+        "{}/../../examples/results/socket.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// A one-connection-at-a-time HTTP server on a loopback port that answers
+/// every request with `answer` (JSON) and records `(request line, body)`.
+struct LocalApparatus {
+    url: String,
+    seen: std::sync::mpsc::Receiver<(String, serde_json::Value)>,
+}
+
+impl LocalApparatus {
+    fn start(answer: &'static str) -> Self {
+        use std::io::{BufRead, BufReader, Read};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, seen) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let mut stream = stream.unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request_line = String::new();
+                reader.read_line(&mut request_line).unwrap();
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if line.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((name, value)) = line.split_once(':')
+                        && name.eq_ignore_ascii_case("content-length")
+                    {
+                        length = value.trim().parse().unwrap();
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                let body = serde_json::from_slice(&body).unwrap_or_default();
+                let _ = tx.send((request_line.trim().to_string(), body));
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+                stream.write_all(response.as_bytes()).unwrap();
+            }
+        });
+        LocalApparatus { url, seen }
+    }
+
+    fn requests(&self) -> Vec<(String, serde_json::Value)> {
+        self.seen.try_iter().collect()
+    }
+}
+
+#[test]
+fn render_calls_a_local_apparatus_config_only() {
+    let server = LocalApparatus::start(r#"{"database":"from-apparatus","port":5432}"#);
+    let dir = scratch("render-local-apparatus");
+    let plug = plug_with_apparatus(&dir, "/plug");
+    let base = format!("{}/plug/", server.url);
+    let output = run(
+        &[
+            "render",
+            "--plug",
+            &plug,
+            "--socket",
+            &results_socket(),
+            "--plug-apparatus",
+            &base,
+        ],
+        None,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value = serde_saphyr::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["config"]["plug"]["database"], "from-apparatus");
+    assert!(report["config"]["plug"].get("port").is_none());
+    let requests = server.requests();
+    assert_eq!(
+        requests.len(),
+        1,
+        "event paths are never called: {requests:?}"
+    );
+    let (line, body) = &requests[0];
+    assert_eq!(line, "POST /plug/config HTTP/1.1");
+    assert_eq!(body["version"], 1);
+    assert_eq!(body["plug"]["metadata"]["name"], "orders-db");
+    assert!(
+        stderr(&output).contains(&format!("POST {}/plug/config", server.url)),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn render_calls_an_absolute_endpoint_by_default() {
+    let server = LocalApparatus::start(r#"{"database":"absolute"}"#);
+    let dir = scratch("render-absolute-apparatus");
+    let plug = plug_with_apparatus(&dir, &format!("{}/x", server.url));
+    let output = run(
+        &["render", "--plug", &plug, "--socket", &results_socket()],
+        None,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value = serde_saphyr::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["config"]["plug"]["database"], "absolute");
+    assert_eq!(server.requests()[0].0, "POST /x/config HTTP/1.1");
+}
+
+#[test]
+fn render_skips_apparatus_calls_and_says_so() {
+    let dir = scratch("render-no-apparatus");
+    // Nothing listens here: a call would fail.
+    let plug = plug_with_apparatus(&dir, "http://127.0.0.1:9/x");
+    let output = run(
+        &[
+            "render",
+            "--plug",
+            &plug,
+            "--socket",
+            &results_socket(),
+            "--no-apparatus",
+        ],
+        None,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value = serde_saphyr::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["config"]["plug"]["database"], "orders");
+    assert!(
+        stderr(&output).contains("--no-apparatus: plug app/orders-db's apparatus is not called"),
+        "{}",
+        stderr(&output)
+    );
+
+    // A path endpoint is inside the cluster: not called, and said so.
+    let plug = plug_with_apparatus(&dir, "/plug");
+    let output = run(
+        &["render", "--plug", &plug, "--socket", &results_socket()],
+        None,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("runs in the cluster; its config is treated as empty (give a local server with --plug-apparatus URL)"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn render_reports_an_unreachable_apparatus_and_exits_1() {
+    let dir = scratch("render-unreachable-apparatus");
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", probe.local_addr().unwrap());
+    drop(probe);
+    let plug = plug_with_apparatus(&dir, &url);
+    let output = run(
+        &["render", "--plug", &plug, "--socket", &results_socket()],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains(&format!(
+            "apparatus config could not reach POST {url}/config: connection refused"
+        )),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn render_help_says_event_paths_are_never_called() {
+    let output = run(&["render", "--help"], None);
+    assert!(output.status.success());
+    let help = stdout(&output);
+    for text in [
+        "--plug-apparatus",
+        "--socket-apparatus",
+        "--no-apparatus",
+        "never called",
+    ] {
+        assert!(help.contains(text), "{text}: {help}");
+    }
+}

@@ -29,6 +29,8 @@ pub struct Op {
     pub emu: Emulator,
     pub client: kube::Client,
     pub passes: Arc<Passes>,
+    /// How every operator this test starts runs.
+    pub options: RunOptions,
     /// The running operator, if any: its task and its shutdown trigger.
     operator: Option<(
         tokio::task::JoinHandle<()>,
@@ -45,8 +47,18 @@ impl Drop for Op {
 }
 
 impl Op {
-    /// F0 with the CRDs installed and the operator running.
+    /// F0 with the CRDs installed and the operator running, polling
+    /// DeferredResources every second.
     pub async fn start() -> Op {
+        Op::start_with(RunOptions {
+            deferred_poll: Duration::from_secs(1),
+            ..RunOptions::default()
+        })
+        .await
+    }
+
+    /// [`Op::start`] with an operator run with `options`.
+    pub async fn start_with(options: RunOptions) -> Op {
         let emu = Emulator::start().await.expect("emulator starts");
         let client = emu.client();
         let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
@@ -68,6 +80,7 @@ impl Op {
             emu,
             client,
             passes: Arc::new(Passes::default()),
+            options,
             operator: None,
         };
         op.start_operator();
@@ -80,8 +93,7 @@ impl Op {
         assert!(self.operator.is_none(), "an operator is already running");
         let options = RunOptions {
             passes: self.passes.clone(),
-            deferred_poll: Duration::from_secs(1),
-            ..RunOptions::default()
+            ..self.options.clone()
         };
         let (stop, stopped) = futures::channel::oneshot::channel::<()>();
         let task = tokio::spawn(integration_controller::run_until(

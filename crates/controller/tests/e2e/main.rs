@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
+mod apparatus;
 mod bad_input;
 mod deferred;
 mod harness;

@@ -34,6 +34,11 @@ enum Command {
     Run(run::Args),
     /// Show offline what a plug and its socket would do: both configs, both
     /// results, and the resources each side applies or deletes at each event.
+    ///
+    /// A side's apparatus `/config` is called when its endpoint is an
+    /// absolute URL or --plug-apparatus/--socket-apparatus gives one
+    /// (otherwise, or with --no-apparatus, it counts as empty); its event
+    /// paths are never called, because they have side effects.
     Render(render::Args),
     /// Start an in-memory API server (kube-emulator) with the CRDs and the
     /// operator in this process; optionally apply a directory of manifests

@@ -2,14 +2,23 @@
 //! configs, both results, and every resource each side would apply or
 //! delete at each lifecycle event. ConfigMaps, Secrets and var targets come
 //! from `--objects` files instead of a cluster.
+//!
+//! Apparatus: a side's `POST /config` is called when its endpoint is an
+//! absolute URL or `--plug-apparatus`/`--socket-apparatus` gives one, and
+//! treated as empty otherwise (or with `--no-apparatus`), which stderr
+//! says. Event paths are never called: they have side effects.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use integration_api::{Plug, Socket};
+use integration_controller::ApparatusOptions;
+use integration_controller::apparatus::endpoint::{self, CallPath};
+use integration_controller::apparatus::http::{Call, HttpClient};
+use integration_controller::apparatus::{call_timeout, idempotency_key, post};
 use integration_engine::{
-    Configs, Coupling, CouplingEvent, OwnEvent, Owner, Rendered, Results, Side, Sources, Validated,
+    Configs, Coupling, CouplingEvent, OwnEvent, Rendered, Results, Side, Sources, Validated,
     render_own_event,
 };
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
@@ -30,6 +39,27 @@ pub struct Args {
     /// Show one lifecycle event only.
     #[arg(long, value_enum)]
     event: Option<Event>,
+    /// Call the plug's apparatus `/config` at this base URL (a local
+    /// server), whatever its endpoint says.
+    #[arg(long, value_name = "URL", conflicts_with = "no_apparatus")]
+    plug_apparatus: Option<String>,
+    /// Call the socket's apparatus `/config` at this base URL.
+    #[arg(long, value_name = "URL", conflicts_with = "no_apparatus")]
+    socket_apparatus: Option<String>,
+    /// Call no apparatus: config from an apparatus is treated as empty.
+    #[arg(long)]
+    no_apparatus: bool,
+}
+
+impl Args {
+    /// Where each side's apparatus is called, `None` when none is.
+    fn apparatus(&self) -> Option<ApparatusOptions> {
+        (!self.no_apparatus).then(|| ApparatusOptions {
+            plug_endpoint: self.plug_apparatus.clone(),
+            socket_endpoint: self.socket_apparatus.clone(),
+            ..ApparatusOptions::default()
+        })
+    }
 }
 
 /// The lifecycle events, in the order a coupling meets them.
@@ -67,8 +97,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map(|path| read_documents(path))
         .collect::<anyhow::Result<Vec<_>>>()?
         .concat();
-    warn_about_offline_limits(&plug, &socket);
-    match render(&plug, &socket, &objects, args.event) {
+    warn_about_socket_mismatch(&plug, &socket);
+    match render(
+        &plug,
+        &socket,
+        &objects,
+        args.apparatus().as_ref(),
+        args.event,
+    ) {
         Ok(report) => {
             print!(
                 "{}",
@@ -125,10 +161,12 @@ fn render(
     plug: &Plug,
     socket: &Socket,
     objects: &[Value],
+    apparatus: Option<&ApparatusOptions>,
     only: Option<Event>,
 ) -> anyhow::Result<Report> {
     let coupling = Coupling::new(plug, socket)?;
-    let sources = sources(&coupling, objects)?;
+    let mut sources = sources(&coupling, objects)?;
+    apparatus_configs(&coupling, &mut sources, apparatus)?;
     let configs = coupling.configs(&sources)?;
     let results = coupling.results(&sources, &configs)?;
     let mut events = Events::default();
@@ -294,23 +332,84 @@ fn find<T: serde::de::DeserializeOwned>(
         })
 }
 
-/// Says on stderr what an offline render cannot show.
-fn warn_about_offline_limits(plug: &Plug, socket: &Socket) {
-    for (owner, has_apparatus) in [
-        (Owner::plug(plug), plug.spec.common.apparatus.is_some()),
-        (
-            Owner::socket(socket),
-            socket.spec.common.apparatus.is_some(),
-        ),
-    ] {
-        if let (Ok(owner), true) = (owner, has_apparatus) {
-            eprintln!(
-                "note: apparatus calls are skipped offline: config from {}/{}'s apparatus /config is not included",
-                owner.namespace(),
-                owner.name()
-            );
-        }
+/// Puts each apparatus side's `/config` answer into `sources`: called
+/// where `options` (`None`: `--no-apparatus`) or an absolute endpoint
+/// gives a URL, else `{}`, said on stderr.
+fn apparatus_configs(
+    coupling: &Coupling<'_>,
+    sources: &mut Sources,
+    options: Option<&ApparatusOptions>,
+) -> anyhow::Result<()> {
+    let mut calls = None;
+    for side in Side::BOTH {
+        let owner = coupling.owner(side);
+        let Some(spec) = &owner.spec().apparatus else {
+            continue;
+        };
+        let who = format!("{} {}/{}", side.as_str(), owner.namespace(), owner.name());
+        let flag = format!("--{}-apparatus", side.as_str());
+        let answer = match options {
+            None => {
+                eprintln!(
+                    "note: --no-apparatus: {who}'s apparatus is not called; its config is treated as empty"
+                );
+                json!({})
+            }
+            Some(options) if callable(side, spec, options) => {
+                let base = endpoint::base_url(side, owner.name(), owner.namespace(), spec, options);
+                let url = endpoint::call_url(&base, CallPath::Config);
+                let body = coupling.apparatus_config_request(side, sources)?;
+                let key = idempotency_key(owner, CallPath::Config, &body);
+                let call = Call {
+                    path: CallPath::Config,
+                    url: &url,
+                    body: &body,
+                    timeout: call_timeout(spec),
+                    idempotency_key: &key,
+                };
+                let (runtime, client) = match &calls {
+                    Some(c) => c,
+                    None => calls.insert(http_client()?),
+                };
+                eprintln!(
+                    "note: calling {who}'s apparatus: POST {}",
+                    endpoint::shown_url(&url)
+                );
+                runtime.block_on(post(client, &call))?
+            }
+            Some(_) => {
+                eprintln!(
+                    "note: {who}'s apparatus runs in the cluster; its config is treated as empty (give a local server with {flag} URL)"
+                );
+                json!({})
+            }
+        };
+        *sources.apparatus_config.get_mut(side) = Some(answer);
     }
+    Ok(())
+}
+
+/// Whether `render` calls a side's apparatus: a URL given for its kind, or
+/// an endpoint with an `http(s)://` scheme.
+fn callable(side: Side, spec: &integration_api::SpecApparatus, options: &ApparatusOptions) -> bool {
+    let given = match side {
+        Side::Plug => &options.plug_endpoint,
+        Side::Socket => &options.socket_endpoint,
+    };
+    given.is_some() || spec.endpoint.as_deref().is_some_and(endpoint::has_scheme)
+}
+
+/// A runtime and an HTTP client for apparatus calls.
+fn http_client() -> anyhow::Result<(tokio::runtime::Runtime, HttpClient)> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    Ok((runtime, HttpClient::new()))
+}
+
+/// Says on stderr when the plug does not name the socket.
+fn warn_about_socket_mismatch(plug: &Plug, socket: &Socket) {
     let target = plug.spec.socket.as_ref();
     let (name, namespace) = (
         target.map(|s| s.name.as_str()),

@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use integration_controller::{DEFAULT_CONCURRENCY, DEFAULT_RESYNC, RunOptions};
+use integration_controller::apparatus::DEFAULT_CLUSTER_DOMAIN;
+use integration_controller::{ApparatusOptions, DEFAULT_CONCURRENCY, DEFAULT_RESYNC, RunOptions};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, clap::Args)]
@@ -15,6 +16,18 @@ pub struct Args {
     /// Reconciles in flight per controller.
     #[arg(long, env = "MAX_CONCURRENT_RECONCILES", default_value_t = DEFAULT_CONCURRENCY)]
     concurrency: u16,
+    /// DNS domain of the cluster, for apparatus Service URLs
+    /// (`<owner>-apparatus.<ns>.svc.<domain>`).
+    #[arg(long, env = "CLUSTER_DOMAIN", default_value = DEFAULT_CLUSTER_DOMAIN, value_name = "DOMAIN")]
+    cluster_domain: String,
+    /// Base URL of every plug's apparatus, instead of the one its spec
+    /// gives (local development).
+    #[arg(long, env = "DEBUG_PLUG_ENDPOINT", value_name = "URL")]
+    plug_endpoint: Option<String>,
+    /// Base URL of every socket's apparatus, instead of the one its spec
+    /// gives (local development).
+    #[arg(long, env = "DEBUG_SOCKET_ENDPOINT", value_name = "URL")]
+    socket_endpoint: Option<String>,
     /// Log filter: a level (`info`, `debug`, …) or `tracing` directives
     /// (`integration_controller=debug,kube=info`).
     #[arg(long, env = "LOG_LEVEL", default_value = "info", value_name = "LEVEL")]
@@ -39,6 +52,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         namespace: args.namespace.filter(|ns| !ns.is_empty()),
         concurrency: args.concurrency,
         resync: DEFAULT_RESYNC,
+        apparatus: ApparatusOptions {
+            cluster_domain: args.cluster_domain,
+            plug_endpoint: args.plug_endpoint.filter(|e| !e.is_empty()),
+            socket_endpoint: args.socket_endpoint.filter(|e| !e.is_empty()),
+            ..ApparatusOptions::default()
+        },
         ..RunOptions::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
