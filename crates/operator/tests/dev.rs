@@ -74,6 +74,7 @@ fn once_couples_the_express_mongodb_example() {
     // (`render` shows what the URL renders to). The API server folded the
     // template's stringData into data.
     assert_eq!(secret["data"]["MONGO_URL"], "(hidden)");
+    assert!(secret.get("stringData").is_none(), "{secret:?}");
     assert!(
         !stdout(&output).contains("mongodb://"),
         "a Secret value leaked"

@@ -201,7 +201,8 @@ fn hide_secret_values(object: &mut Value) {
         return;
     }
     for field in ["data", "stringData"] {
-        if let Some(values) = object[field].as_object_mut() {
+        // `get_mut`, not `object[field]`: indexing would add a null field.
+        if let Some(values) = object.get_mut(field).and_then(Value::as_object_mut) {
             values
                 .values_mut()
                 .for_each(|v| *v = Value::from("(hidden)"));
