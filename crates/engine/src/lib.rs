@@ -46,7 +46,9 @@ pub use error::{Error, Result, Stage};
 pub use fieldpath::{FieldValue, lookup};
 pub use hash::sha256_hex;
 pub use interface::{Configs, Results, Validated, validate};
-pub use lifecycle::{CouplingEvent, OwnEvent, auto_deleted, render_own_event, resources_on};
+pub use lifecycle::{
+    CouplingEvent, OwnEvent, auto_deleted, drift_repaired, render_own_event, resources_on,
+};
 pub use maps::MapKind;
 pub use owner::Owner;
 pub use plan::{FetchPlan, SidePlan};

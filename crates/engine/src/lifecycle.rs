@@ -68,6 +68,18 @@ pub fn auto_deleted(spec: &CommonSpec) -> impl Iterator<Item = (usize, &Resource
     })
 }
 
+/// The resources kept in their rendered state between events (decision 9):
+/// those marked `reconcile: true` that are applied while the coupling holds
+/// (`do: apply`, running on `coupled` or `updated`). `delete` and
+/// `recreate` entries are one-shot by nature and are left out.
+pub fn drift_repaired(spec: &CommonSpec) -> impl Iterator<Item = (usize, &Resource)> {
+    spec.resources().iter().enumerate().filter(|(_, r)| {
+        r.reconcile()
+            && r.effective_do() == Do::Apply
+            && (r.runs_on(When::Coupled) || r.runs_on(When::Updated))
+    })
+}
+
 /// Renders `owner`'s resources for `created` or `deleted`. The data holds
 /// the owner alone, under `plug` or `socket`.
 pub fn render_own_event(owner: &Owner<'_>, event: OwnEvent) -> Result<Vec<Rendered>> {
@@ -100,6 +112,15 @@ impl Coupling<'_> {
             resources_on(owner.spec(), event.into()),
             None,
         )
+    }
+
+    /// Renders `side`'s [`drift_repaired`] resources with the data of a
+    /// coupling event, for re-applying them on a pass where no event is
+    /// due.
+    pub fn render_drift_repairs(&self, side: Side, configs: &Configs) -> Result<Vec<Rendered>> {
+        let owner = self.owner(side);
+        let renderer = Renderer::new(owner, self.event_data(configs).into_value());
+        render_resources(&renderer, owner, drift_repaired(owner.spec()), None)
     }
 
     /// Renders `side`'s resultResources for the result phase (§4.6). Data:

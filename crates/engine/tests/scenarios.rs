@@ -324,6 +324,48 @@ fn a10_decouple_runs_decoupled_resources_and_deletes_the_rest() {
     assert_eq!(socket_deletes[0].action, Do::Delete);
 }
 
+/// Decision 9: only `reconcile: true` entries applied while coupled are
+/// kept in their rendered state between events.
+#[test]
+fn drift_repair_renders_only_reconciled_applies_of_the_coupling() {
+    let p = plug(&[(
+        "spec.resources",
+        r#"
+- reconcile: true
+  stringTemplate: "{apiVersion: v1, kind: ConfigMap, metadata: {name: a-kept}, data: {db: '{% .plugConfig.database %}'}}"
+- stringTemplate: "{apiVersion: v1, kind: ConfigMap, metadata: {name: b-events-only}}"
+- reconcile: true
+  when: [updated]
+  stringTemplate: "{apiVersion: v1, kind: ConfigMap, metadata: {name: c-kept-after-update}}"
+- reconcile: true
+  do: delete
+  stringTemplate: "{apiVersion: v1, kind: ConfigMap, metadata: {name: d-deleted}}"
+- reconcile: true
+  do: recreate
+  stringTemplate: "{apiVersion: v1, kind: ConfigMap, metadata: {name: e-recreated}}"
+- reconcile: true
+  when: [created, decoupled]
+  stringTemplate: "{apiVersion: v1, kind: ConfigMap, metadata: {name: f-not-while-coupled}}"
+"#,
+    )]);
+    let s = socket(&[]);
+    let c = Coupling::new(&p, &s).unwrap();
+    let configs = c.configs(&Sources::default()).unwrap();
+    let repairs = c.render_drift_repairs(Side::Plug, &configs).unwrap();
+    let names: Vec<_> = repairs.iter().map(|r| r.identity()[3]).collect();
+    assert_eq!(names, ["a-kept", "c-kept-after-update"]);
+    assert!(repairs.iter().all(|r| r.action == Do::Apply));
+    assert_eq!(
+        named(&repairs, "a-kept").object["data"],
+        json!({"db": "orders"})
+    );
+    assert!(
+        c.render_drift_repairs(Side::Socket, &configs)
+            .unwrap()
+            .is_empty()
+    );
+}
+
 // ---------------------------------------------------------------- A12
 
 const A12_RESULT_RESOURCES: &str = r#"
