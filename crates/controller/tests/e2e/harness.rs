@@ -47,6 +47,13 @@ impl Drop for Op {
 impl Op {
     /// F0 with the CRDs installed and the operator running.
     pub async fn start() -> Op {
+        let mut op = Op::without_operator().await;
+        op.start_operator();
+        op
+    }
+
+    /// F0 with the CRDs installed; no operator yet.
+    pub async fn without_operator() -> Op {
         let emu = Emulator::start().await.expect("emulator starts");
         let client = emu.client();
         let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
@@ -64,14 +71,12 @@ impl Op {
         for doc in yaml_docs(F0) {
             cluster.objects().apply(&doc).await.expect("F0 applies");
         }
-        let mut op = Op {
+        Op {
             emu,
             client,
             passes: Arc::new(Passes::default()),
             operator: None,
-        };
-        op.start_operator();
-        op
+        }
     }
 
     /// Starts an operator against the emulator (a fresh process: its own

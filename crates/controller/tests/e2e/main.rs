@@ -6,5 +6,6 @@
 mod bad_input;
 mod deferred;
 mod harness;
+mod leader;
 mod more_scenarios;
 mod scenarios;
