@@ -15,7 +15,7 @@ use super::endpoints::{self, Health};
 
 /// The flags of `run` for operating it.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub struct OperateArgs {
     /// Where `/healthz` and `/readyz` listen: HOST:PORT, :PORT, or 0 (off).
     #[arg(long, default_value = ":8081", value_name = "ADDR")]
     health_probe_bind_address: String,
@@ -43,7 +43,7 @@ pub struct Endpoints {
     metrics: Option<tokio::net::TcpListener>,
 }
 
-impl Args {
+impl OperateArgs {
     /// Binds the health and metrics addresses (flags set to 0 bind nothing).
     pub async fn bind(&self) -> anyhow::Result<Endpoints> {
         Ok(Endpoints {
@@ -71,7 +71,7 @@ async fn bind_flag(flag: &str, value: &str) -> anyhow::Result<Option<tokio::net:
 pub async fn run(
     client: kube::Client,
     options: RunOptions,
-    args: &Args,
+    args: &OperateArgs,
     endpoints: Endpoints,
 ) -> anyhow::Result<()> {
     let health = Arc::new(Health {
@@ -139,7 +139,48 @@ fn identity() -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
+    use clap::Parser;
+    use serde_json::Value;
+
+    const DEPLOYMENT: &str = include_str!("../../../../deploy/deployment.yaml");
+
+    /// The install manifest runs `run` with flags this binary accepts,
+    /// hardened, and with several replicas only under leader election.
+    #[test]
+    fn the_deployment_runs_valid_flags_hardened() {
+        let deployment: Value = serde_saphyr::from_str(DEPLOYMENT).unwrap();
+        let pod = &deployment["spec"]["template"]["spec"];
+        let container = &pod["containers"][0];
+        let args: Vec<&str> = container["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        let parsed = super::super::Cli::try_parse_from(
+            std::iter::once("integration-operator").chain(args.iter().copied()),
+        );
+        assert!(parsed.is_ok(), "{args:?}: {}", parsed.unwrap_err());
+        let replicas = deployment["spec"]["replicas"].as_u64().unwrap();
+        assert!(replicas == 1 || args.contains(&"--leader-elect"));
+        let security = &container["securityContext"];
+        assert_eq!(security["readOnlyRootFilesystem"], true);
+        assert_eq!(security["allowPrivilegeEscalation"], false);
+        assert_eq!(security["capabilities"]["drop"][0], "ALL");
+        assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+        assert_eq!(
+            pod["securityContext"]["seccompProfile"]["type"],
+            "RuntimeDefault"
+        );
+        for probe in ["livenessProbe", "readinessProbe"] {
+            assert_eq!(container[probe]["httpGet"]["port"], "health");
+        }
+        assert_eq!(container["ports"][1]["containerPort"], 8081);
+        assert!(container["resources"]["limits"]["memory"].is_string());
+    }
 
     #[test]
     fn identities_differ_per_process_start() {
