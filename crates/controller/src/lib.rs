@@ -30,6 +30,8 @@ mod error;
 mod events;
 mod fetch;
 mod impersonation;
+pub mod leader;
+pub mod metrics;
 mod object;
 mod objects;
 pub mod plug;
@@ -45,9 +47,10 @@ pub use error::{Error, Operation, Result};
 pub use events::EventRecorder;
 pub use fetch::{MapReader, fetch};
 pub use impersonation::{Impersonation, service_account_user};
+pub use metrics::Passes;
 pub use object::ObjectRef;
 pub use objects::{DEFAULT_DELETION_TIMEOUT, Deletion, Objects};
 pub use runtime::{
-    DEFAULT_CONCURRENCY, DEFAULT_RESYNC, MapKind, Passes, RunOptions, plugs_for_socket,
-    plugs_reading, run, run_until, sockets_for_plug,
+    DEFAULT_CONCURRENCY, DEFAULT_RESYNC, MapKind, RunOptions, plugs_for_socket, plugs_reading, run,
+    run_until, sockets_for_plug,
 };

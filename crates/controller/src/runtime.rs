@@ -12,7 +12,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
@@ -26,6 +26,7 @@ use kube::{Client, ResourceExt};
 use crate::apparatus::{ApparatusOptions, reaper};
 use crate::cluster::Cluster;
 use crate::context::{Context, scoped};
+use crate::metrics::{ControllerName, Passes};
 use crate::{context, deferred, plug, socket};
 
 /// Default period after which an idle plug is looked at again (README
@@ -53,34 +54,9 @@ pub struct RunOptions {
     /// How often a DeferredResource waiting for its `waitFor` objects looks
     /// again.
     pub deferred_poll: Duration,
-}
-
-/// Completed reconcile passes per controller.
-#[derive(Debug, Default)]
-pub struct Passes {
-    /// Plug passes.
-    pub plugs: AtomicU64,
-    /// Socket passes.
-    pub sockets: AtomicU64,
-    /// DeferredResource passes.
-    pub deferred: AtomicU64,
-}
-
-impl Passes {
-    /// Plug passes so far.
-    pub fn plugs(&self) -> u64 {
-        self.plugs.load(Ordering::SeqCst)
-    }
-
-    /// Socket passes so far.
-    pub fn sockets(&self) -> u64 {
-        self.sockets.load(Ordering::SeqCst)
-    }
-
-    /// DeferredResource passes so far.
-    pub fn deferred(&self) -> u64 {
-        self.deferred.load(Ordering::SeqCst)
-    }
+    /// Set once the Plug and Socket controllers' caches have listed
+    /// everything (for the operator's readiness probe).
+    pub synced: Arc<AtomicBool>,
 }
 
 impl Default for RunOptions {
@@ -92,6 +68,7 @@ impl Default for RunOptions {
             apparatus: ApparatusOptions::default(),
             passes: Arc::default(),
             deferred_poll: deferred::DEFAULT_POLL,
+            synced: Arc::default(),
         }
     }
 }
@@ -147,9 +124,9 @@ pub async fn run_until(
                 move |p, ctx| {
                     let passes = passes.clone();
                     async move {
-                        let result = plug::reconcile(p, ctx).await;
-                        passes.plugs.fetch_add(1, Ordering::SeqCst);
-                        result
+                        passes
+                            .record(ControllerName::Plug, plug::reconcile(p, ctx))
+                            .await
                     }
                 }
             },
@@ -171,6 +148,7 @@ pub async fn run_until(
     );
     let sockets = Controller::new(scoped::<Socket>(&ctx), wc).with_config(config);
     let socket_store = sockets.store();
+    let socket_store_ready = socket_store.clone();
     let sockets = sockets
         .watches_stream(plug_triggers(plug_events), move |plug: Plug| {
             sockets_for_plug(&socket_store, &plug)
@@ -183,9 +161,9 @@ pub async fn run_until(
                     let passes = passes.clone();
                     let plugs = plugs_seen.clone();
                     async move {
-                        let result = socket::reconcile(s, ctx, plugs).await;
-                        passes.sockets.fetch_add(1, Ordering::SeqCst);
-                        result
+                        passes
+                            .record(ControllerName::Socket, socket::reconcile(s, ctx, plugs))
+                            .await
                     }
                 }
             },
@@ -198,9 +176,19 @@ pub async fn run_until(
             }
         });
 
+    let synced = mark_synced(plug_store, socket_store_ready, options.synced.clone());
     tracing::info!("controllers started");
-    tokio::join!(plugs, sockets, deferred, reaper);
+    tokio::join!(plugs, sockets, deferred, reaper, synced);
     tracing::info!("controllers stopped");
+}
+
+/// Sets `synced` once both controllers' caches have listed everything.
+async fn mark_synced(plugs: Store<Plug>, sockets: Store<Socket>, synced: Arc<AtomicBool>) {
+    let (plugs, sockets) = tokio::join!(plugs.wait_until_ready(), sockets.wait_until_ready());
+    if plugs.is_ok() && sockets.is_ok() {
+        tracing::info!("caches synced");
+        synced.store(true, Ordering::SeqCst);
+    }
 }
 
 /// The DeferredResource controller: it watches DeferredResources only.
@@ -219,9 +207,8 @@ fn deferred_controller(
             move |dr, ctx| {
                 let passes = passes.clone();
                 async move {
-                    let result = deferred::reconcile(dr, ctx, poll).await;
-                    passes.deferred.fetch_add(1, Ordering::SeqCst);
-                    result
+                    let pass = deferred::reconcile(dr, ctx, poll);
+                    passes.record(ControllerName::DeferredResource, pass).await
                 }
             },
             context::error_policy,

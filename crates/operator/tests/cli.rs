@@ -83,6 +83,28 @@ fn committed_crds_are_up_to_date() {
     );
 }
 
+/// `kubectl apply -k deploy/` installs every manifest there.
+#[test]
+fn the_kustomization_lists_every_manifest() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy");
+    let text = std::fs::read_to_string(format!("{dir}/kustomization.yaml")).unwrap();
+    let kustomization: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    let mut listed: Vec<String> = kustomization["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap().to_string())
+        .collect();
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml") && n != "kustomization.yaml")
+        .collect();
+    listed.sort();
+    files.sort();
+    assert_eq!(listed, files);
+}
+
 #[test]
 fn template_error_exits_1_with_the_engine_message() {
     let output = run(&["template", "{% .x"], None);

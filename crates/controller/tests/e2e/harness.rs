@@ -59,6 +59,14 @@ impl Op {
 
     /// [`Op::start`] with an operator run with `options`.
     pub async fn start_with(options: RunOptions) -> Op {
+        let mut op = Op::without_operator(options).await;
+        op.start_operator();
+        op
+    }
+
+    /// F0 with the CRDs installed; no operator yet (one started later runs
+    /// with `options`).
+    pub async fn without_operator(options: RunOptions) -> Op {
         let emu = Emulator::start().await.expect("emulator starts");
         let client = emu.client();
         let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
@@ -76,15 +84,13 @@ impl Op {
         for doc in yaml_docs(F0) {
             cluster.objects().apply(&doc).await.expect("F0 applies");
         }
-        let mut op = Op {
+        Op {
             emu,
             client,
             passes: Arc::new(Passes::default()),
             options,
             operator: None,
-        };
-        op.start_operator();
-        op
+        }
     }
 
     /// Starts an operator against the emulator (a fresh process: its own

@@ -7,5 +7,6 @@ mod apparatus;
 mod bad_input;
 mod deferred;
 mod harness;
+mod leader;
 mod more_scenarios;
 mod scenarios;

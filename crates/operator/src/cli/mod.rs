@@ -2,11 +2,15 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context;
+
 use clap::{Parser, Subcommand};
 
 mod crds;
 #[cfg(feature = "dev")]
 mod dev;
+mod endpoints;
+mod operate;
 mod render;
 mod run;
 mod template;
@@ -64,4 +68,27 @@ impl Cli {
             ExitCode::FAILURE
         })
     }
+}
+
+/// SIGINT or SIGTERM. The handlers are installed when this is built, not
+/// when it is first awaited, so a signal sent right after the usage text
+/// is printed is not lost (and does not kill the process outright).
+#[cfg(unix)]
+pub(crate) fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+    })
+}
+
+#[cfg(not(unix))]
+pub(crate) fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }

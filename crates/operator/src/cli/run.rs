@@ -35,6 +35,8 @@ pub struct Args {
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    #[command(flatten)]
+    operate: super::operate::OperateArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -65,11 +67,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
+        let endpoints = args.operate.bind().await?;
         let client = kube::Client::try_default()
             .await
             .context("connecting to the cluster (kubeconfig or in-cluster config)")?;
-        integration_controller::run(client, options).await;
-        anyhow::Ok(())
+        super::operate::run(client, options, &args.operate, endpoints).await
     })?;
     Ok(ExitCode::SUCCESS)
 }

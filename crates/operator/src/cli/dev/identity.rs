@@ -22,27 +22,14 @@ pub fn username() -> String {
     integration_controller::service_account_user(NAMESPACE, NAME)
 }
 
-/// Verbs §7.2 grants on the kinds the operator writes.
-const WRITE: [&str; 7] = [
-    "create", "delete", "get", "list", "patch", "update", "watch",
-];
+/// The ClusterRole the install manifests grant (`deploy/cluster-role.yaml`,
+/// spec §7.2 plus `events.k8s.io` Events, `get` on Namespaces and Leases):
+/// the same file, so `dev` fails where a real install would.
+pub const CLUSTER_ROLE: &str = include_str!("../../../../../deploy/cluster-role.yaml");
 
-/// The ClusterRole rules of §7.2, plus `events.k8s.io` Events, which is
-/// the API the controller's event recorder writes through, and reading
-/// Namespaces, for sockets' `validation.namespaceSelector`.
-fn rules() -> Value {
-    json!([
-        {"apiGroups": [""], "resources": ["configmaps", "secrets"], "verbs": ["get", "list", "watch"]},
-        {"apiGroups": [""], "resources": ["events"], "verbs": WRITE},
-        {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": WRITE},
-        {"apiGroups": [""], "resources": ["pods", "services"], "verbs": WRITE},
-        {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["impersonate"]},
-        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]},
-        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": WRITE},
-        {"apiGroups": ["integration.rock8s.com"], "resources": ["plugs", "sockets", "deferredresources"], "verbs": WRITE},
-        {"apiGroups": ["integration.rock8s.com"], "resources": ["*/status"], "verbs": ["get", "patch", "update"]},
-        {"apiGroups": ["integration.rock8s.com"], "resources": ["*/finalizers"], "verbs": ["update"]},
-    ])
+/// [`CLUSTER_ROLE`] as JSON.
+fn cluster_role() -> anyhow::Result<Value> {
+    serde_saphyr::from_str(CLUSTER_ROLE).context("parsing deploy/cluster-role.yaml")
 }
 
 /// Creates the account, its role and binding (server-side apply as
@@ -57,12 +44,7 @@ pub async fn token(admin: &Client, manager: &str) -> anyhow::Result<String> {
     .await?;
     let accounts: Api<ServiceAccount> = Api::namespaced(admin.clone(), NAMESPACE);
     apply(&accounts, &params, json!({"metadata": {"name": NAME}})).await?;
-    apply::<ClusterRole>(
-        &Api::all(admin.clone()),
-        &params,
-        json!({"metadata": {"name": NAME}, "rules": rules()}),
-    )
-    .await?;
+    apply::<ClusterRole>(&Api::all(admin.clone()), &params, cluster_role()?).await?;
     apply::<ClusterRoleBinding>(
         &Api::all(admin.clone()),
         &params,
@@ -104,4 +86,38 @@ where
         .await
         .with_context(|| format!("applying {} {name}", K::kind(&())))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// The rules the operator cannot work without, beyond §7.2's table.
+    #[test]
+    fn the_installed_cluster_role_grants_what_the_operator_uses() {
+        let role = cluster_role().unwrap();
+        assert_eq!(role["kind"], "ClusterRole");
+        assert_eq!(role["metadata"]["name"], NAME);
+        let grants = |group: &str, resource: &str, verb: &str| {
+            role["rules"].as_array().unwrap().iter().any(|rule| {
+                let has =
+                    |key: &str, want: &str| rule[key].as_array().unwrap().iter().any(|v| v == want);
+                has("apiGroups", group) && has("resources", resource) && has("verbs", verb)
+            })
+        };
+        for (group, resource, verb) in [
+            ("events.k8s.io", "events", "create"),
+            ("events.k8s.io", "events", "patch"),
+            ("", "namespaces", "get"),
+            ("coordination.k8s.io", "leases", "update"),
+            ("", "serviceaccounts", "impersonate"),
+            ("integration.rock8s.com", "plugs", "watch"),
+            ("integration.rock8s.com", "*/status", "patch"),
+            ("integration.rock8s.com", "*/finalizers", "update"),
+        ] {
+            assert!(grants(group, resource, verb), "{verb} {group}/{resource}");
+        }
+    }
 }

@@ -130,7 +130,7 @@ async fn work(
     let signal = if args.once {
         None
     } else {
-        Some(shutdown_signal()?)
+        Some(super::shutdown_signal()?)
     };
     if let Some(path) = &kubeconfig {
         write_private(path, &emu.kubeconfig_yaml())?;
@@ -242,27 +242,4 @@ fn print_usage(url: &str, kubeconfig: &Path) {
         identity::NAME,
     );
     let _ = std::io::stdout().flush();
-}
-
-/// SIGINT or SIGTERM. The handlers are installed when this is built, not
-/// when it is first awaited, so a signal sent right after the usage text
-/// is printed is not lost (and does not kill the process outright).
-#[cfg(unix)]
-fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut int = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
-    let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
-    Ok(async move {
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-        }
-    })
-}
-
-#[cfg(not(unix))]
-fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
-    Ok(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
 }

@@ -1,0 +1,191 @@
+//! What `run` needs in a real cluster around the controllers (spec §7.1):
+//! the health and metrics endpoints, and leader election.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use integration_controller::RunOptions;
+use integration_controller::leader::{self, LeaseConfig};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use super::endpoints::{self, Health};
+
+/// The flags of `run` for operating it.
+#[derive(Debug, clap::Args)]
+pub struct OperateArgs {
+    /// Where `/healthz` and `/readyz` listen: HOST:PORT, :PORT, or 0 (off).
+    #[arg(long, default_value = ":8081", value_name = "ADDR")]
+    health_probe_bind_address: String,
+    /// Where Prometheus `/metrics` listens: HOST:PORT, :PORT, or 0 (off).
+    #[arg(long, default_value = ":8080", value_name = "ADDR")]
+    metrics_bind_address: String,
+    /// Run the controllers only while holding the Lease
+    /// `integration-operator` in the operator's namespace, so that several
+    /// replicas can run; losing the Lease exits with status 1.
+    #[arg(long, num_args = 0..=1, default_value_t = false, default_missing_value = "true", value_name = "BOOL")]
+    leader_elect: bool,
+    /// Namespace of the leader Lease (the operator's own).
+    #[arg(
+        long,
+        env = "POD_NAMESPACE",
+        default_value = "integration-system",
+        value_name = "NS"
+    )]
+    leader_election_namespace: String,
+}
+
+/// Bound listeners, checked before anything talks to the cluster.
+pub struct Endpoints {
+    health: Option<tokio::net::TcpListener>,
+    metrics: Option<tokio::net::TcpListener>,
+}
+
+impl OperateArgs {
+    /// Binds the health and metrics addresses (flags set to 0 bind nothing).
+    pub async fn bind(&self) -> anyhow::Result<Endpoints> {
+        Ok(Endpoints {
+            health: bind_flag(
+                "--health-probe-bind-address",
+                &self.health_probe_bind_address,
+            )
+            .await?,
+            metrics: bind_flag("--metrics-bind-address", &self.metrics_bind_address).await?,
+        })
+    }
+}
+
+async fn bind_flag(flag: &str, value: &str) -> anyhow::Result<Option<tokio::net::TcpListener>> {
+    let addr: Option<SocketAddr> = endpoints::parse_bind(flag, value)?;
+    match addr {
+        Some(addr) => Ok(Some(endpoints::bind(flag, addr).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Serves the endpoints, then runs the controllers until SIGINT/SIGTERM,
+/// only while leading when `--leader-elect` is on. Losing the Lease is an
+/// error (exit status 1, so the pod restarts).
+pub async fn run(
+    client: kube::Client,
+    options: RunOptions,
+    args: &OperateArgs,
+    endpoints: Endpoints,
+) -> anyhow::Result<()> {
+    let health = Arc::new(Health {
+        leader_election: args.leader_elect,
+        synced: options.synced.clone(),
+        ..Health::default()
+    });
+    let leader_gauge = Family::<Vec<(String, String)>, Gauge>::default();
+    let mut registry = Registry::default();
+    options.passes.register(&mut registry);
+    registry.register(
+        "leader_election_master_status",
+        "Whether this process leads (1) or stands by (0)",
+        leader_gauge.clone(),
+    );
+    if let Some(listener) = endpoints.health {
+        endpoints::spawn(
+            "health probes",
+            listener,
+            endpoints::health_routes(health.clone()),
+        );
+    }
+    if let Some(listener) = endpoints.metrics {
+        endpoints::spawn(
+            "metrics",
+            listener,
+            endpoints::metrics_routes(Arc::new(registry)),
+        );
+    }
+    let shutdown = super::shutdown_signal()?;
+    if !args.leader_elect {
+        integration_controller::run_until(client, options, shutdown).await;
+        return Ok(());
+    }
+    let config = LeaseConfig::new(&args.leader_election_namespace, identity());
+    let lease = vec![("name".to_string(), config.name.clone())];
+    tracing::info!(identity = %config.identity, namespace = %config.namespace, "waiting for the leader lease");
+    let on_change = move |leading: bool| {
+        health.leading.store(leading, Ordering::SeqCst);
+        leader_gauge.get_or_create(&lease).set(i64::from(leading));
+    };
+    let controllers_client = client.clone();
+    leader::run_elected(client, config, shutdown, on_change, move |stop| {
+        integration_controller::run_until(controllers_client, options, stop)
+    })
+    .await?;
+    Ok(())
+}
+
+/// This process's `holderIdentity`: the pod name (`POD_NAME`, else the
+/// host name) and a random suffix, so a restarted pod is a new contender.
+fn identity() -> String {
+    let host = std::env::var("POD_NAME")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "integration-operator".to_string());
+    let suffix: String = std::iter::repeat_with(fastrand::alphanumeric)
+        .take(8)
+        .collect();
+    format!("{host}_{}", suffix.to_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use clap::Parser;
+    use serde_json::Value;
+
+    const DEPLOYMENT: &str = include_str!("../../../../deploy/deployment.yaml");
+
+    /// The install manifest runs `run` with flags this binary accepts,
+    /// hardened, and with several replicas only under leader election.
+    #[test]
+    fn the_deployment_runs_valid_flags_hardened() {
+        let deployment: Value = serde_saphyr::from_str(DEPLOYMENT).unwrap();
+        let pod = &deployment["spec"]["template"]["spec"];
+        let container = &pod["containers"][0];
+        let args: Vec<&str> = container["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        let parsed = super::super::Cli::try_parse_from(
+            std::iter::once("integration-operator").chain(args.iter().copied()),
+        );
+        assert!(parsed.is_ok(), "{args:?}: {}", parsed.unwrap_err());
+        let replicas = deployment["spec"]["replicas"].as_u64().unwrap();
+        assert!(replicas == 1 || args.contains(&"--leader-elect"));
+        let security = &container["securityContext"];
+        assert_eq!(security["readOnlyRootFilesystem"], true);
+        assert_eq!(security["allowPrivilegeEscalation"], false);
+        assert_eq!(security["capabilities"]["drop"][0], "ALL");
+        assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+        assert_eq!(
+            pod["securityContext"]["seccompProfile"]["type"],
+            "RuntimeDefault"
+        );
+        for probe in ["livenessProbe", "readinessProbe"] {
+            assert_eq!(container[probe]["httpGet"]["port"], "health");
+        }
+        assert_eq!(container["ports"][1]["containerPort"], 8081);
+        assert!(container["resources"]["limits"]["memory"].is_string());
+    }
+
+    #[test]
+    fn identities_differ_per_process_start() {
+        let (a, b) = (identity(), identity());
+        assert_ne!(a, b);
+        assert!(a.contains('_') && !a.starts_with('_'), "{a}");
+    }
+}
