@@ -42,6 +42,6 @@ pub use impersonation::{Impersonation, service_account_user};
 pub use object::ObjectRef;
 pub use objects::{DEFAULT_DELETION_TIMEOUT, Deletion, Objects};
 pub use runtime::{
-    DEFAULT_RESYNC, MapKind, Passes, RunOptions, plugs_for_socket, plugs_reading, run, run_until,
-    sockets_for_plug,
+    DEFAULT_CONCURRENCY, DEFAULT_RESYNC, MapKind, Passes, RunOptions, SocketChange,
+    plugs_for_socket, plugs_reading, run, run_until, sockets_for_plug,
 };

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use integration_controller::{DEFAULT_RESYNC, RunOptions};
+use integration_controller::{DEFAULT_CONCURRENCY, DEFAULT_RESYNC, RunOptions};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, clap::Args)]
@@ -13,7 +13,7 @@ pub struct Args {
     #[arg(long, env = "WATCH_NAMESPACE", value_name = "NS")]
     namespace: Option<String>,
     /// Reconciles in flight per controller.
-    #[arg(long, env = "MAX_CONCURRENT_RECONCILES", default_value_t = 3)]
+    #[arg(long, env = "MAX_CONCURRENT_RECONCILES", default_value_t = DEFAULT_CONCURRENCY)]
     concurrency: u16,
     /// Log filter: a level (`info`, `debug`, …) or `tracing` directives
     /// (`integration_controller=debug,kube=info`).
