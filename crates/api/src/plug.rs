@@ -59,25 +59,32 @@ pub struct PlugStatus {
     /// updated hooks run only when it changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inputs_hash: Option<String>,
-    /// A coupled or updated cycle in flight (README decision 6): persisted
-    /// before its hooks run, so a retry or a restart resumes at the result
-    /// phase instead of running the hooks again. Absent when idle.
+    /// A lifecycle event in flight (README decision 6): persisted before
+    /// each step with side effects, so a retry or a restart resumes at the
+    /// side or the result phase it left instead of running completed hooks
+    /// again. Absent when idle.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<CycleProgress>,
 }
 
-/// How far a coupled or updated cycle got.
+/// How far a coupled, updated, decoupled or deleted event got.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct CycleProgress {
-    /// The lifecycle event of the cycle: `coupled` or `updated`.
+    /// The lifecycle event: `coupled`, `updated`, `decoupled` or `deleted`.
     pub event: String,
     /// Fingerprint of what the cycle's hooks saw (both specs and both
     /// resolved configs). Hooks that ran for the same fingerprint are not
     /// run again.
     pub inputs_hash: String,
-    /// Whether both sides' hooks of the event completed.
+    /// Whether all hooks of the event completed (both sides', or the
+    /// plug's own for `deleted`).
     pub hooks_done: bool,
+    /// The sides whose hooks of the event completed, in the order they ran
+    /// (`plug`, then `socket`), so a retry or a restart between the sides
+    /// resumes at the side it left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sides_done: Option<Vec<String>>,
 }
 
 /// Results of a completed coupling. Values of properties marked secret are

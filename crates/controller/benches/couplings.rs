@@ -3,7 +3,7 @@
 //! ```sh
 //! CARGO_TARGET_DIR=/tmp/target-bench cargo bench -p integration-controller --bench couplings
 //! PAIRS=200 cargo bench -p integration-controller --bench couplings
-//! cargo bench -p integration-controller --bench couplings -- --pairs 200 --concurrency 3
+//! cargo bench -p integration-controller --bench couplings -- --pairs 200 --concurrency 16
 //! ```
 //!
 //! Under `cargo test --benches` (no `--bench` argument) it runs a smoke size
@@ -35,16 +35,15 @@
 //! apply patch each).
 //!
 //! Results on the 2-core development machine (release build, N = 1000,
-//! also in README.md, "Performance"):
+//! other builds running; also in README.md, "Performance"):
 //!
-//! * phase 1: all 1000 plugs coupled after 29.4 s (target 10 s, missed);
-//!   13.9 operator writes per coupling (2 resource applies, 5.9 status,
-//!   2 finalizer patches, 4 Events; target 3 + resources, missed) and
-//!   258 reads (about 126 plug passes per plug: every grant ConfigMap in
-//!   the sockets' namespace wakes every plug);
-//! * phase 2: 1000 plugs coupled to one socket after 329 s; the host patch
-//!   reached every plug's ConfigMap after 15.5 s (target 5 s, missed),
-//!   7.0 writes and 6.1 reads per plug, no plug spec writes.
+//! * phase 1: all 1000 plugs coupled after 5.1–7.5 s (target 10 s, met);
+//!   12.9 operator writes per coupling, 8.9 without Events (2 resource
+//!   applies, 3 plug status, 1.8 socket status, 2 finalizer patches;
+//!   target 3 + resources, missed) and 7 reads;
+//! * phase 2: 1000 plugs coupled to one socket after 14 s; the host patch
+//!   reached every plug's ConfigMap after 15.6–27.9 s (target 5 s, missed),
+//!   7.0 writes and 2.8 reads per plug, no plug spec writes.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark fails loudly
 

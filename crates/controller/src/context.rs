@@ -227,10 +227,10 @@ pub fn has_finalizer<K: Resource>(object: &K) -> bool {
     object.finalizers().iter().any(|f| f == FINALIZER)
 }
 
-/// Adds (`true`) or removes (`false`) the finalizer. The patch carries the
-/// resourceVersion, so it fails on a stale object instead of dropping
-/// another writer's finalizers.
-pub async fn set_finalizer<K>(api: &Api<K>, object: &K, present: bool) -> Result<()>
+/// Adds (`true`) or removes (`false`) the finalizer and returns the object
+/// as the server has it now. The patch carries the resourceVersion, so it
+/// fails on a stale object instead of dropping another writer's finalizers.
+pub async fn set_finalizer<K>(api: &Api<K>, object: &K, present: bool) -> Result<K>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
 {
@@ -253,8 +253,7 @@ where
         &Patch::Merge(&patch),
     )
     .await
-    .map_err(|e| ReconcileError::own("update finalizers of", object, e))?;
-    Ok(())
+    .map_err(|e| ReconcileError::own("update finalizers of", object, e))
 }
 
 /// Runs rendered objects in order as service account `sa` of `namespace`;

@@ -51,6 +51,6 @@ pub use metrics::Passes;
 pub use object::ObjectRef;
 pub use objects::{DEFAULT_DELETION_TIMEOUT, Deletion, Objects};
 pub use runtime::{
-    DEFAULT_CONCURRENCY, DEFAULT_RESYNC, MapKind, RunOptions, plugs_for_socket, plugs_reading, run,
-    run_until, sockets_for_plug,
+    DEFAULT_CONCURRENCY, DEFAULT_RESYNC, MapKind, RunOptions, SocketChange, plugs_for_socket,
+    plugs_reading, run, run_until, sockets_for_plug,
 };

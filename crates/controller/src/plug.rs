@@ -10,21 +10,25 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use integration_api::condition::{COUPLED, message, reason, socket_limit_reached};
+use integration_api::condition::{COUPLED, FAILED, message, reason, socket_limit_reached};
 use integration_api::{
-    API_VERSION, CoupledRef, CoupledResult, CycleProgress, Plug, PlugStatus, Socket, When,
+    API_VERSION, CommonSpec, CoupledRef, CoupledResult, CycleProgress, Plug, PlugStatus, Socket,
+    When,
 };
 use integration_engine::{
-    Coupling, CouplingEvent, OwnEvent, Owner, Redactor, Results, Side, Validated, render_own_event,
+    Configs, Coupling, CouplingEvent, OwnEvent, Owner, Pair, Redactor, Rendered, Results, Side,
+    Validated, render_own_event,
 };
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ListParams, PostParams};
 use kube::core::{Selector, SelectorExt};
 use kube::runtime::controller::Action;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 use regex::Regex;
 use serde_json::json;
 
+use crate::Operation;
 use crate::context::{
     Context, ReconcileError, Result, has_finalizer, object_key, record, run_all, scoped,
     set_finalizer, warn_failed,
@@ -32,7 +36,6 @@ use crate::context::{
 use crate::fetch::{MapReader, fetch};
 use crate::socket::coupled_plugs;
 use crate::status::{self, Desired};
-use crate::{ObjectRef, Operation};
 
 /// The lifecycle step a pass takes, decided from the plug and the socket
 /// its spec names (`None` when absent).
@@ -176,20 +179,102 @@ fn mark_succeeded(status: &mut PlugStatus, generation: Option<i64>) {
 
 /// Fingerprint of what a cycle's hooks see: both objects' identity and
 /// spec, and both resolved configs. Stored in `status.progress` so a retry
-/// whose hooks already ran for the same inputs goes straight to the result
-/// phase (A13), while a changed config runs them again. It covers secret
-/// values, so only its equality means anything.
+/// whose hooks already ran for the same inputs skips them (A13), while a
+/// changed config runs them again. It covers secret values, so only its
+/// equality means anything.
 fn hooks_fingerprint(
     plug: &Plug,
     socket: &Socket,
     configs: &integration_engine::Configs,
 ) -> String {
-    let doc = json!({
+    digest(&json!({
         "plug": {"uid": plug.uid(), "spec": plug.spec},
         "socket": {"uid": socket.uid(), "spec": socket.spec},
         "configs": {"plug": configs.plug.values, "socket": configs.socket.values},
-    });
+    }))
+}
+
+/// Fingerprint of what the plug's own `deleted` hooks see.
+fn own_fingerprint(plug: &Plug) -> String {
+    digest(&json!({"plug": {"uid": plug.uid(), "spec": plug.spec}}))
+}
+
+/// SHA-256 of a JSON document, in hex.
+fn digest(doc: &serde_json::Value) -> String {
     integration_engine::sha256_hex(&doc.to_string())
+}
+
+/// The progress of `event` with `fingerprint`: the recorded one when it is
+/// the same event over the same inputs (a retry or a restart resumes it),
+/// else a fresh one with nothing done.
+pub fn resume(recorded: Option<&CycleProgress>, event: When, fingerprint: String) -> CycleProgress {
+    match recorded {
+        Some(p) if p.event == event.as_str() && p.inputs_hash == fingerprint => p.clone(),
+        _ => CycleProgress {
+            event: event.as_str().to_string(),
+            inputs_hash: fingerprint,
+            hooks_done: false,
+            sides_done: None,
+        },
+    }
+}
+
+/// Whether `progress` records `side`'s hooks as done.
+pub fn side_done(progress: &CycleProgress, side: Side) -> bool {
+    progress.hooks_done
+        || progress
+            .sides_done
+            .iter()
+            .flatten()
+            .any(|s| s == side.as_str())
+}
+
+/// Records `side`'s hooks as done in `progress`.
+fn mark_side_done(progress: &mut CycleProgress, side: Side) {
+    let done = progress.sides_done.get_or_insert_with(Vec::new);
+    if !done.iter().any(|s| s == side.as_str()) {
+        done.push(side.as_str().to_string());
+    }
+}
+
+/// Whether running a side's hooks changes anything outside the operator's
+/// own status: it renders objects or calls an apparatus. Only such a step
+/// needs its progress recorded before it runs (decision 6).
+pub fn has_side_effects(spec: &CommonSpec, rendered: &[Rendered]) -> bool {
+    !rendered.is_empty() || spec.apparatus.is_some()
+}
+
+/// The `Coupled` condition a new coupled or updated cycle shows while it
+/// runs.
+fn in_process(event: CouplingEvent) -> Desired<'static> {
+    match event {
+        CouplingEvent::Updated => Desired::coupled(
+            false,
+            reason::UPDATING_IN_PROCESS,
+            message::UPDATING_IN_PROCESS,
+        ),
+        _ => Desired::coupled(
+            false,
+            reason::COUPLING_IN_PROCESS,
+            message::COUPLING_IN_PROCESS,
+        ),
+    }
+}
+
+/// One coupling event's hooks: what each side renders for it, and the
+/// configs each side's apparatus is sent.
+struct Hooks<'c> {
+    event: CouplingEvent,
+    configs: &'c Configs,
+    rendered: Pair<Vec<Rendered>>,
+}
+
+/// Forgets a coupling in a status: no socket, result, hash or progress.
+fn forget_coupling(status: &mut PlugStatus) {
+    status.coupled_socket = None;
+    status.coupled_result = None;
+    status.inputs_hash = None;
+    status.progress = None;
 }
 
 /// The reason and verb of a coupling event's Events: `PlugCoupled`, …
@@ -218,8 +303,15 @@ fn stored_results(status: Option<&PlugStatus>) -> Option<Results> {
     })
 }
 
-/// Reconciles one Plug.
-pub async fn reconcile(plug: Arc<Plug>, ctx: Arc<Context>) -> Result<Action> {
+/// Reconciles one Plug. `sockets` is the store of the socket watch that
+/// triggers plug passes: a socket change has reached it before it wakes
+/// the plug, so it is as fresh as a read and spares the API server a large
+/// object (a socket's status lists all its plugs) on every pass.
+pub async fn reconcile(
+    plug: Arc<Plug>,
+    ctx: Arc<Context>,
+    sockets: Store<Socket>,
+) -> Result<Action> {
     let api: Api<Plug> = Api::namespaced(
         ctx.cluster.client().clone(),
         &plug.namespace().unwrap_or_default(),
@@ -233,10 +325,17 @@ pub async fn reconcile(plug: Arc<Plug>, ctx: Arc<Context>) -> Result<Action> {
     else {
         return Ok(Action::await_change());
     };
+    // Only an operator shutting down drops the writer; the pass is
+    // abandoned then anyway.
+    if sockets.wait_until_ready().await.is_err() {
+        return Ok(Action::await_change());
+    }
     let key = object_key(&plug);
     let mut pass = Pass {
         ctx: &ctx,
         api,
+        sockets,
+        recorded: plug.status.clone(),
         plug,
         redactor: Redactor::default(),
     };
@@ -246,58 +345,80 @@ pub async fn reconcile(plug: Arc<Plug>, ctx: Arc<Context>) -> Result<Action> {
 }
 
 /// One reconcile pass over a fresh copy of the plug.
+///
+/// Status changes are staged in `plug.status` and written at checkpoints
+/// (before a step with side effects, decision 6) and at the end of the
+/// pass, so a pass that takes several steps writes its status once per
+/// checkpoint, not once per step.
 struct Pass<'c> {
     ctx: &'c Context,
     api: Api<Plug>,
-    /// The latest plug: replaced by the server's answer after each write.
+    /// The sockets as the socket watch has them.
+    sockets: Store<Socket>,
+    /// The latest plug, its status with the changes staged so far:
+    /// replaced by the server's answer after each write.
     plug: Plug,
+    /// The status as the server has it.
+    recorded: Option<PlugStatus>,
     /// Hides the values of the Secrets and secret properties seen so far.
     redactor: Redactor,
 }
 
 impl Pass<'_> {
     async fn run(&mut self) -> Result<Action> {
-        let socket = match self.plug.socket_key() {
-            Some((ns, name)) => self.get_socket(&ns, &name).await?,
-            None => None,
-        };
-        match decide(&self.plug, socket.as_ref()) {
-            Step::Gone => Ok(Action::await_change()),
-            Step::Finalize => self.finalize().await,
-            Step::AddFinalizer => {
-                set_finalizer(&self.api, &self.plug, true).await?;
-                Ok(Action::await_change())
+        let socket = self
+            .plug
+            .socket_key()
+            .and_then(|(ns, name)| self.sockets.get(&ObjectRef::new(&name).within(&ns)));
+        let action = self.steps(socket.as_deref()).await?;
+        self.flush().await?;
+        Ok(action)
+    }
+
+    /// Takes lifecycle steps until one waits for a change. Adding the
+    /// finalizer and the created step go straight on to the next step:
+    /// its checkpoint, or the end of the pass, writes what they staged.
+    async fn steps(&mut self, socket: Option<&Socket>) -> Result<Action> {
+        loop {
+            match decide(&self.plug, socket) {
+                Step::Gone => return Ok(Action::await_change()),
+                Step::Finalize => return self.finalize().await,
+                Step::AddFinalizer => {
+                    let plug = set_finalizer(&self.api, &self.plug, true).await?;
+                    self.adopt(plug);
+                }
+                Step::Create => {
+                    let rendered = self.render_own(OwnEvent::Created)?;
+                    self.own_event(OwnEvent::Created, &rendered).await?;
+                    // The Coupled condition marks the created hooks as done.
+                    self.stage(|s, generation| {
+                        let created =
+                            Desired::coupled(false, reason::PLUG_CREATED, message::PLUG_CREATED);
+                        status::set_main(&mut s.conditions, created, generation);
+                    });
+                }
+                Step::Break => {
+                    let alive = socket.is_some_and(|s| s.meta().deletion_timestamp.is_none());
+                    return self.break_coupling(alive).await;
+                }
+                Step::WaitForSocket => {
+                    self.stage(|s, generation| {
+                        let waiting = Desired::coupled(
+                            false,
+                            reason::SOCKET_NOT_CREATED,
+                            message::SOCKET_NOT_CREATED,
+                        );
+                        status::set_main(&mut s.conditions, waiting, generation);
+                    });
+                    return Ok(Action::await_change());
+                }
+                Step::Couple => {
+                    return match socket {
+                        Some(socket) => self.admit_and_couple(socket).await,
+                        None => Ok(Action::await_change()),
+                    };
+                }
             }
-            Step::Create => {
-                self.own_event(OwnEvent::Created).await?;
-                self.write_status(|s, generation| {
-                    let created =
-                        Desired::coupled(false, reason::PLUG_CREATED, message::PLUG_CREATED);
-                    status::set_main(&mut s.conditions, created, generation);
-                })
-                .await?;
-                Ok(Action::await_change())
-            }
-            Step::Break => {
-                self.break_coupling(socket.is_some_and(|s| s.meta().deletion_timestamp.is_none()))
-                    .await
-            }
-            Step::WaitForSocket => {
-                self.write_status(|s, generation| {
-                    let waiting = Desired::coupled(
-                        false,
-                        reason::SOCKET_NOT_CREATED,
-                        message::SOCKET_NOT_CREATED,
-                    );
-                    status::set_main(&mut s.conditions, waiting, generation);
-                })
-                .await?;
-                Ok(Action::await_change())
-            }
-            Step::Couple => match socket {
-                Some(socket) => self.admit_and_couple(&socket).await,
-                None => Ok(Action::await_change()),
-            },
         }
     }
 
@@ -322,7 +443,7 @@ impl Pass<'_> {
     async fn namespace_labels(&self, namespace: &str) -> Result<BTreeMap<String, String>> {
         let api: Api<Namespace> = Api::all(self.ctx.cluster.client().clone());
         let found = api.get_opt(namespace).await.map_err(|e| {
-            let object = ObjectRef::new("v1", "Namespace", None, namespace);
+            let object = crate::ObjectRef::new("v1", "Namespace", None, namespace);
             crate::Error::from_kube(Operation::Get, &object, e)
         })?;
         Ok(found.map(|ns| ns.labels().clone()).unwrap_or_default())
@@ -333,14 +454,41 @@ impl Pass<'_> {
     }
 
     /// Deletion: decouple from the recorded socket, run the deleted hooks,
-    /// release the finalizer. Any error keeps the finalizer for a retry.
+    /// release the finalizer. Any error keeps the finalizer for a retry;
+    /// what completed is written first, so the retry does not repeat it.
     async fn finalize(&mut self) -> Result<Action> {
         if let Some(socket) = self.recorded_socket().await? {
             self.decouple(&socket).await?;
+            self.stage(|s, _| forget_coupling(s));
         }
-        self.own_event(OwnEvent::Deleted).await?;
-        set_finalizer(&self.api, &self.plug, false).await?;
+        self.deleted_hooks().await?;
+        self.flush().await?;
+        let plug = set_finalizer(&self.api, &self.plug, false).await?;
+        self.adopt(plug);
         Ok(Action::await_change())
+    }
+
+    /// The plug's `deleted` hooks, unless the progress records them as
+    /// done. With side effects, what came before is written before they run
+    /// and their completion after, so a failed finalizer removal does not
+    /// run them again.
+    async fn deleted_hooks(&mut self) -> Result<()> {
+        let recorded = self.plug.status.as_ref().and_then(|s| s.progress.as_ref());
+        let mut progress = resume(recorded, When::Deleted, own_fingerprint(&self.plug));
+        if progress.hooks_done {
+            return Ok(());
+        }
+        let rendered = self.render_own(OwnEvent::Deleted)?;
+        let effects = has_side_effects(&self.plug.spec.common, &rendered);
+        if effects {
+            self.flush().await?;
+        }
+        self.own_event(OwnEvent::Deleted, &rendered).await?;
+        if effects {
+            progress.hooks_done = true;
+            self.stage(|s, _| s.progress = Some(progress));
+        }
+        Ok(())
     }
 
     /// The recorded coupling no longer matches the live socket: decouple
@@ -357,10 +505,7 @@ impl Pass<'_> {
     /// Forgets the coupling; without a live socket the plug waits for one.
     async fn clear_coupling(&mut self, socket_alive: bool) -> Result<()> {
         self.write_status(|s, generation| {
-            s.coupled_socket = None;
-            s.coupled_result = None;
-            s.inputs_hash = None;
-            s.progress = None;
+            forget_coupling(s);
             if !socket_alive {
                 let waiting = Desired::coupled(
                     false,
@@ -408,11 +553,10 @@ impl Pass<'_> {
                     &socket.name_any(),
                     socket.spec.limit.unwrap_or_default(),
                 );
-                self.write_status(|s, generation| {
+                self.stage(|s, generation| {
                     let full = Desired::coupled(false, reason::SOCKET_LIMIT_REACHED, text);
                     status::set_main(&mut s.conditions, full, generation);
-                })
-                .await?;
+                });
                 // The socket's status changes when a slot frees, and the
                 // watch on sockets brings this plug back.
                 return Ok(Action::await_change());
@@ -421,7 +565,9 @@ impl Pass<'_> {
         self.couple(socket).await
     }
 
-    /// Runs the coupled or updated cycle when one is due.
+    /// Runs the coupled or updated cycle when one is due: the hooks of the
+    /// sides not done yet, then the result phase. A cycle whose steps have
+    /// no side effects writes its status once, at the end.
     async fn couple(&mut self, socket: &Socket) -> Result<Action> {
         let plug = self.plug.clone();
         let coupling = Coupling::new(&plug, socket)?;
@@ -446,62 +592,30 @@ impl Pass<'_> {
         let current = plug.status.clone().unwrap_or_default();
         let Some(event) = cycle(&current, &socket_uid, &hash) else {
             // Nothing changed; restore the success status after a transient
-            // failure (a no-op write when it already holds).
-            self.write_status(mark_succeeded).await?;
+            // failure (nothing to write when it already holds).
+            self.stage(mark_succeeded);
             return Ok(Action::requeue(self.ctx.resync));
         };
 
-        let progress = CycleProgress {
-            event: When::from(event).as_str().to_string(),
-            inputs_hash: hooks_fingerprint(&plug, socket, &configs),
-            hooks_done: true,
-        };
-        if current.progress.as_ref() != Some(&progress) {
-            let (in_process, text) = match event {
-                CouplingEvent::Updated => {
-                    (reason::UPDATING_IN_PROCESS, message::UPDATING_IN_PROCESS)
-                }
-                _ => (reason::COUPLING_IN_PROCESS, message::COUPLING_IN_PROCESS),
+        let fingerprint = hooks_fingerprint(&plug, socket, &configs);
+        let mut progress = resume(current.progress.as_ref(), event.into(), fingerprint);
+        if !progress.hooks_done {
+            let hooks = Hooks {
+                event,
+                configs: &configs,
+                rendered: Pair::try_build(|side| coupling.render_event(side, event, &configs))?,
             };
-            let started = CycleProgress {
-                hooks_done: false,
-                ..progress.clone()
-            };
-            // A retry of a cycle whose start is already recorded leaves
-            // `Coupled=Error` as it is: flipping it to in-process and back
-            // on every failed attempt would be two status writes per pass,
-            // each waking the next pass at once, past the backoff.
-            if current.progress.as_ref() != Some(&started) {
-                self.write_status(|s, generation| {
-                    s.progress = Some(started);
-                    // Keep Failed until the cycle succeeds: it says why the
-                    // last attempt did not.
-                    status::set(
-                        &mut s.conditions,
-                        Desired::coupled(false, in_process, text),
-                        generation,
-                    );
-                })
+            let starting = Some(in_process(event));
+            self.run_sides(&coupling, socket, &hooks, &mut progress, starting)
                 .await?;
-            }
-            for side in Side::BOTH {
-                let rendered = coupling.render_event(side, event, &configs)?;
-                (self.ctx.apparatus)
-                    .coupling_event(&coupling, side, event, &configs)
-                    .await?;
-                self.run_side(&coupling, side, &rendered).await?;
-                self.record_side(socket, side, event).await;
-            }
-            // From here on the plug counts as coupled (§2.4: the socket
-            // lists it while its result is pending, A13, and deleting it
-            // runs the decoupled hooks).
-            let coupled_ref = coupled_ref.clone();
-            self.write_status(|s, _| {
-                s.progress = Some(progress);
-                s.coupled_socket = Some(coupled_ref);
-            })
-            .await?;
         }
+        // From here on the plug counts as coupled (§2.4: the socket lists
+        // it while its result is pending, A13, and deleting it runs the
+        // decoupled hooks). A failure below writes this with `Failed`.
+        self.stage(|s, _| {
+            s.progress = Some(progress);
+            s.coupled_socket = Some(coupled_ref);
+        });
 
         // Result phase (§2.8): a missing required result fails here and is
         // retried without running the hooks again (A13).
@@ -515,12 +629,15 @@ impl Pass<'_> {
                 &results.socket,
             ],
         );
+        let rendered =
+            Pair::try_build(|side| coupling.render_result_resources(side, &configs, &results))?;
         for side in [Side::Socket, Side::Plug] {
-            let rendered = coupling.render_result_resources(side, &configs, &results)?;
-            self.run_side(&coupling, side, &rendered).await?;
+            if !rendered.get(side).is_empty() {
+                self.flush().await?;
+            }
+            self.run_side(&coupling, side, rendered.get(side)).await?;
         }
-        self.write_status(|s, generation| {
-            s.coupled_socket = Some(coupled_ref);
+        self.stage(|s, generation| {
             s.coupled_result = Some(CoupledResult {
                 plug: Some(results.plug.without_secrets()).filter(|m| !m.is_empty()),
                 socket: Some(results.socket.without_secrets()).filter(|m| !m.is_empty()),
@@ -528,13 +645,14 @@ impl Pass<'_> {
             });
             s.inputs_hash = Some(hash);
             mark_succeeded(s, generation);
-        })
-        .await?;
+        });
         Ok(Action::requeue(self.ctx.resync))
     }
 
     /// Decoupled hooks and the auto-delete pass of both sides, plug first
-    /// (§2.7). The socket's status is left to the socket controller.
+    /// (§2.7), resuming at the side a failed attempt left. Stages the
+    /// progress; the caller forgets the coupling. The socket's status is
+    /// left to the socket controller.
     async fn decouple(&mut self, socket: &Socket) -> Result<()> {
         let plug = self.plug.clone();
         let coupling = Coupling::new(&plug, socket)?;
@@ -546,20 +664,101 @@ impl Pass<'_> {
             .await?;
         let configs = coupling.configs(&sources)?;
         self.redactor = coupling.redactor(&sources, &[&configs.plug, &configs.socket]);
+        let event = CouplingEvent::Decoupled;
+        let recorded = plug.status.as_ref().and_then(|s| s.progress.as_ref());
+        let fingerprint = hooks_fingerprint(&plug, socket, &configs);
+        let mut progress = resume(recorded, event.into(), fingerprint);
+        if progress.hooks_done {
+            return Ok(());
+        }
         let results = coupling
             .results(&sources, &configs)
             .ok()
             .or_else(|| stored_results(plug.status.as_ref()));
-        let event = CouplingEvent::Decoupled;
-        for side in Side::BOTH {
+        let rendered = Pair::try_build(|side| {
             let mut rendered = coupling.render_event(side, event, &configs)?;
             rendered.extend(coupling.render_decouple_deletes(side, &configs, results.as_ref())?);
-            (self.ctx.apparatus)
-                .coupling_event(&coupling, side, event, &configs)
-                .await?;
-            self.run_side(&coupling, side, &rendered).await?;
-            self.record_side(socket, side, event).await;
+            Ok::<_, integration_engine::Error>(rendered)
+        })?;
+        let hooks = Hooks {
+            event,
+            configs: &configs,
+            rendered,
+        };
+        self.run_sides(&coupling, socket, &hooks, &mut progress, None)
+            .await?;
+        self.stage(|s, _| s.progress = Some(progress));
+        Ok(())
+    }
+
+    /// Runs `event`'s hooks for each side that `progress` does not record
+    /// as done, plug first, marking each done. Before a side with side
+    /// effects the progress so far is written, so a retry or a restart
+    /// resumes at the side it left; a new cycle also shows `starting` in
+    /// `Coupled` then.
+    async fn run_sides(
+        &mut self,
+        coupling: &Coupling<'_>,
+        socket: &Socket,
+        hooks: &Hooks<'_>,
+        progress: &mut CycleProgress,
+        starting: Option<Desired<'static>>,
+    ) -> Result<()> {
+        for side in Side::BOTH {
+            if side_done(progress, side) {
+                continue;
+            }
+            if has_side_effects(coupling.owner(side).spec(), hooks.rendered.get(side)) {
+                self.checkpoint(progress, starting.clone()).await?;
+            }
+            self.side_hooks(coupling, socket, side, hooks).await?;
+            mark_side_done(progress, side);
         }
+        progress.hooks_done = true;
+        Ok(())
+    }
+
+    /// Writes `progress` (and whatever else is staged) before a step with
+    /// side effects. A cycle the server has not seen yet also shows
+    /// `starting`; a retry of a recorded one leaves `Coupled=Error` as it
+    /// is: flipping it to in-process and back on every failed attempt would
+    /// be two status writes per pass, each waking the next pass at once,
+    /// past the backoff. `Failed` stays until the cycle succeeds: it says
+    /// why the last attempt did not.
+    async fn checkpoint(
+        &mut self,
+        progress: &CycleProgress,
+        starting: Option<Desired<'static>>,
+    ) -> Result<()> {
+        let recorded = self.recorded.as_ref().and_then(|s| s.progress.as_ref());
+        let known = recorded.is_some_and(|r| {
+            (&r.event, &r.inputs_hash) == (&progress.event, &progress.inputs_hash)
+        });
+        let progress = progress.clone();
+        self.stage(|s, generation| {
+            s.progress = Some(progress);
+            if let Some(starting) = starting.filter(|_| !known) {
+                status::set(&mut s.conditions, starting, generation);
+            }
+        });
+        self.flush().await.map(drop)
+    }
+
+    /// Runs one side's hooks of a coupling event (§2.8): its apparatus,
+    /// its resources, then its Event.
+    async fn side_hooks(
+        &self,
+        coupling: &Coupling<'_>,
+        socket: &Socket,
+        side: Side,
+        hooks: &Hooks<'_>,
+    ) -> Result<()> {
+        (self.ctx.apparatus)
+            .coupling_event(coupling, side, hooks.event, hooks.configs)
+            .await?;
+        self.run_side(coupling, side, hooks.rendered.get(side))
+            .await?;
+        self.record_side(socket, side, hooks.event).await;
         Ok(())
     }
 
@@ -568,7 +767,7 @@ impl Pass<'_> {
         &self,
         coupling: &Coupling<'_>,
         side: Side,
-        rendered: &[integration_engine::Rendered],
+        rendered: &[Rendered],
     ) -> Result<()> {
         let owner = coupling.owner(side);
         let sa = owner.spec().service_account_name();
@@ -583,13 +782,19 @@ impl Pass<'_> {
         }
     }
 
-    /// The plug's own `created` or `deleted` resources and Event.
-    async fn own_event(&self, event: OwnEvent) -> Result<()> {
+    /// The plug's own resources for `created` or `deleted`.
+    fn render_own(&self, event: OwnEvent) -> integration_engine::Result<Vec<Rendered>> {
+        render_own_event(&Owner::plug(&self.plug)?, event)
+    }
+
+    /// Runs the plug's own `created` or `deleted` hooks: its apparatus,
+    /// its resources, then its Event.
+    async fn own_event(&self, event: OwnEvent, rendered: &[Rendered]) -> Result<()> {
         let owner = Owner::plug(&self.plug)?;
-        let rendered = render_own_event(&owner, event)?;
         self.ctx.apparatus.own_event(&owner, event).await?;
         let sa = self.plug.spec.common.service_account_name();
-        run_all(self.ctx, owner.namespace(), sa, &rendered).await?;
+        let namespace = self.plug.namespace().unwrap_or_default();
+        run_all(self.ctx, &namespace, sa, rendered).await?;
         let (reason, verb) = match event {
             OwnEvent::Created => ("PlugCreated", "created"),
             OwnEvent::Deleted => ("PlugDeleted", "deleted"),
@@ -598,42 +803,66 @@ impl Pass<'_> {
         Ok(())
     }
 
-    /// Applies `change` to a copy of the status and replaces the status when
-    /// the result differs (optimistic lock on resourceVersion). Returns
-    /// whether it wrote.
+    /// Takes the server's copy after a write: it is what the server holds,
+    /// so nothing is staged any more.
+    fn adopt(&mut self, plug: Plug) {
+        self.recorded = plug.status.clone();
+        self.plug = plug;
+    }
+
+    /// Applies `change` to the staged status.
+    fn stage(&mut self, change: impl FnOnce(&mut PlugStatus, Option<i64>)) {
+        let generation = self.plug.meta().generation;
+        change(
+            self.plug.status.get_or_insert_with(PlugStatus::default),
+            generation,
+        );
+    }
+
+    /// Writes the staged status when it differs from the server's
+    /// (optimistic lock on resourceVersion). Returns whether it wrote.
+    async fn flush(&mut self) -> Result<bool> {
+        let staged = self.plug.status.clone().unwrap_or_default();
+        if self.recorded.clone().unwrap_or_default() == staged {
+            return Ok(false);
+        }
+        let written = self
+            .api
+            .replace_status(&self.plug.name_any(), &PostParams::default(), &self.plug)
+            .await
+            .map_err(|e| ReconcileError::own("update status of", &self.plug, e))?;
+        self.adopt(written);
+        Ok(true)
+    }
+
+    /// Stages `change` and writes the status. Returns whether it wrote.
     async fn write_status(
         &mut self,
         change: impl FnOnce(&mut PlugStatus, Option<i64>),
     ) -> Result<bool> {
-        let before = self.plug.status.clone().unwrap_or_default();
-        let mut after = before.clone();
-        change(&mut after, self.plug.meta().generation);
-        if after == before {
-            return Ok(false);
-        }
-        let mut updated = self.plug.clone();
-        updated.status = Some(after);
-        self.plug = self
-            .api
-            .replace_status(&self.plug.name_any(), &PostParams::default(), &updated)
-            .await
-            .map_err(|e| ReconcileError::own("update status of", &self.plug, e))?;
-        Ok(true)
+        self.stage(change);
+        self.flush().await
     }
 
     /// Shows a failure: `Coupled=Error` (when present) and `Failed` with
     /// the redacted message, plus a Warning Event when the message is new.
+    /// The same write records the progress staged before the failure.
     async fn report(&mut self, err: &ReconcileError) {
         let message = self.redactor.redact(&err.to_string());
         tracing::warn!(plug = %object_key(&self.plug), error = %message, "plug reconcile failed");
+        let recorded = self.recorded.as_ref().and_then(|s| s.conditions.as_ref());
+        let new_message =
+            status::find(recorded, FAILED).map(|c| c.message.as_str()) != Some(message.as_str());
         let written = self
             .write_status(|s, generation| {
                 status::set_failed(&mut s.conditions, &message, generation)
             })
             .await;
         match written {
-            Ok(true) => warn_failed(self.ctx, &self.plug, &message, &self.redactor).await,
-            Ok(false) => {}
+            Ok(_) if new_message => {
+                warn_failed(self.ctx, &self.plug, &message, &self.redactor).await;
+            }
+            Ok(_) => {}
             Err(e) => tracing::debug!(error = %e, "writing the failure status failed"),
         }
     }
@@ -749,46 +978,28 @@ mod tests {
     }
 
     #[test]
-    fn namespace_selector_matches_the_namespace_labels() {
-        let mut s = socket("s1");
-        s.spec.validation = Some(serde_json::from_value(json!({
-            "namespaceSelector": {
-                "matchLabels": {"team": "orders"},
-                "matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["sandbox"]}]
-            }
-        })).unwrap());
-        let labels = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
-        assert!(admission("app", &labels(&[("team", "orders")]), &s).is_ok());
+    fn progress_resumes_the_same_event_over_the_same_inputs() {
+        let mut p = resume(None, When::Coupled, "h".into());
+        assert!(!side_done(&p, Side::Plug));
+        mark_side_done(&mut p, Side::Plug);
+        mark_side_done(&mut p, Side::Plug);
+        assert_eq!(p.sides_done, Some(vec!["plug".to_string()]));
+        assert!(side_done(&p, Side::Plug) && !side_done(&p, Side::Socket));
+        assert_eq!(resume(Some(&p), When::Coupled, "h".into()), p);
+        // Other inputs or another event start over.
         assert_eq!(
-            admission(
-                "app",
-                &labels(&[("team", "orders"), ("tier", "sandbox")]),
-                &s
-            )
-            .unwrap_err(),
-            "namespace app does not match the namespaceSelector of socket db/s"
+            resume(Some(&p), When::Coupled, "h2".into()).sides_done,
+            None
         );
-        assert!(admission("app", &labels(&[]), &s).is_err());
-        assert!(needs_namespace_labels(&s));
-        assert!(!needs_namespace_labels(&socket("s2")));
-        s.spec.validation = Some(
-            serde_json::from_value(json!({
-                "namespaceSelector": {
-                    "matchExpressions": [{"key": "tier", "operator": "Sometimes", "values": []}]
-                }
-            }))
-            .unwrap(),
-        );
-        assert!(
-            admission("app", &labels(&[]), &s)
-                .unwrap_err()
-                .starts_with("socket db/s has an invalid namespaceSelector")
-        );
+        assert_eq!(resume(Some(&p), When::Updated, "h".into()).sides_done, None);
+    }
+
+    #[test]
+    fn only_rendered_objects_or_an_apparatus_are_side_effects() {
+        let mut spec = CommonSpec::default();
+        assert!(!has_side_effects(&spec, &[]));
+        spec.apparatus = Some(Default::default());
+        assert!(has_side_effects(&spec, &[]));
     }
 
     #[test]

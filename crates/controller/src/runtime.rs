@@ -2,26 +2,29 @@
 //! them (§2.1 [FIX]: changes reach plugs through watches, not epoch writes).
 //!
 //! * Plug controller: Plugs; Sockets, mapped to the plugs that name them or
-//!   are coupled to them; ConfigMaps and Secrets, mapped to the plugs that
-//!   may read them.
+//!   are coupled to them (the same watch fills a store of sockets);
+//!   ConfigMaps and Secrets, mapped to the plugs that read them and the
+//!   plugs of the sockets that read them.
 //! * Socket controller: Sockets; Plugs, mapped to the socket they name, the
 //!   one they are coupled to, and any socket still listing them (so a plug
 //!   that moved away is dropped from its old socket's status).
 //! * DeferredResource controller: DeferredResources only; a DR waiting for
 //!   objects polls ([`RunOptions::deferred_poll`]).
 
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use futures::{Stream, StreamExt};
-use integration_api::{CommonSpec, DeferredResource, Plug, Socket};
+use futures::{Stream, StreamExt, TryStreamExt};
+use integration_api::{CommonSpec, DeferredResource, Plug, Socket, Var};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::runtime::controller::{Config, Controller};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, reflector, watcher};
-use kube::{Client, ResourceExt};
+use kube::{Client, Resource, ResourceExt};
 
 use crate::apparatus::{ApparatusOptions, reaper};
 use crate::cluster::Cluster;
@@ -33,9 +36,9 @@ use crate::{context, deferred, plug, socket};
 /// decision 5: var targets of arbitrary kinds are not watched).
 pub const DEFAULT_RESYNC: Duration = Duration::from_secs(600);
 
-/// Default reconciles in flight per controller. Passes mostly wait on the
-/// API server (and on apparatus calls), so more than the core count pays.
-pub const DEFAULT_CONCURRENCY: u16 = 8;
+/// Default reconciles in flight per controller: passes mostly wait on the
+/// API server (and on apparatus calls), so more than the cores pay off.
+pub const DEFAULT_CONCURRENCY: u16 = 16;
 
 /// How the operator runs.
 #[derive(Clone, Debug)]
@@ -104,28 +107,43 @@ pub async fn run_until(
     let deferred = deferred_controller(ctx.clone(), &options, config.clone(), shutdown.clone());
     let plugs = Controller::new(scoped::<Plug>(&ctx), wc.clone()).with_config(config.clone());
     let plug_store = plugs.store();
+    // The socket watch that triggers plugs also fills this store: plug
+    // passes read their socket from it, and map events reach plugs through
+    // the sockets that read those maps.
+    let (sockets_seen, socket_writer) = reflector::store::<Socket>();
+    let socket_events = reflector(
+        socket_writer,
+        watcher(scoped::<Socket>(&ctx), wc.clone()).default_backoff(),
+    );
     let plugs = plugs
-        .watches(scoped::<Socket>(&ctx), wc.clone(), {
+        .watches_stream(store_triggers(marking_deletions(socket_events)), {
             let store = plug_store.clone();
-            move |socket: Socket| plugs_for_socket(&store.state(), &socket)
+            let views = SocketViews::default();
+            move |socket: Socket| plugs_for_socket(&store.state(), &socket, views.change(&socket))
         })
         .watches(scoped::<ConfigMap>(&ctx), wc.clone(), {
-            let store = plug_store.clone();
-            move |cm: ConfigMap| plugs_reading(&store.state(), MapKind::ConfigMap, &cm)
+            let (plugs, sockets) = (plug_store.clone(), sockets_seen.clone());
+            move |cm: ConfigMap| {
+                plugs_reading(&plugs.state(), &sockets.state(), MapKind::ConfigMap, &cm)
+            }
         })
         .watches(scoped::<Secret>(&ctx), wc.clone(), {
-            let store = plug_store.clone();
-            move |secret: Secret| plugs_reading(&store.state(), MapKind::Secret, &secret)
+            let (plugs, sockets) = (plug_store.clone(), sockets_seen.clone());
+            move |secret: Secret| {
+                plugs_reading(&plugs.state(), &sockets.state(), MapKind::Secret, &secret)
+            }
         })
         .graceful_shutdown_on(shutdown.clone())
         .run(
             {
                 let passes = options.passes.clone();
+                let sockets = sockets_seen.clone();
                 move |p, ctx| {
                     let passes = passes.clone();
+                    let sockets = sockets.clone();
                     async move {
                         passes
-                            .record(ControllerName::Plug, plug::reconcile(p, ctx))
+                            .record(ControllerName::Plug, plug::reconcile(p, ctx, sockets))
                             .await
                     }
                 }
@@ -146,13 +164,17 @@ pub async fn run_until(
         plug_writer,
         watcher(scoped::<Plug>(&ctx), wc.clone()).default_backoff(),
     );
+    // No debounce: it would hold a new socket's created pass back behind
+    // the couplings of its plugs. Plug events that arrive while a socket's
+    // pass runs already fold into one follow-up pass.
     let sockets = Controller::new(scoped::<Socket>(&ctx), wc).with_config(config);
     let socket_store = sockets.store();
     let socket_store_ready = socket_store.clone();
     let sockets = sockets
-        .watches_stream(plug_triggers(plug_events), move |plug: Plug| {
-            sockets_for_plug(&socket_store, &plug)
-        })
+        .watches_stream(
+            store_triggers(socket_relevant(plug_events)),
+            move |plug: Plug| sockets_for_plug(&socket_store, &plug),
+        )
         .graceful_shutdown_on(shutdown.clone())
         .run(
             {
@@ -221,15 +243,15 @@ fn deferred_controller(
         })
 }
 
-/// The plugs whose events trigger socket passes, each once the reflector
+/// The objects of a reflected watch as triggers, each once the reflector
 /// store shows it: a (re-)list's objects are held back until the list is
 /// complete, because the store swaps in a new list only then.
-fn plug_triggers(
-    events: impl Stream<Item = Result<watcher::Event<Plug>, watcher::Error>> + Send + 'static,
-) -> impl Stream<Item = Result<Plug, watcher::Error>> + Send + 'static {
+fn store_triggers<K: Send + 'static>(
+    events: impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
+) -> impl Stream<Item = Result<K, watcher::Error>> + Send + 'static {
     events
-        .scan(Vec::new(), |listing: &mut Vec<Plug>, event| {
-            let out: Vec<Result<Plug, watcher::Error>> = match event {
+        .scan(Vec::new(), |listing: &mut Vec<K>, event| {
+            let out: Vec<Result<K, watcher::Error>> = match event {
                 Ok(watcher::Event::Apply(plug) | watcher::Event::Delete(plug)) => vec![Ok(plug)],
                 Ok(watcher::Event::Init) => {
                     listing.clear();
@@ -247,6 +269,49 @@ fn plug_triggers(
             futures::future::ready(Some(futures::stream::iter(out)))
         })
         .flatten()
+}
+
+/// What a socket pass reads of a plug: its identity, the socket it names,
+/// the one it is coupled to, and whether it is being deleted.
+fn socket_view(plug: &Plug) -> impl PartialEq + use<> {
+    (
+        plug.namespace(),
+        plug.name_any(),
+        plug.uid(),
+        plug.socket_key(),
+        plug.status.as_ref().and_then(|s| s.coupled_socket.clone()),
+        plug.meta().deletion_timestamp.is_some(),
+    )
+}
+
+/// The plug events that can change a socket pass: deletions, (re-)lists,
+/// and updates that change a plug's [`socket_view`]. Its other status
+/// writes (several per coupling) would only cost a socket pass each.
+fn socket_relevant(
+    events: impl Stream<Item = Result<watcher::Event<Plug>, watcher::Error>> + Send + 'static,
+) -> impl Stream<Item = Result<watcher::Event<Plug>, watcher::Error>> + Send + 'static {
+    let mut seen = HashMap::new();
+    events.filter(move |event| {
+        let relevant = match event {
+            Ok(watcher::Event::Apply(plug)) => {
+                let key = (plug.namespace(), plug.name_any());
+                let view = socket_view(plug);
+                let unchanged = seen.get(&key).is_some_and(|old| *old == view);
+                seen.insert(key, view);
+                !unchanged
+            }
+            Ok(watcher::Event::InitApply(plug)) => {
+                seen.insert((plug.namespace(), plug.name_any()), socket_view(plug));
+                true
+            }
+            Ok(watcher::Event::Delete(plug)) => {
+                seen.remove(&(plug.namespace(), plug.name_any()));
+                true
+            }
+            Ok(_) | Err(_) => true,
+        };
+        futures::future::ready(relevant)
+    })
 }
 
 async fn shutdown_signal() {
@@ -273,24 +338,83 @@ async fn shutdown_signal() {
     }
 }
 
+/// What changed in a socket, as far as plugs are concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SocketChange {
+    /// Its identity, metadata, spec or deletion: every plug may be
+    /// affected.
+    Seen,
+    /// Only its status (`coupledPlugs` after a plug coupled or left): it
+    /// matters only to plugs that are not coupled to it, which may be
+    /// waiting for a slot (`limit`).
+    Status,
+}
+
 /// The plugs a socket event concerns: those naming it and those coupled to
-/// it (by name, so a re-created socket reaches its stale plugs too).
-pub fn plugs_for_socket(plugs: &[Arc<Plug>], socket: &Socket) -> Vec<ObjectRef<Plug>> {
+/// it (by name, so a re-created socket reaches its stale plugs too); after
+/// a status-only change, only those naming it and not coupled to it.
+pub fn plugs_for_socket(
+    plugs: &[Arc<Plug>],
+    socket: &Socket,
+    change: SocketChange,
+) -> Vec<ObjectRef<Plug>> {
     let ns = socket.namespace().unwrap_or_default();
     let name = socket.name_any();
+    let uid = socket.uid();
     plugs
         .iter()
         .filter(|p| {
             let named = p.socket_key().is_some_and(|(n, s)| n == ns && s == name);
-            let coupled = p
-                .status
-                .as_ref()
-                .and_then(|s| s.coupled_socket.as_ref())
-                .is_some_and(|c| c.namespace == ns && c.name == name);
-            named || coupled
+            let coupled = p.status.as_ref().and_then(|s| s.coupled_socket.as_ref());
+            match change {
+                SocketChange::Seen => {
+                    named || coupled.is_some_and(|c| c.namespace == ns && c.name == name)
+                }
+                SocketChange::Status => named && coupled.map(|c| &c.uid) != uid.as_ref(),
+            }
         })
         .map(|p| ObjectRef::from_obj(p.as_ref()))
         .collect()
+}
+
+/// What plugs see of each socket: everything but its status. Tells a
+/// status-only change (one per coupling, each waking every plug of the
+/// socket otherwise) from the others.
+#[derive(Default)]
+struct SocketViews(Mutex<HashMap<(String, String), Socket>>);
+
+impl SocketViews {
+    /// Records `socket` and says what changed since the last one seen.
+    fn change(&self, socket: &Socket) -> SocketChange {
+        let key = (socket.namespace().unwrap_or_default(), socket.name_any());
+        let mut view = socket.clone();
+        view.status = None;
+        view.metadata.resource_version = None;
+        view.metadata.managed_fields = None;
+        let mut views = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match views.insert(key, view.clone()) {
+            Some(old) if old == view => SocketChange::Status,
+            _ => SocketChange::Seen,
+        }
+    }
+}
+
+/// Socket events with each deletion marked as such (a deletion timestamp),
+/// so that [`SocketViews`] never takes a deleted socket's last state for a
+/// status-only change.
+fn marking_deletions(
+    events: impl Stream<Item = Result<watcher::Event<Socket>, watcher::Error>> + Send + 'static,
+) -> impl Stream<Item = Result<watcher::Event<Socket>, watcher::Error>> + Send + 'static {
+    events.map_ok(|event| match event {
+        watcher::Event::Delete(mut socket) => {
+            socket
+                .metadata
+                .deletion_timestamp
+                .get_or_insert_with(|| Time(jiff::Timestamp::now()));
+            watcher::Event::Delete(socket)
+        }
+        other => other,
+    })
 }
 
 /// Which of a side's map fields a kind fills.
@@ -302,7 +426,19 @@ pub enum MapKind {
     Secret,
 }
 
-/// Whether `spec` reads the map `name` of `kind`.
+impl MapKind {
+    /// The Kubernetes kind.
+    fn kind(self) -> &'static str {
+        match self {
+            MapKind::ConfigMap => "ConfigMap",
+            MapKind::Secret => "Secret",
+        }
+    }
+}
+
+/// Whether `spec` reads the map `name` of `kind`: as a data, config or
+/// result map, or as the target of a var (a templated var name may be any
+/// map of the kind).
 fn reads(spec: &CommonSpec, kind: MapKind, name: &str) -> bool {
     let names = match kind {
         MapKind::ConfigMap => [
@@ -316,26 +452,43 @@ fn reads(spec: &CommonSpec, kind: MapKind, name: &str) -> bool {
             &spec.result_secret_name,
         ],
     };
+    let var_reads = |vars: &Option<Vec<Var>>| {
+        vars.iter().flatten().any(|v| {
+            let target = &v.objref;
+            target.kind.as_deref() == Some(kind.kind())
+                && (target.template_name.is_some() || target.name.as_deref() == Some(name))
+        })
+    };
     names.into_iter().any(|n| n.as_deref() == Some(name))
+        || var_reads(&spec.vars)
+        || var_reads(&spec.result_vars)
 }
 
-/// The plugs a ConfigMap or Secret may feed: plugs that read it themselves,
-/// and every plug whose socket lives in its namespace (the socket's spec,
-/// with its maps and var targets, is not in this cache; a spare pass costs
-/// one fetch and writes nothing when the inputs hash is unchanged).
+/// The plugs a ConfigMap or Secret feeds: plugs in its namespace that
+/// read it, and the plugs naming a socket in its namespace that reads it.
+/// One pass over each store per event, however many sockets there are.
 pub fn plugs_reading<K: ResourceExt>(
     plugs: &[Arc<Plug>],
+    sockets: &[Arc<Socket>],
     kind: MapKind,
     map: &K,
 ) -> Vec<ObjectRef<Plug>> {
     let ns = map.namespace().unwrap_or_default();
     let name = map.name_any();
+    let in_ns = |namespace: Option<String>| namespace.as_deref() == Some(ns.as_str());
+    let sockets_reading: HashSet<String> = sockets
+        .iter()
+        .filter(|s| in_ns(s.namespace()) && reads(&s.spec.common, kind, &name))
+        .map(|s| s.name_any())
+        .collect();
     plugs
         .iter()
         .filter(|p| {
-            let own =
-                p.namespace().as_deref() == Some(ns.as_str()) && reads(&p.spec.common, kind, &name);
-            let socket_side = p.socket_key().is_some_and(|(socket_ns, _)| socket_ns == ns);
+            let own = in_ns(p.namespace()) && reads(&p.spec.common, kind, &name);
+            let socket_side = !sockets_reading.is_empty()
+                && p.socket_key().is_some_and(|(socket_ns, socket)| {
+                    socket_ns == ns && sockets_reading.contains(&socket)
+                });
             own || socket_side
         })
         .map(|p| ObjectRef::from_obj(p.as_ref()))
@@ -368,4 +521,82 @@ pub fn sockets_for_plug(sockets: &Store<Socket>, plug: &Plug) -> Vec<ObjectRef<S
     out.sort_by_key(|r| (r.namespace.clone(), r.name.clone()));
     out.dedup();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::json;
+
+    fn plug(name: &str, socket: &str, coupled_uid: Option<&str>) -> Arc<Plug> {
+        let mut p: Plug = serde_json::from_value(json!({
+            "apiVersion": "integration.rock8s.com/v1beta1", "kind": "Plug",
+            "metadata": {"name": name, "namespace": "app"},
+            "spec": {"socket": {"name": socket, "namespace": "db"}}
+        }))
+        .unwrap();
+        if let Some(uid) = coupled_uid {
+            p.status = Some(integration_api::PlugStatus {
+                coupled_socket: Some(integration_api::CoupledRef {
+                    name: socket.into(),
+                    namespace: "db".into(),
+                    uid: uid.into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+        }
+        Arc::new(p)
+    }
+
+    fn socket(name: &str, spec: serde_json::Value) -> Socket {
+        serde_json::from_value(json!({
+            "apiVersion": "integration.rock8s.com/v1beta1", "kind": "Socket",
+            "metadata": {"name": name, "namespace": "db", "uid": "s1"},
+            "spec": spec
+        }))
+        .unwrap()
+    }
+
+    fn names(refs: Vec<ObjectRef<Plug>>) -> Vec<String> {
+        refs.into_iter().map(|r| r.name).collect()
+    }
+
+    #[test]
+    fn a_status_change_wakes_only_plugs_not_coupled() {
+        let plugs = [plug("a", "s", Some("s1")), plug("b", "s", None)];
+        let s = socket("s", json!({}));
+        assert_eq!(
+            names(plugs_for_socket(&plugs, &s, SocketChange::Seen)),
+            ["a", "b"]
+        );
+        assert_eq!(
+            names(plugs_for_socket(&plugs, &s, SocketChange::Status)),
+            ["b"]
+        );
+        let views = SocketViews::default();
+        assert_eq!(views.change(&s), SocketChange::Seen);
+        let mut counted = s.clone();
+        counted.status = Some(Default::default());
+        assert_eq!(views.change(&counted), SocketChange::Status);
+        counted.spec.common.config = Some([("k".into(), "v".into())].into());
+        assert_eq!(views.change(&counted), SocketChange::Seen);
+    }
+
+    #[test]
+    fn a_map_wakes_the_plugs_of_the_sockets_reading_it() {
+        let plugs = [plug("a", "reads", None), plug("b", "other", None)];
+        let sockets = [
+            Arc::new(socket("reads", json!({"configConfigMapName": "cm"}))),
+            Arc::new(socket("other", json!({}))),
+        ];
+        let map = |name: &str| -> ConfigMap {
+            serde_json::from_value(json!({"metadata": {"name": name, "namespace": "db"}})).unwrap()
+        };
+        let woken = plugs_reading(&plugs, &sockets, MapKind::ConfigMap, &map("cm"));
+        assert_eq!(names(woken), ["a"]);
+        assert!(plugs_reading(&plugs, &sockets, MapKind::ConfigMap, &map("x")).is_empty());
+        assert!(plugs_reading(&plugs, &sockets, MapKind::Secret, &map("cm")).is_empty());
+    }
 }

@@ -116,8 +116,8 @@ impl Pass<'_> {
             return Ok(Action::await_change());
         }
         if !deleting && !has_finalizer(&self.socket) {
-            set_finalizer(&self.api, &self.socket, true).await?;
-            return Ok(Action::await_change());
+            // Straight on: the created step needs no pass of its own.
+            self.socket = set_finalizer(&self.api, &self.socket, true).await?;
         }
         // Only an operator shutting down drops the writer; the pass is
         // abandoned then anyway.
@@ -139,7 +139,7 @@ impl Pass<'_> {
                 return Ok(Action::requeue(DELETION_POLL));
             }
             self.own_event(OwnEvent::Deleted).await?;
-            set_finalizer(&self.api, &self.socket, false).await?;
+            self.socket = set_finalizer(&self.api, &self.socket, false).await?;
             return Ok(Action::await_change());
         }
         if status::find(

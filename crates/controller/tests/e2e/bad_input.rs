@@ -10,6 +10,7 @@
 //! * fixing the input recovers (`CouplingSucceeded`, `Failed` gone).
 
 use integration_api::Plug;
+use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use serde_json::json;
@@ -156,14 +157,23 @@ async fn no_secret_shown(op: &Op) {
     }
 }
 
-/// Touches a ConfigMap in `db` (every plug of socket `db/postgres` gets a
-/// pass) and waits for `plugs` more plug passes.
+/// Touches socket `db/postgres` and the Secret `app/orders-secret` (a
+/// label each, so no input changes): every plug naming the socket or
+/// reading the Secret gets a pass. Waits for `plugs` more plug passes.
 async fn nudge(op: &Op, i: usize, plugs: u64) {
     let before = op.passes.plugs();
-    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": "nudge", "namespace": "db"}, "data": {"n": i.to_string()}});
-    op.config_maps("db")
-        .patch("nudge", &PatchParams::apply("e2e-user"), &Patch::Apply(&cm))
+    let labels = json!({"metadata": {"labels": {"nudge": i.to_string()}}});
+    op.sockets("db")
+        .patch("postgres", &PatchParams::default(), &Patch::Merge(&labels))
+        .await
+        .unwrap();
+    let secrets: Api<Secret> = Api::namespaced(op.client.clone(), "app");
+    secrets
+        .patch(
+            "orders-secret",
+            &PatchParams::default(),
+            &Patch::Merge(&labels),
+        )
         .await
         .unwrap();
     eventually("plug passes", || async {
@@ -205,8 +215,12 @@ async fn recovers(op: &Op, name: &str) -> Plug {
 #[tokio::test]
 async fn unknown_socket_waits_without_failing() {
     let op = start().await;
-    op.apply_value(&p0_with(&[("spec.socket", "{name: nope, namespace: db}")]))
-        .await;
+    // It reads the Secret only so that `settled` can wake it.
+    op.apply_value(&p0_with(&[
+        ("spec.socket", "{name: nope, namespace: db}"),
+        ("spec.dataSecretName", "orders-secret"),
+    ]))
+    .await;
     // Not an error: the socket may be created later (A2), so the plug
     // waits, with no `Failed` and no Warning.
     let plug = op.plug_reason("app", "orders-db", "SocketNotCreated").await;

@@ -1,5 +1,6 @@
 //! Acceptance scenarios A3, A5–A7, A12–A14, A17, A18, A20, and operator
-//! restarts at each lifecycle step of A1.
+//! restarts at each lifecycle step of A1 and of a plug's deletion,
+//! including between the two sides of `coupled` and of `decoupled`.
 
 use integration_api::Plug;
 use integration_fixtures::A3_PLUG;
@@ -782,4 +783,178 @@ async fn restart_after_coupled_changes_nothing() {
     assert_eq!(op.emu.resource_version(), before);
     coupled_like_a1(&op).await;
     each_event_once(&op).await;
+}
+
+/// Waits until the plug records `event` in progress with `sides` done and
+/// a failure that stopped it there.
+async fn stopped_at(op: &Op, event: &str, sides: &[&str], hooks_done: bool) {
+    eventually(&format!("{event} stopped after {sides:?}"), || async {
+        op.plug("app", "orders-db").await.filter(|p| {
+            let s = p.status.as_ref();
+            let progress = s.and_then(|s| s.progress.as_ref());
+            progress.is_some_and(|p| {
+                p.event == event
+                    && p.hooks_done == hooks_done
+                    && p.sides_done.clone().unwrap_or_default() == sides
+            }) && condition(s.and_then(|s| s.conditions.as_ref()), "Failed").is_some()
+        })
+    })
+    .await;
+}
+
+/// Restarts the operator with the faults cleared.
+async fn restart(op: &mut Op) {
+    op.stop_operator().await;
+    op.emu.clear_faults();
+    op.start_operator();
+}
+
+/// A fault on every attempt to apply (`patch`) or delete the ConfigMap
+/// `ns/name`.
+fn failing(op: &Op, verb: &str, ns: &str, name: &str) {
+    op.emu.inject(
+        Fault::new(500)
+            .verb(verb)
+            .resource("configmaps")
+            .namespace(ns)
+            .name(name)
+            .always(),
+    );
+}
+
+#[tokio::test]
+async fn restart_between_the_sides_resumes_at_the_socket_side() {
+    let mut op = Op::start().await;
+    op.apply(S0).await;
+    // The socket side's grant cannot be applied: the coupled cycle stops
+    // after the plug side, which is recorded as done.
+    failing(&op, "patch", "db", "grant-app-orders-db");
+    op.apply(P0).await;
+    stopped_at(&op, "coupled", &["plug"], false).await;
+    assert!(op.config_map("app", "orders-db-connection").await.is_some());
+    restart(&mut op).await;
+    coupled_like_a1(&op).await;
+    // The plug side's hooks (its Event with them) ran once, before the
+    // restart; the socket side's once, after it.
+    each_event_once(&op).await;
+}
+
+/// Waits until the plug is gone.
+async fn plug_gone(op: &Op) {
+    eventually("plug gone", || async {
+        op.plug("app", "orders-db").await.is_none().then_some(())
+    })
+    .await;
+}
+
+/// Deletes the plug `app/orders-db`.
+async fn delete_plug(op: &Op) {
+    op.plugs("app")
+        .delete("orders-db", &DeleteParams::default())
+        .await
+        .unwrap();
+}
+
+/// Every Event of a plug deletion happened exactly once.
+async fn each_deletion_event_once(op: &Op) {
+    for (ns, name, reason) in [
+        ("app", "orders-db", "PlugDecoupled"),
+        ("db", "postgres", "SocketDecoupled"),
+        ("app", "orders-db", "PlugDeleted"),
+    ] {
+        assert_eq!(occurrences(op, ns, name, reason).await, 1, "{reason}");
+    }
+}
+
+#[tokio::test]
+async fn restart_between_the_decoupled_sides_resumes_at_the_socket_side() {
+    let mut op = Op::start().await;
+    op.apply(S0).await;
+    op.apply(P0).await;
+    coupled_like_a1(&op).await;
+    // The socket side's auto-delete of its grant fails: decoupling stops
+    // after the plug side.
+    failing(&op, "delete", "db", "grant-app-orders-db");
+    delete_plug(&op).await;
+    stopped_at(&op, "decoupled", &["plug"], false).await;
+    assert!(op.config_map("app", "orders-db-connection").await.is_none());
+    restart(&mut op).await;
+    plug_gone(&op).await;
+    assert!(op.config_map("db", "grant-app-orders-db").await.is_none());
+    each_deletion_event_once(&op).await;
+    socket_says(&op, "0 plugs coupled").await;
+}
+
+/// P0 with a `deleted` resource, `app/orders-db-goodbye`.
+fn p0_with_goodbye() -> Value {
+    manifest(
+        P0,
+        &[(
+            "spec.resources",
+            r#"
+- when: [coupled, updated]
+  do: apply
+  stringTemplate: |
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: orders-db-connection}
+    data:
+      url: "postgres://{% .socketConfig.host %}:{% .socketConfig.port %}/{% .plugConfig.database %}"
+- when: [deleted]
+  do: apply
+  stringTemplate: "{apiVersion: v1, kind: ConfigMap, metadata: {name: orders-db-goodbye}}"
+"#,
+        )],
+    )
+}
+
+#[tokio::test]
+async fn restart_after_decoupled_before_the_deleted_hooks() {
+    let mut op = Op::start().await;
+    op.apply(S0).await;
+    op.apply_value(&p0_with_goodbye()).await;
+    op.plug_reason("app", "orders-db", "CouplingSucceeded")
+        .await;
+    // The deleted hook cannot apply its ConfigMap: deletion stops after
+    // decoupling, which is recorded (the coupling is forgotten).
+    failing(&op, "patch", "app", "orders-db-goodbye");
+    delete_plug(&op).await;
+    eventually("decoupled, deleted hooks failing", || async {
+        op.plug("app", "orders-db").await.filter(|p| {
+            let s = p.status.as_ref();
+            uncoupled(p) && condition(s.and_then(|s| s.conditions.as_ref()), "Failed").is_some()
+        })
+    })
+    .await;
+    restart(&mut op).await;
+    plug_gone(&op).await;
+    assert!(op.config_map("app", "orders-db-goodbye").await.is_some());
+    assert!(op.config_map("db", "grant-app-orders-db").await.is_none());
+    each_deletion_event_once(&op).await;
+}
+
+#[tokio::test]
+async fn restart_after_the_deleted_hooks_before_the_finalizer_goes() {
+    let mut op = Op::start().await;
+    op.apply(S0).await;
+    op.apply_value(&p0_with_goodbye()).await;
+    op.plug_reason("app", "orders-db", "CouplingSucceeded")
+        .await;
+    // Removing the finalizer fails: the deleted hooks ran and are recorded.
+    op.emu.inject(
+        Fault::new(500)
+            .verb("patch")
+            .resource("plugs")
+            .name("orders-db")
+            .always(),
+    );
+    delete_plug(&op).await;
+    stopped_at(&op, "deleted", &[], true).await;
+    assert!(op.config_map("app", "orders-db-goodbye").await.is_some());
+    op.delete_config_map("app", "orders-db-goodbye").await;
+    restart(&mut op).await;
+    plug_gone(&op).await;
+    // Not run again: the ConfigMap deleted meanwhile stays deleted.
+    assert!(op.config_map("app", "orders-db-goodbye").await.is_none());
+    each_deletion_event_once(&op).await;
 }

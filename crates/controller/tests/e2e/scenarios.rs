@@ -464,36 +464,46 @@ async fn a19_socket_limit() {
 #[tokio::test]
 async fn an_idle_coupled_pair_writes_nothing() {
     let op = Op::start().await;
-    op.apply(S0).await;
-    op.apply(P0).await;
-    assert_a1(&op).await;
-    // Each touch of a ConfigMap in the socket's namespace (whose maps the
-    // socket side may read) triggers a plug pass; after each pass the only write must be the touch itself.
-    let before = op.emu.resource_version();
-    let touches = 3;
-    for i in 0..touches {
-        let passes = op.passes.plugs();
-        let ns = "db";
-        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": "unrelated", "namespace": ns}, "data": {"n": i.to_string()}});
-        op.config_maps(ns)
-            .patch(
-                "unrelated",
+    // The socket reads a data ConfigMap; touching it (a label, so its data
+    // and with them the inputs stay the same) triggers a plug pass.
+    let data_map = |i: usize| {
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "socket-data", "namespace": "db", "labels": {"touch": i.to_string()}},
+            "data": {"region": "eu"}})
+    };
+    let maps = op.config_maps("db");
+    let apply_data_map = |i: usize| {
+        let maps = maps.clone();
+        async move {
+            maps.patch(
+                "socket-data",
                 &PatchParams::apply("e2e-user"),
-                &Patch::Apply(&cm),
+                &Patch::Apply(&data_map(i)),
             )
             .await
             .unwrap();
+        }
+    };
+    apply_data_map(0).await;
+    op.apply_value(&manifest(S0, &[("spec.dataConfigMapName", "socket-data")]))
+        .await;
+    op.apply(P0).await;
+    assert_a1(&op).await;
+    let before = op.emu.resource_version();
+    let touches = 3;
+    for i in 1..=touches {
+        let passes = op.passes.plugs();
+        apply_data_map(i).await;
         eventually("a plug pass", || async {
             (op.passes.plugs() > passes).then_some(())
         })
         .await;
     }
-    // Also a socket pass, through a plug label change (one write).
+    // Also a socket pass, through a socket label change (one write).
     let (passes, plug_passes) = (op.passes.sockets(), op.passes.plugs());
-    op.plugs("app")
+    op.sockets("db")
         .patch(
-            "orders-db",
+            "postgres",
             &PatchParams::default(),
             &Patch::Merge(json!({"metadata": {"labels": {"touched": "yes"}}})),
         )
@@ -507,5 +517,5 @@ async fn an_idle_coupled_pair_writes_nothing() {
         (op.passes.plugs() > plug_passes).then_some(())
     })
     .await;
-    assert_eq!(op.emu.resource_version(), before + touches + 1);
+    assert_eq!(op.emu.resource_version(), before + touches as u64 + 1);
 }
