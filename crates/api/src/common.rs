@@ -171,8 +171,10 @@ pub struct Resource {
     /// set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preserve_when_decoupled: Option<bool>,
-    /// Repair drift: re-apply the objects whenever they differ from the
-    /// rendered templates, not only on the lifecycle events. Default false.
+    /// Repair drift: while coupled, re-apply the objects (taking back fields
+    /// others changed, re-creating deleted ones) on every pass of the plug,
+    /// at the latest each resync, not only on the lifecycle events. Only for
+    /// `do: apply` resources that run on coupled or updated. Default false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reconcile: Option<bool>,
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use integration_api::FINALIZER;
+use integration_api::{Do, FINALIZER};
 use integration_engine::{Redactor, Rendered};
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
@@ -264,12 +264,38 @@ pub async fn run_all(
     sa: &str,
     rendered: &[Rendered],
 ) -> Result<()> {
+    run_each(ctx, namespace, sa, rendered, false).await
+}
+
+/// [`run_all`] for drift repair (decision 9): applies take back the fields
+/// another manager changed (`force`), since a `reconcile: true` resource
+/// declares the operator their owner.
+pub async fn repair_all(
+    ctx: &Context,
+    namespace: &str,
+    sa: &str,
+    rendered: &[Rendered],
+) -> Result<()> {
+    run_each(ctx, namespace, sa, rendered, true).await
+}
+
+async fn run_each(
+    ctx: &Context,
+    namespace: &str,
+    sa: &str,
+    rendered: &[Rendered],
+    force: bool,
+) -> Result<()> {
     if rendered.is_empty() {
         return Ok(());
     }
     let objects = ctx.cluster.objects_as(namespace, sa)?;
     for object in rendered {
-        objects.run(object).await?;
+        if force && object.action == Do::Apply {
+            objects.apply_forced(&object.object).await?;
+        } else {
+            objects.run(object).await?;
+        }
     }
     Ok(())
 }

@@ -30,8 +30,8 @@ use serde_json::json;
 
 use crate::Operation;
 use crate::context::{
-    Context, ReconcileError, Result, has_finalizer, object_key, record, run_all, scoped,
-    set_finalizer, warn_failed,
+    Context, ReconcileError, Result, has_finalizer, object_key, record, repair_all, run_all,
+    scoped, set_finalizer, warn_failed,
 };
 use crate::fetch::{MapReader, fetch};
 use crate::socket::coupled_plugs;
@@ -591,8 +591,10 @@ impl Pass<'_> {
         };
         let current = plug.status.clone().unwrap_or_default();
         let Some(event) = cycle(&current, &socket_uid, &hash) else {
-            // Nothing changed; restore the success status after a transient
+            // Nothing changed: keep the `reconcile: true` objects as
+            // rendered, and restore the success status after a transient
             // failure (nothing to write when it already holds).
+            self.repair_drift(&coupling, &configs).await?;
             self.stage(mark_succeeded);
             return Ok(Action::requeue(self.ctx.resync));
         };
@@ -759,6 +761,19 @@ impl Pass<'_> {
         self.run_side(coupling, side, hooks.rendered.get(side))
             .await?;
         self.record_side(socket, side, hooks.event).await;
+        Ok(())
+    }
+
+    /// Re-applies both sides' `reconcile: true` resources (decision 9), so
+    /// objects changed or deleted between events return to their rendered
+    /// state on the next pass: a watched input's change, or the resync.
+    async fn repair_drift(&self, coupling: &Coupling<'_>, configs: &Configs) -> Result<()> {
+        for side in Side::BOTH {
+            let rendered = coupling.render_drift_repairs(side, configs)?;
+            let owner = coupling.owner(side);
+            let sa = owner.spec().service_account_name();
+            repair_all(self.ctx, owner.namespace(), sa, &rendered).await?;
+        }
         Ok(())
     }
 

@@ -6,6 +6,7 @@
 mod apparatus;
 mod bad_input;
 mod deferred;
+mod drift;
 mod harness;
 mod leader;
 mod more_scenarios;
