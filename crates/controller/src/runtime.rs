@@ -40,6 +40,10 @@ pub const DEFAULT_RESYNC: Duration = Duration::from_secs(600);
 /// API server (and on apparatus calls), so more than the cores pay off.
 pub const DEFAULT_CONCURRENCY: u16 = 16;
 
+/// Default grace for passes in flight at shutdown: below Kubernetes'
+/// default 30 s termination grace period, so the process exits on its own.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// How the operator runs.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
@@ -60,6 +64,9 @@ pub struct RunOptions {
     /// Set once the Plug and Socket controllers' caches have listed
     /// everything (for the operator's readiness probe).
     pub synced: Arc<AtomicBool>,
+    /// How long passes in flight may take to finish after shutdown; then
+    /// they are abandoned (the next operator resumes them, decision 6).
+    pub shutdown_timeout: Duration,
 }
 
 impl Default for RunOptions {
@@ -72,6 +79,7 @@ impl Default for RunOptions {
             passes: Arc::default(),
             deferred_poll: deferred::DEFAULT_POLL,
             synced: Arc::default(),
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }
     }
 }
@@ -198,10 +206,55 @@ pub async fn run_until(
             }
         });
 
-    let synced = mark_synced(plug_store, socket_store_ready, options.synced.clone());
+    let plugs = unless_unsynced(plugs, plug_store.clone(), shutdown.clone());
+    let sockets = unless_unsynced(sockets, socket_store_ready.clone(), shutdown.clone());
+    let synced = {
+        let shutdown = shutdown.clone();
+        let synced = mark_synced(plug_store, socket_store_ready, options.synced.clone());
+        async move {
+            tokio::select! {
+                () = synced => {}
+                () = shutdown => {}
+            }
+        }
+    };
     tracing::info!("controllers started");
-    tokio::join!(plugs, sockets, deferred, reaper, synced);
-    tracing::info!("controllers stopped");
+    let running = async { tokio::join!(plugs, sockets, deferred, reaper, synced) };
+    let deadline = async {
+        shutdown.await;
+        tokio::time::sleep(options.shutdown_timeout).await;
+    };
+    tokio::select! {
+        _ = running => tracing::info!("controllers stopped"),
+        () = deadline => tracing::warn!(
+            timeout = ?options.shutdown_timeout,
+            "passes still in flight at the shutdown deadline were abandoned"
+        ),
+    }
+}
+
+/// Ends `controller` at `shutdown` when its cache had not finished its
+/// first list: kube-runtime holds a controller's passes until its cache is
+/// ready, which never happens once shutdown has stopped the watch, so it
+/// would wait forever, with no pass running.
+async fn unless_unsynced<K: Resource + Clone>(
+    controller: impl Future<Output = ()>,
+    cache: Store<K>,
+    shutdown: impl Future<Output = ()>,
+) where
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    let mut controller = std::pin::pin!(controller);
+    tokio::select! {
+        () = &mut controller => return,
+        () = shutdown => {}
+    }
+    if futures::future::poll_immediate(cache.wait_until_ready())
+        .await
+        .is_some()
+    {
+        controller.await;
+    }
 }
 
 /// Sets `synced` once both controllers' caches have listed everything.
@@ -218,13 +271,15 @@ fn deferred_controller(
     ctx: Arc<Context>,
     options: &RunOptions,
     config: Config,
-    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+    shutdown: impl Future<Output = ()> + Clone + Send + Sync + 'static,
 ) -> impl Future<Output = ()> {
     let passes = options.passes.clone();
     let poll = options.deferred_poll;
-    Controller::new(scoped::<DeferredResource>(&ctx), watcher::Config::default())
+    let controller = Controller::new(scoped::<DeferredResource>(&ctx), watcher::Config::default());
+    let cache = controller.store();
+    let run = controller
         .with_config(config)
-        .graceful_shutdown_on(shutdown)
+        .graceful_shutdown_on(shutdown.clone())
         .run(
             move |dr, ctx| {
                 let passes = passes.clone();
@@ -240,7 +295,8 @@ fn deferred_controller(
             if let Err(e) = result {
                 tracing::debug!(error = %e, "deferred resource reconcile");
             }
-        })
+        });
+    unless_unsynced(run, cache, shutdown)
 }
 
 /// The objects of a reflected watch as triggers, each once the reflector

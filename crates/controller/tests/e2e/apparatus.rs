@@ -622,3 +622,28 @@ async fn a_hung_apparatus_blocks_no_other_plug() {
     let stuck = op.plug("app", "orders-db").await.unwrap();
     assert!(coupled(stuck.status.as_ref().and_then(|s| s.conditions.as_ref())).is_none());
 }
+
+/// A pass stuck on a hung apparatus does not hold up shutdown past
+/// `shutdown_timeout`; the next operator resumes the coupling.
+#[tokio::test]
+async fn shutdown_abandons_a_pass_stuck_on_a_hung_apparatus() {
+    let mut apparatus = TestApparatus::reserve(a15_config());
+    apparatus.set_mode(Mode::Slow(Duration::from_secs(600)));
+    apparatus.listen().await;
+    let mut op = Op::start_with(RunOptions {
+        shutdown_timeout: Duration::from_millis(500),
+        ..options(None, None)
+    })
+    .await;
+    op.apply(S0).await;
+    let mut hung = p0_calling(&apparatus.url("/plug"));
+    hung["spec"]["apparatus"]["timeout"] = json!(300);
+    op.apply_value(&hung).await;
+    apparatus.wait_for("/plug/created").await;
+    within(5, "the operator stops at its deadline", op.stop_operator()).await;
+
+    apparatus.set_mode(Mode::Ok);
+    op.start_operator();
+    op.plug_reason("app", "orders-db", "CouplingSucceeded")
+        .await;
+}

@@ -519,3 +519,11 @@ async fn an_idle_coupled_pair_writes_nothing() {
     .await;
     assert_eq!(op.emu.resource_version(), before + touches as u64 + 1);
 }
+
+/// Shutdown before the caches' first list (a SIGTERM right after start):
+/// kube-runtime alone would wait forever for caches whose watches stopped.
+#[tokio::test]
+async fn an_operator_stopped_right_after_start_stops() {
+    let mut op = Op::start().await;
+    op.stop_operator().await;
+}
