@@ -16,6 +16,22 @@ pub const API_VERSION: &str = "integration.rock8s.com/v1beta1";
 /// decoupled/deleted hooks run before the object goes away.
 pub const FINALIZER: &str = "integration.rock8s.com/finalizer";
 
+/// Annotation that lets a Plug or Socket being deleted go even when its
+/// hooks keep failing (for example because the ConfigMap its config needs
+/// was deleted first): with the value "true", a failed decouple or
+/// `deleted` hook is reported as a Warning Event and the finalizer is
+/// removed anyway, and a socket does not wait for its plugs to decouple.
+/// New in this implementation.
+pub const FORCE_DELETE_ANNOTATION: &str = "integration.rock8s.com/force-delete";
+
+/// Whether `annotations` ask for a forced deletion
+/// ([`FORCE_DELETE_ANNOTATION`] set to "true").
+pub fn force_delete(annotations: &std::collections::BTreeMap<String, String>) -> bool {
+    annotations
+        .get(FORCE_DELETE_ANNOTATION)
+        .is_some_and(|v| v == "true")
+}
+
 /// Server-side-apply field manager for everything the operator writes.
 pub const FIELD_MANAGER: &str = "integration-operator";
 

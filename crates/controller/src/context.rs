@@ -316,13 +316,39 @@ pub async fn warn_failed<K>(ctx: &Context, object: &K, message: &str, redactor: 
 where
     K: Resource<DynamicType = ()>,
 {
+    warn(ctx, object, "Failed", message, redactor).await;
+}
+
+/// Writes a Warning Event with `reason` and the (redacted) `message`;
+/// failing to record one is logged, not returned.
+pub async fn warn<K>(ctx: &Context, object: &K, reason: &str, message: &str, redactor: &Redactor)
+where
+    K: Resource<DynamicType = ()>,
+{
     if let Err(e) = ctx
         .recorder
-        .warning(object, "Failed", message, redactor)
+        .warning(object, reason, message, redactor)
         .await
     {
-        tracing::warn!(error = %e, "recording an Event failed");
+        tracing::warn!(error = %e, reason, "recording an Event failed");
     }
+}
+
+/// Reason of the Warning Event of a deletion forced past failing hooks.
+pub const FORCED_DELETION: &str = "ForcedDeletion";
+
+/// When `object` asks for a forced deletion
+/// ([`integration_api::FORCE_DELETE_ANNOTATION`]), the note of the
+/// `ForcedDeletion` Warning that replaces its deletion hooks' failure
+/// `err`; `None` when the failure stands (not forced, or a stale write,
+/// which the next pass retries anyway).
+pub fn forced_note<K: Resource>(object: &K, err: &ReconcileError) -> Option<String> {
+    (integration_api::force_delete(object.annotations()) && !err.is_conflict()).then(|| {
+        format!(
+            "deletion forced by annotation {}: hooks skipped after: {err}",
+            integration_api::FORCE_DELETE_ANNOTATION
+        )
+    })
 }
 
 /// Writes a Normal Event; failing to record one does not fail the pass

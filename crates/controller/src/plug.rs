@@ -30,8 +30,8 @@ use serde_json::json;
 
 use crate::Operation;
 use crate::context::{
-    Context, ReconcileError, Result, has_finalizer, object_key, record, repair_all, run_all,
-    scoped, set_finalizer, warn_failed,
+    Context, FORCED_DELETION, ReconcileError, Result, forced_note, has_finalizer, object_key,
+    record, repair_all, run_all, scoped, set_finalizer, warn, warn_failed,
 };
 use crate::fetch::{MapReader, fetch};
 use crate::socket::coupled_plugs;
@@ -457,15 +457,26 @@ impl Pass<'_> {
     /// release the finalizer. Any error keeps the finalizer for a retry;
     /// what completed is written first, so the retry does not repeat it.
     async fn finalize(&mut self) -> Result<Action> {
+        match self.deletion_hooks().await {
+            Ok(()) => drop(self.flush().await?),
+            Err(err) => {
+                let note = forced_note(&self.plug, &err).ok_or(err)?;
+                let note = self.redactor.redact(&note);
+                warn(self.ctx, &self.plug, FORCED_DELETION, &note, &self.redactor).await;
+            }
+        }
+        let plug = set_finalizer(&self.api, &self.plug, false).await?;
+        self.adopt(plug);
+        Ok(Action::await_change())
+    }
+
+    /// Decouple from the recorded socket, then the `deleted` hooks.
+    async fn deletion_hooks(&mut self) -> Result<()> {
         if let Some(socket) = self.recorded_socket().await? {
             self.decouple(&socket).await?;
             self.stage(|s, _| forget_coupling(s));
         }
-        self.deleted_hooks().await?;
-        self.flush().await?;
-        let plug = set_finalizer(&self.api, &self.plug, false).await?;
-        self.adopt(plug);
-        Ok(Action::await_change())
+        self.deleted_hooks().await
     }
 
     /// The plug's `deleted` hooks, unless the progress records them as

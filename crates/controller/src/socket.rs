@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use integration_api::condition::{COUPLED, message, plugs_coupled, reason};
-use integration_api::{API_VERSION, CoupledRef, Plug, Socket, SocketStatus};
+use integration_api::{API_VERSION, CoupledRef, Plug, Socket, SocketStatus, force_delete};
 use integration_engine::{OwnEvent, Owner, Redactor, render_own_event};
 use kube::api::{Api, PostParams};
 use kube::runtime::controller::Action;
@@ -22,8 +22,8 @@ use kube::runtime::reflector::Store;
 use kube::{Resource, ResourceExt};
 
 use crate::context::{
-    Context, ReconcileError, Result, has_finalizer, object_key, record, run_all, set_finalizer,
-    warn_failed,
+    Context, FORCED_DELETION, ReconcileError, Result, forced_note, has_finalizer, object_key,
+    record, run_all, set_finalizer, warn, warn_failed,
 };
 use crate::status::{self, Desired};
 
@@ -130,17 +130,7 @@ impl Pass<'_> {
             &self.socket.uid().unwrap_or_default(),
         );
         if deleting {
-            // Decision 4: every plug decouples (through its own watch on
-            // sockets) before the deleted hooks run and the socket goes.
-            let waiting = !coupled.is_empty();
-            self.write_status(desired_status(&self.socket, coupled))
-                .await?;
-            if waiting {
-                return Ok(Action::requeue(DELETION_POLL));
-            }
-            self.own_event(OwnEvent::Deleted).await?;
-            self.socket = set_finalizer(&self.api, &self.socket, false).await?;
-            return Ok(Action::await_change());
+            return self.finalize(coupled).await;
         }
         if status::find(
             self.socket
@@ -157,6 +147,27 @@ impl Pass<'_> {
         }
         self.write_status(desired_status(&self.socket, coupled))
             .await?;
+        Ok(Action::await_change())
+    }
+
+    /// Deletion. Decision 4: every plug decouples (through its own watch on
+    /// sockets) before the deleted hooks run and the socket goes, unless
+    /// the deletion is forced (`FORCE_DELETE_ANNOTATION`): then the socket
+    /// goes at once, and failing deleted hooks only warn.
+    async fn finalize(&mut self, coupled: Vec<CoupledRef>) -> Result<Action> {
+        let forced = force_delete(self.socket.annotations());
+        let waiting = !coupled.is_empty() && !forced;
+        self.write_status(desired_status(&self.socket, coupled))
+            .await?;
+        if waiting {
+            return Ok(Action::requeue(DELETION_POLL));
+        }
+        if let Err(err) = self.own_event(OwnEvent::Deleted).await {
+            let note = forced_note(&self.socket, &err).ok_or(err)?;
+            let redactor = Redactor::default();
+            warn(self.ctx, &self.socket, FORCED_DELETION, &note, &redactor).await;
+        }
+        self.socket = set_finalizer(&self.api, &self.socket, false).await?;
         Ok(Action::await_change())
     }
 

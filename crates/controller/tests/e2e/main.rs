@@ -7,6 +7,7 @@ mod apparatus;
 mod bad_input;
 mod deferred;
 mod drift;
+mod forced;
 mod harness;
 mod leader;
 mod more_scenarios;
