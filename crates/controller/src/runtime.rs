@@ -21,6 +21,7 @@ use futures::{Stream, StreamExt, TryStreamExt};
 use integration_api::{CommonSpec, DeferredResource, Plug, Socket, Var};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Config, Controller};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, reflector, watcher};
@@ -129,15 +130,18 @@ pub async fn run_until(
             let views = SocketViews::default();
             move |socket: Socket| plugs_for_socket(&store.state(), &socket, views.change(&socket))
         })
-        .watches(scoped::<ConfigMap>(&ctx), wc.clone(), {
+        // Metadata only: a change of a map's data bumps its resourceVersion,
+        // which is all a trigger needs, and the operator's memory never
+        // holds Secret values it has no coupling for.
+        .watches_stream(map_changes::<ConfigMap>(&ctx, &wc), {
             let (plugs, sockets) = (plug_store.clone(), sockets_seen.clone());
-            move |cm: ConfigMap| {
+            move |cm: PartialObjectMeta<ConfigMap>| {
                 plugs_reading(&plugs.state(), &sockets.state(), MapKind::ConfigMap, &cm)
             }
         })
-        .watches(scoped::<Secret>(&ctx), wc.clone(), {
+        .watches_stream(map_changes::<Secret>(&ctx, &wc), {
             let (plugs, sockets) = (plug_store.clone(), sockets_seen.clone());
-            move |secret: Secret| {
+            move |secret: PartialObjectMeta<Secret>| {
                 plugs_reading(&plugs.state(), &sockets.state(), MapKind::Secret, &secret)
             }
         })
@@ -231,6 +235,25 @@ pub async fn run_until(
             "passes still in flight at the shutdown deadline were abandoned"
         ),
     }
+}
+
+/// Every change of a ConfigMap or Secret in scope, as its metadata.
+fn map_changes<K>(
+    ctx: &Context,
+    wc: &watcher::Config,
+) -> impl Stream<Item = Result<PartialObjectMeta<K>, watcher::Error>> + Send + 'static
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    // An `Api` of `PartialObjectMeta` makes metadata-only requests.
+    watcher(scoped::<PartialObjectMeta<K>>(ctx), wc.clone())
+        .default_backoff()
+        .touched_objects()
 }
 
 /// Ends `controller` at `shutdown` when its cache had not finished its
