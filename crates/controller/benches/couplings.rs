@@ -404,9 +404,6 @@ async fn pairs(n: usize, options: RunOptions) {
     let own = setup.own();
     let own = (own.0 - own_before.0, own.1 - own_before.1);
     assert_eq!(own.1, 2 * n as u64, "the benchmark writes only its creates");
-    let op = operator_figures(&delta, own);
-    let per = |x: u64| x as f64 / n as f64;
-    let resources = delta.get("patch", "configmaps");
     println!("phase 1: {n} socket/plug pairs (S0/P0, one ConfigMap per side)");
     println!("  created all 2N objects in {:.2} s", created.as_secs_f64());
     println!(
@@ -415,6 +412,20 @@ async fn pairs(n: usize, options: RunOptions) {
         n as f64 / elapsed.as_secs_f64(),
         settled.as_secs_f64()
     );
+    per_coupling(&delta, own, n, &[("create", "sockets", n as u64)]);
+    setup.stop().await;
+}
+
+/// Prints the operator's requests per coupling over `delta`, less the
+/// benchmark's own (`own`: its reads and writes, `created`: its creates
+/// besides one plug per coupling).
+fn per_coupling(delta: &RequestCounts, own: (u64, u64), n: usize, created: &[(&str, &str, u64)]) {
+    let op = operator_figures(delta, own);
+    let per = |x: u64| x as f64 / n as f64;
+    let resources = delta.get("patch", "configmaps");
+    let events = delta.sum(|k| {
+        k.resource == "events" && k.verb != "get" && k.verb != "list" && k.verb != "watch"
+    });
     println!(
         "  operator requests per coupling: {:.2} writes ({:.2} of them resource applies, so {:.2} besides its resources), {:.2} reads",
         per(op.writes),
@@ -423,24 +434,20 @@ async fn pairs(n: usize, options: RunOptions) {
         per(op.reads)
     );
     println!(
+        "  without Events: {:.2} writes per coupling, {:.2} besides its resources",
+        per(op.writes - events),
+        per(op.writes - events - resources)
+    );
+    println!(
         "  of the writes: {:.2} status, {:.2} finalizer/metadata patches, {:.2} Events",
         per(delta.get("update", "plugs/status") + delta.get("update", "sockets/status")),
         per(delta.get("patch", "plugs") + delta.get("patch", "sockets")),
-        per(delta.sum(|k| k.resource == "events"
-            && k.verb != "get"
-            && k.verb != "list"
-            && k.verb != "watch")),
+        per(events),
     );
     println!("  per coupling, by verb and resource (the benchmark's creates left out):");
-    breakdown(
-        &delta,
-        &[
-            ("create", "sockets", n as u64),
-            ("create", "plugs", n as u64),
-        ],
-        n,
-    );
-    setup.stop().await;
+    let mut bench_writes = vec![("create", "plugs", n as u64)];
+    bench_writes.extend_from_slice(created);
+    breakdown(delta, &bench_writes, n);
 }
 
 /// Phase 2: one socket, N plugs; then one change of the socket's host.
@@ -448,6 +455,8 @@ async fn one_socket(n: usize, options: RunOptions) {
     let setup = Setup::start(options).await;
     let mut objects = vec![Either::Socket(socket("shared"))];
     objects.extend((0..n).map(|i| Either::Plug(plug(&format!("q-{i}"), "shared"))));
+    let before = setup.emu.requests();
+    let own_before = setup.own();
     let start = Instant::now();
     let done = all_coupled(&setup.bench, n);
     create_all(&setup.bench, objects).await;
@@ -458,6 +467,11 @@ async fn one_socket(n: usize, options: RunOptions) {
         (coupled_at - start).as_secs_f64()
     );
     setup.quiet().await;
+    let delta = setup.emu.requests().since(&before);
+    let own = setup.own();
+    let own = (own.0 - own_before.0, own.1 - own_before.1);
+    assert_eq!(own.1, n as u64 + 1, "the benchmark writes only its creates");
+    per_coupling(&delta, own, n, &[("create", "sockets", 1)]);
 
     let plugs: Api<Plug> = Api::namespaced(setup.bench.clone(), "app");
     let generations: HashMap<String, Option<i64>> = plugs

@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use integration_api::condition::{COUPLED, FAILED, message, reason, socket_limit_reached};
 use integration_api::{
-    API_VERSION, CommonSpec, CoupledRef, CoupledResult, CycleProgress, Plug, PlugStatus, Socket,
-    When,
+    API_VERSION, CommonSpec, CoupledRef, CoupledResult, CycleProgress, Do, Plug, PlugStatus,
+    Socket, When,
 };
 use integration_engine::{
     Configs, Coupling, CouplingEvent, OwnEvent, Owner, Pair, Redactor, Rendered, Results, Side,
@@ -237,11 +237,20 @@ fn mark_side_done(progress: &mut CycleProgress, side: Side) {
     }
 }
 
-/// Whether running a side's hooks changes anything outside the operator's
-/// own status: it renders objects or calls an apparatus. Only such a step
-/// needs its progress recorded before it runs (decision 6).
-pub fn has_side_effects(spec: &CommonSpec, rendered: &[Rendered]) -> bool {
-    !rendered.is_empty() || spec.apparatus.is_some()
+/// Whether a side's hooks hold a step that must not run twice: an
+/// apparatus call, or a `recreate` (each repeat deletes and re-creates its
+/// object). Decision 6 makes hooks at-least-once: a server-side apply and a
+/// delete are idempotent, so repeating them after a crash does no harm and
+/// needs no status write. Only an unrepeatable step needs its progress
+/// written before it runs, and its completion before the next step.
+pub fn has_unrepeatable_steps(spec: &CommonSpec, rendered: &[Rendered]) -> bool {
+    spec.apparatus.is_some() || recreates(rendered)
+}
+
+/// Whether any of `rendered` is a `recreate`: the one resource step that is
+/// not idempotent.
+fn recreates(rendered: &[Rendered]) -> bool {
+    rendered.iter().any(|r| r.action == Do::Recreate)
 }
 
 /// The `Coupled` condition a new coupled or updated cycle shows while it
@@ -338,6 +347,7 @@ pub async fn reconcile(
         recorded: plug.status.clone(),
         plug,
         redactor: Redactor::default(),
+        unwritten_unrepeatable: false,
     };
     let result = pass.run().await;
     ctx.settle(&key, result, async |err| pass.report(err).await)
@@ -347,9 +357,8 @@ pub async fn reconcile(
 /// One reconcile pass over a fresh copy of the plug.
 ///
 /// Status changes are staged in `plug.status` and written at checkpoints
-/// (before a step with side effects, decision 6) and at the end of the
-/// pass, so a pass that takes several steps writes its status once per
-/// checkpoint, not once per step.
+/// (around a step that must not run twice, decision 6), when a step fails
+/// and at the end of the pass, so a plain coupling writes its status once.
 struct Pass<'c> {
     ctx: &'c Context,
     api: Api<Plug>,
@@ -362,6 +371,9 @@ struct Pass<'c> {
     recorded: Option<PlugStatus>,
     /// Hides the values of the Secrets and secret properties seen so far.
     redactor: Redactor,
+    /// An unrepeatable step completed since the last write: the next step
+    /// writes its completion first.
+    unwritten_unrepeatable: bool,
 }
 
 impl Pass<'_> {
@@ -480,9 +492,9 @@ impl Pass<'_> {
     }
 
     /// The plug's `deleted` hooks, unless the progress records them as
-    /// done. With side effects, what came before is written before they run
-    /// and their completion after, so a failed finalizer removal does not
-    /// run them again.
+    /// done. Their completion is staged for the write before the finalizer
+    /// goes, so a failed finalizer removal does not run them again; with an
+    /// unrepeatable step, what came before is written before they run.
     async fn deleted_hooks(&mut self) -> Result<()> {
         let recorded = self.plug.status.as_ref().and_then(|s| s.progress.as_ref());
         let mut progress = resume(recorded, When::Deleted, own_fingerprint(&self.plug));
@@ -490,12 +502,10 @@ impl Pass<'_> {
             return Ok(());
         }
         let rendered = self.render_own(OwnEvent::Deleted)?;
-        let effects = has_side_effects(&self.plug.spec.common, &rendered);
-        if effects {
-            self.flush().await?;
-        }
+        let unrepeatable = has_unrepeatable_steps(&self.plug.spec.common, &rendered);
+        self.guard(unrepeatable).await?;
         self.own_event(OwnEvent::Deleted, &rendered).await?;
-        if effects {
+        if unrepeatable || !rendered.is_empty() {
             progress.hooks_done = true;
             self.stage(|s, _| s.progress = Some(progress));
         }
@@ -645,10 +655,10 @@ impl Pass<'_> {
         let rendered =
             Pair::try_build(|side| coupling.render_result_resources(side, &configs, &results))?;
         for side in [Side::Socket, Side::Plug] {
-            if !rendered.get(side).is_empty() {
-                self.flush().await?;
-            }
+            let unrepeatable = recreates(rendered.get(side));
+            self.guard(unrepeatable).await?;
             self.run_side(&coupling, side, rendered.get(side)).await?;
+            self.unwritten_unrepeatable |= unrepeatable;
         }
         self.stage(|s, generation| {
             s.coupled_result = Some(CoupledResult {
@@ -705,10 +715,11 @@ impl Pass<'_> {
     }
 
     /// Runs `event`'s hooks for each side that `progress` does not record
-    /// as done, plug first, marking each done. Before a side with side
-    /// effects the progress so far is written, so a retry or a restart
-    /// resumes at the side it left; a new cycle also shows `starting` in
-    /// `Coupled` then.
+    /// as done, plug first, marking each done in the staged status (a
+    /// failure writes it). Around a side with an unrepeatable step the
+    /// progress is written, so a restart does not repeat it; a new cycle
+    /// also shows `starting` in `Coupled` then. Sides of idempotent steps
+    /// write nothing: a restart repeats them harmlessly.
     async fn run_sides(
         &mut self,
         coupling: &Coupling<'_>,
@@ -721,18 +732,23 @@ impl Pass<'_> {
             if side_done(progress, side) {
                 continue;
             }
-            if has_side_effects(coupling.owner(side).spec(), hooks.rendered.get(side)) {
+            let spec = coupling.owner(side).spec();
+            let unrepeatable = has_unrepeatable_steps(spec, hooks.rendered.get(side));
+            if unrepeatable || self.unwritten_unrepeatable {
                 self.checkpoint(progress, starting.clone()).await?;
             }
             self.side_hooks(coupling, socket, side, hooks).await?;
             mark_side_done(progress, side);
+            let done = progress.clone();
+            self.stage(|s, _| s.progress = Some(done));
+            self.unwritten_unrepeatable |= unrepeatable;
         }
         progress.hooks_done = true;
         Ok(())
     }
 
-    /// Writes `progress` (and whatever else is staged) before a step with
-    /// side effects. A cycle the server has not seen yet also shows
+    /// Writes `progress` (and whatever else is staged) before a step that
+    /// must not be repeated, or after one. A cycle the server has not seen yet also shows
     /// `starting`; a retry of a recorded one leaves `Coupled=Error` as it
     /// is: flipping it to in-process and back on every failed attempt would
     /// be two status writes per pass, each waking the next pass at once,
@@ -834,6 +850,17 @@ impl Pass<'_> {
     fn adopt(&mut self, plug: Plug) {
         self.recorded = plug.status.clone();
         self.plug = plug;
+        self.unwritten_unrepeatable = false;
+    }
+
+    /// Writes what is staged before a step when a restart during it must
+    /// not repeat anything: the step is `unrepeatable` itself, or an
+    /// unrepeatable one completed since the last write.
+    async fn guard(&mut self, unrepeatable: bool) -> Result<()> {
+        if unrepeatable || self.unwritten_unrepeatable {
+            self.flush().await?;
+        }
+        Ok(())
     }
 
     /// Applies `change` to the staged status.
@@ -1021,11 +1048,23 @@ mod tests {
     }
 
     #[test]
-    fn only_rendered_objects_or_an_apparatus_are_side_effects() {
+    fn only_a_recreate_or_an_apparatus_is_unrepeatable() {
+        let step = |action| Rendered {
+            action,
+            object: json!({}),
+            template: String::new(),
+            document: 0,
+        };
         let mut spec = CommonSpec::default();
-        assert!(!has_side_effects(&spec, &[]));
+        assert!(!has_unrepeatable_steps(&spec, &[]));
+        let idempotent = [step(Do::Apply), step(Do::Delete)];
+        assert!(!has_unrepeatable_steps(&spec, &idempotent));
+        assert!(has_unrepeatable_steps(
+            &spec,
+            &[step(Do::Apply), step(Do::Recreate)]
+        ));
         spec.apparatus = Some(Default::default());
-        assert!(has_side_effects(&spec, &[]));
+        assert!(has_unrepeatable_steps(&spec, &[]));
     }
 
     #[test]

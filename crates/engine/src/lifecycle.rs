@@ -105,13 +105,13 @@ impl Coupling<'_> {
         configs: &Configs,
     ) -> Result<Vec<Rendered>> {
         let owner = self.owner(side);
+        let mut resources = resources_on(owner.spec(), event.into()).peekable();
+        // Nothing to render: spare building the data (it holds both objects).
+        if resources.peek().is_none() {
+            return Ok(Vec::new());
+        }
         let renderer = Renderer::new(owner, self.event_data(configs).into_value());
-        render_resources(
-            &renderer,
-            owner,
-            resources_on(owner.spec(), event.into()),
-            None,
-        )
+        render_resources(&renderer, owner, resources, None)
     }
 
     /// Renders `side`'s [`drift_repaired`] resources with the data of a
@@ -132,6 +132,9 @@ impl Coupling<'_> {
         results: &Results,
     ) -> Result<Vec<Rendered>> {
         let owner = self.owner(side);
+        if owner.spec().result_resources().is_empty() {
+            return Ok(Vec::new());
+        }
         let renderer = Renderer::new(owner, self.result_phase_data(configs, results));
         render_result_actions(&renderer, owner, Some)
     }

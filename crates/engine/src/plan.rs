@@ -65,7 +65,17 @@ impl Coupling<'_> {
     /// are rendered here, and a var outside its owner's namespace fails with
     /// `var objRef namespace <x> must be <owner-ns>` before anything is read.
     pub fn plan(&self) -> Result<FetchPlan> {
-        let data = self.objects_value();
+        // Only var names are rendered here: build the objects' JSON (the
+        // socket's lists every coupled plug) only when a side declares vars.
+        let declares_vars = Side::BOTH.into_iter().any(|side| {
+            [VarList::Vars, VarList::ResultVars]
+                .into_iter()
+                .any(|list| list.of(self.owner(side)).is_some())
+        });
+        let data = match declares_vars {
+            true => self.objects_value(),
+            false => serde_json::Value::Null,
+        };
         Pair::try_build(|side| self.side_plan(side, &data))
     }
 

@@ -37,6 +37,9 @@ impl Coupling<'_> {
         sources: &Sources,
     ) -> Result<Option<BTreeMap<String, String>>> {
         let owner = self.owner(side);
+        if list.of(owner).is_none() {
+            return Ok(None);
+        }
         vars::refs(owner, list, &self.objects_value())?
             .map(|refs| vars::values(owner, &refs, sources))
             .transpose()

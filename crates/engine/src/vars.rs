@@ -29,7 +29,8 @@ impl VarList {
         }
     }
 
-    fn of<'a>(self, owner: &Owner<'a>) -> Option<&'a [Var]> {
+    /// The list in `owner`'s spec, `None` when undeclared.
+    pub(crate) fn of<'a>(self, owner: &Owner<'a>) -> Option<&'a [Var]> {
         let spec = owner.spec();
         match self {
             VarList::Vars => spec.vars.as_deref(),

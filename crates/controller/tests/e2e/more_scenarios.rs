@@ -696,13 +696,39 @@ async fn restart_after_created() {
     each_event_once(&op).await;
 }
 
+/// P0 whose `coupled`/`updated` resource recreates its ConfigMap instead
+/// of applying it, plus `extra` resources: a recreate is not idempotent
+/// (decision 6), so a restart must not repeat it.
+fn p0_recreating(extra: &str) -> Value {
+    let resources = format!(
+        r#"
+- when: [coupled, updated]
+  do: recreate
+  stringTemplate: |
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {{name: orders-db-connection}}
+    data:
+      url: "postgres://{{% .socketConfig.host %}}:{{% .socketConfig.port %}}/{{% .plugConfig.database %}}"
+{extra}"#
+    );
+    manifest(P0, &[("spec.resources", &resources)])
+}
+
+/// The uid of the ConfigMap `ns/name`: a recreate changes it.
+async fn config_map_uid(op: &Op, ns: &str, name: &str) -> String {
+    let cm = op.config_map(ns, name).await;
+    cm.and_then(|cm| cm.metadata.uid).unwrap()
+}
+
 #[tokio::test]
 async fn restart_before_the_first_cycle_write() {
     let mut op = Op::start().await;
-    op.apply(P0).await;
+    op.apply_value(&p0_recreating("")).await;
     op.plug_reason("app", "orders-db", "SocketNotCreated").await;
     // Every plug status write fails from now on: the pass that sees the
-    // socket cannot record that a cycle started, so it must not run it.
+    // socket cannot record that a cycle started, so it must not run its
+    // unrepeatable recreate.
     op.emu.inject(
         Fault::new(500)
             .verb("update")
@@ -723,6 +749,41 @@ async fn restart_before_the_first_cycle_write() {
     op.start_operator();
     coupled_like_a1(&op).await;
     each_event_once(&op).await;
+}
+
+#[tokio::test]
+async fn a_plain_cycle_interrupted_between_the_sides_converges() {
+    let mut op = Op::start().await;
+    op.apply(P0).await;
+    op.plug_reason("app", "orders-db", "SocketNotCreated").await;
+    // Nothing a pass does can be recorded, and the socket side fails: each
+    // pass stops between the sides as a crash there would. The plug side
+    // only applies, so it runs without a status write first.
+    op.emu.inject(
+        Fault::new(500)
+            .verb("update")
+            .resource("plugs")
+            .name("orders-db")
+            .always(),
+    );
+    failing(&op, "patch", "db", "grant-app-orders-db");
+    op.apply(S0).await;
+    eventually("the plug side applied", || async {
+        op.config_map("app", "orders-db-connection").await
+    })
+    .await;
+    op.stop_operator().await;
+    let plug = op.plug("app", "orders-db").await.unwrap();
+    assert!(plug.status.unwrap().progress.is_none(), "nothing recorded");
+    // Gone meanwhile: the repeated apply brings it back as desired.
+    op.delete_config_map("app", "orders-db-connection").await;
+    op.emu.clear_faults();
+    op.start_operator();
+    // Repeating the plug side did no harm: both sides' objects exactly as
+    // desired, the socket side run once.
+    coupled_like_a1(&op).await;
+    assert!(occurrences(&op, "app", "orders-db", "PlugCoupled").await >= 1);
+    assert_eq!(occurrences(&op, "db", "postgres", "SocketCoupled").await, 1);
 }
 
 #[tokio::test]
@@ -827,15 +888,19 @@ async fn restart_between_the_sides_resumes_at_the_socket_side() {
     let mut op = Op::start().await;
     op.apply(S0).await;
     // The socket side's grant cannot be applied: the coupled cycle stops
-    // after the plug side, which is recorded as done.
+    // after the plug side, whose recreate is recorded as done.
     failing(&op, "patch", "db", "grant-app-orders-db");
-    op.apply(P0).await;
+    op.apply_value(&p0_recreating("")).await;
     stopped_at(&op, "coupled", &["plug"], false).await;
-    assert!(op.config_map("app", "orders-db-connection").await.is_some());
+    let recreated = config_map_uid(&op, "app", "orders-db-connection").await;
     restart(&mut op).await;
     coupled_like_a1(&op).await;
-    // The plug side's hooks (its Event with them) ran once, before the
-    // restart; the socket side's once, after it.
+    // The plug side's hooks (its recreate and Event with them) ran once,
+    // before the restart; the socket side's once, after it.
+    assert_eq!(
+        config_map_uid(&op, "app", "orders-db-connection").await,
+        recreated
+    );
     each_event_once(&op).await;
 }
 
@@ -870,7 +935,12 @@ async fn each_deletion_event_once(op: &Op) {
 async fn restart_between_the_decoupled_sides_resumes_at_the_socket_side() {
     let mut op = Op::start().await;
     op.apply(S0).await;
-    op.apply(P0).await;
+    // The plug side's decoupled hooks recreate a farewell ConfigMap.
+    let farewell = r#"- when: [decoupled]
+  do: recreate
+  stringTemplate: "{apiVersion: v1, kind: ConfigMap, metadata: {name: orders-db-farewell}}"
+"#;
+    op.apply_value(&p0_recreating(farewell)).await;
     coupled_like_a1(&op).await;
     // The socket side's auto-delete of its grant fails: decoupling stops
     // after the plug side.
@@ -878,8 +948,14 @@ async fn restart_between_the_decoupled_sides_resumes_at_the_socket_side() {
     delete_plug(&op).await;
     stopped_at(&op, "decoupled", &["plug"], false).await;
     assert!(op.config_map("app", "orders-db-connection").await.is_none());
+    let recreated = config_map_uid(&op, "app", "orders-db-farewell").await;
     restart(&mut op).await;
     plug_gone(&op).await;
+    // Not recreated again.
+    assert_eq!(
+        config_map_uid(&op, "app", "orders-db-farewell").await,
+        recreated
+    );
     assert!(op.config_map("db", "grant-app-orders-db").await.is_none());
     each_deletion_event_once(&op).await;
     socket_says(&op, "0 plugs coupled").await;
