@@ -141,6 +141,19 @@ pub fn string_list(value: Option<&Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// `apiVersion` of `PartialObjectMetadata` and its list.
+pub const META_API_VERSION: &str = "meta.k8s.io/v1";
+
+/// `obj` as a metadata-only request serves it: a `PartialObjectMetadata`
+/// with the object's `metadata` and nothing else.
+pub fn partial_metadata(obj: &Value) -> Value {
+    serde_json::json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": META_API_VERSION,
+        "metadata": obj.get("metadata").cloned().unwrap_or(Value::Null),
+    })
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {

@@ -75,6 +75,16 @@ fn query(parts: &Parts) -> HashMap<String, String> {
         .unwrap_or_default()
 }
 
+/// Whether the client asked for metadata only: an `Accept` of
+/// `application/json;as=PartialObjectMetadata[List];g=meta.k8s.io;v=v1`.
+fn metadata_only(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|accept| accept.contains("as=PartialObjectMetadata"))
+}
+
 fn truthy(q: &HashMap<String, String>, k: &str) -> bool {
     q.get(k).is_some_and(|v| v == "true" || v == "1")
 }
@@ -395,7 +405,13 @@ fn resource(
         return access_review(&st, parts, &rt, &user, &body);
     }
     match verb {
-        "get" => Ok(json_response(StatusCode::OK, &*st.get(&rt, &ns, &name)?)),
+        "get" => {
+            let obj = st.get(&rt, &ns, &name)?;
+            if metadata_only(parts) {
+                return Ok(json_response(StatusCode::OK, &meta::partial_metadata(&obj)));
+            }
+            Ok(json_response(StatusCode::OK, &obj))
+        }
         "list" => {
             let labels =
                 LabelSelector::parse(q.get("labelSelector").map(String::as_str).unwrap_or(""))?;
@@ -422,6 +438,7 @@ fn resource(
                 q.get("continue")
                     .map(String::as_str)
                     .filter(|c| !c.is_empty()),
+                metadata_only(parts),
             )?;
             Ok(raw_json(StatusCode::OK, body))
         }
@@ -459,6 +476,7 @@ fn resource(
                 namespace: t.namespace.clone(),
                 labels,
                 fields,
+                metadata_only: metadata_only(parts),
             };
             drop(st);
             Ok(watch::start(sh, rt, p))

@@ -990,6 +990,7 @@ impl State {
         fields: &FieldSelector,
         limit: Option<usize>,
         cont: Option<&str>,
+        metadata_only: bool,
     ) -> ApiResult<String> {
         let start = match cont {
             Some(c) => Some(decode_continue(c, self.store.compacted_rv())?),
@@ -1020,7 +1021,11 @@ impl State {
                 remaining += 1;
                 continue;
             }
-            let text = serde_json::to_string(&*obj);
+            let text = if metadata_only {
+                serde_json::to_string(&crate::meta::partial_metadata(&obj))
+            } else {
+                serde_json::to_string(&*obj)
+            };
             items.push(text.map_err(|e| ApiError::internal(e.to_string()))?);
             last_included = Some(key);
         }
@@ -1029,11 +1034,16 @@ impl State {
             meta["continue"] = json!(n);
             meta["remainingItemCount"] = json!(remaining);
         }
+        let (kind, api_version) = if metadata_only {
+            (
+                "PartialObjectMetadata",
+                crate::meta::META_API_VERSION.to_string(),
+            )
+        } else {
+            (rt.kind.as_str(), rt.api_version())
+        };
         Ok(format!(
-            "{{\"kind\":\"{}List\",\"apiVersion\":\"{}\",\"metadata\":{},\"items\":[{}]}}",
-            rt.kind,
-            rt.api_version(),
-            meta,
+            "{{\"kind\":\"{kind}List\",\"apiVersion\":\"{api_version}\",\"metadata\":{meta},\"items\":[{}]}}",
             items.join(",")
         ))
     }

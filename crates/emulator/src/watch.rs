@@ -29,11 +29,22 @@ pub struct WatchParams {
     pub namespace: Option<String>,
     pub labels: LabelSelector,
     pub fields: FieldSelector,
+    /// The client asked for `PartialObjectMetadata` (metadata-only watch).
+    pub metadata_only: bool,
 }
 
 impl WatchParams {
     fn matches(&self, obj: &Value) -> bool {
         self.labels.matches(obj) && self.fields.matches(obj)
+    }
+
+    /// The event line for `obj` as this watch serves it.
+    fn line(&self, kind: &str, obj: &Value) -> Bytes {
+        if self.metadata_only {
+            line(kind, &crate::meta::partial_metadata(obj))
+        } else {
+            line(kind, obj)
+        }
     }
 }
 
@@ -77,7 +88,7 @@ fn translate(rt: &ResourceType, p: &WatchParams, ev: &Event) -> Option<Bytes> {
             (false, false) => return None,
         },
     };
-    Some(line(kind, &obj))
+    Some(p.line(kind, &obj))
 }
 
 fn bookmark(rt: &ResourceType, rv: u64, initial_end: bool) -> Bytes {
@@ -131,7 +142,7 @@ pub fn start(sh: &Arc<Shared>, rt: Arc<ResourceType>, p: WatchParams) -> Respons
                 for (_, obj) in st.store.list(&rt.gr(), p.namespace.as_deref()) {
                     let obj = at_version(&rt, obj);
                     if p.matches(&obj) {
-                        initial.push(line("ADDED", &obj));
+                        initial.push(p.line("ADDED", &obj));
                     }
                 }
                 if p.initial_events {

@@ -1291,6 +1291,67 @@ async fn secret_string_data(env: &Env) {
     );
 }
 
+/// Metadata-only requests (`Api<PartialObjectMeta<K>>`, which controllers
+/// use to watch kinds they only need to notice): get, list and watch serve
+/// `PartialObjectMetadata`, without the object's data.
+async fn metadata_only(env: &Env) {
+    const ACCEPT: &str =
+        "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
+    const ACCEPT_LIST: &str =
+        "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+    let api: Api<ConfigMap> = Api::namespaced(env.client.clone(), &env.ns);
+    let made = api
+        .create(&PostParams::default(), &cm("meta", json!({"k": "v"})))
+        .await
+        .unwrap();
+    let raw = |query: &str, accept: &'static str| {
+        let uri = format!("/api/v1/namespaces/{}/configmaps{query}", env.ns);
+        let request = http::Request::get(uri)
+            .header(http::header::ACCEPT, accept)
+            .body(Vec::new())
+            .unwrap();
+        let client = env.client.clone();
+        async move { client.request_text(request).await.unwrap() }
+    };
+
+    let one: Value = serde_json::from_str(&raw("/meta", ACCEPT).await).unwrap();
+    assert_eq!(one["kind"], "PartialObjectMetadata");
+    assert_eq!(one["apiVersion"], "meta.k8s.io/v1");
+    assert_eq!(one["metadata"]["name"], "meta");
+    assert!(one.get("data").is_none(), "{one}");
+
+    let list: Value = serde_json::from_str(&raw("", ACCEPT_LIST).await).unwrap();
+    assert_eq!(list["kind"], "PartialObjectMetadataList");
+    assert_eq!(list["apiVersion"], "meta.k8s.io/v1");
+    let items = list["items"].as_array().unwrap();
+    assert!(items.iter().any(|i| i["metadata"]["name"] == "meta"));
+    assert!(items.iter().all(|i| i.get("data").is_none()), "{list}");
+
+    let rv = made.metadata.resource_version.unwrap();
+    let changed = json!({"data": {"k": "changed"}});
+    api.patch("meta", &PatchParams::default(), &Patch::Merge(&changed))
+        .await
+        .unwrap();
+    let query = format!("?watch=1&resourceVersion={rv}&timeoutSeconds=1");
+    let events = raw(&query, ACCEPT).await;
+    let first: Value = serde_json::from_str(events.lines().next().unwrap()).unwrap();
+    assert_eq!(first["type"], "MODIFIED");
+    assert_eq!(first["object"]["kind"], "PartialObjectMetadata");
+    assert_eq!(first["object"]["metadata"]["name"], "meta");
+    assert!(first["object"].get("data").is_none(), "{first}");
+
+    // The typed client reads them as `PartialObjectMeta`.
+    let metas: Api<kube::core::PartialObjectMeta<ConfigMap>> =
+        Api::namespaced(env.client.clone(), &env.ns);
+    let listed = metas.list(&ListParams::default()).await.unwrap();
+    assert!(
+        listed
+            .items
+            .iter()
+            .any(|m| m.metadata.name.as_deref() == Some("meta"))
+    );
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         $(
@@ -1339,5 +1400,6 @@ mod emulator {
         events_and_leases,
         events_one_store,
         secret_string_data,
+        metadata_only,
     );
 }
