@@ -222,6 +222,26 @@ where
     }
 }
 
+/// The API of `object`'s kind in its namespace, and a fresh copy of
+/// `object`, or `None` once it is gone. Passes read fresh: the cache may
+/// not hold our own last status write yet, and acting on it would repeat a
+/// step.
+pub async fn fresh<K>(ctx: &Context, object: &K) -> Result<Option<(Api<K>, K)>>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+{
+    let namespace = object.namespace().unwrap_or_default();
+    let api: Api<K> = Api::namespaced(ctx.cluster.client().clone(), &namespace);
+    let found = api
+        .get_opt(&object.name_any())
+        .await
+        .map_err(|e| ReconcileError::own("get", object, e))?;
+    Ok(found.map(|latest| (api, latest)))
+}
+
 /// Whether `object` carries the operator's finalizer.
 pub fn has_finalizer<K: Resource>(object: &K) -> bool {
     object.finalizers().iter().any(|f| f == FINALIZER)

@@ -45,7 +45,7 @@ use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
 
 use crate::context::{
-    Context, ReconcileError, Result, has_finalizer, object_key, set_finalizer, warn_failed,
+    Context, ReconcileError, Result, fresh, has_finalizer, object_key, set_finalizer, warn_failed,
 };
 use crate::error::Error;
 use crate::object::ObjectRef;
@@ -274,16 +274,7 @@ pub async fn reconcile(
     ctx: Arc<Context>,
     poll: Duration,
 ) -> Result<Action> {
-    let api: Api<DeferredResource> = Api::namespaced(
-        ctx.cluster.client().clone(),
-        &dr.namespace().unwrap_or_default(),
-    );
-    // Read fresh: the cache may not have our own last status write yet.
-    let Some(dr) = api
-        .get_opt(&dr.name_any())
-        .await
-        .map_err(|e| ReconcileError::own("get", dr.as_ref(), e))?
-    else {
+    let Some((api, dr)) = fresh(&ctx, dr.as_ref()).await? else {
         return Ok(Action::await_change());
     };
     let key = object_key(&dr);

@@ -30,8 +30,8 @@ use serde_json::json;
 
 use crate::Operation;
 use crate::context::{
-    Context, FORCED_DELETION, ReconcileError, Result, forced_note, has_finalizer, object_key,
-    record, repair_all, run_all, scoped, set_finalizer, warn, warn_failed,
+    Context, FORCED_DELETION, ReconcileError, Result, forced_note, fresh, has_finalizer,
+    object_key, record, repair_all, run_all, scoped, set_finalizer, warn, warn_failed,
 };
 use crate::fetch::{MapReader, fetch};
 use crate::socket::coupled_plugs;
@@ -321,17 +321,7 @@ pub async fn reconcile(
     ctx: Arc<Context>,
     sockets: Store<Socket>,
 ) -> Result<Action> {
-    let api: Api<Plug> = Api::namespaced(
-        ctx.cluster.client().clone(),
-        &plug.namespace().unwrap_or_default(),
-    );
-    // Read fresh: the cache may not have our own last status write yet,
-    // and acting on it would run a cycle twice.
-    let Some(plug) = api
-        .get_opt(&plug.name_any())
-        .await
-        .map_err(|e| ReconcileError::own("get", plug.as_ref(), e))?
-    else {
+    let Some((api, plug)) = fresh(&ctx, plug.as_ref()).await? else {
         return Ok(Action::await_change());
     };
     // Only an operator shutting down drops the writer; the pass is

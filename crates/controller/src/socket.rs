@@ -22,8 +22,8 @@ use kube::runtime::reflector::Store;
 use kube::{Resource, ResourceExt};
 
 use crate::context::{
-    Context, FORCED_DELETION, ReconcileError, Result, forced_note, has_finalizer, object_key,
-    record, run_all, set_finalizer, warn, warn_failed,
+    Context, FORCED_DELETION, ReconcileError, Result, forced_note, fresh, has_finalizer,
+    object_key, record, run_all, set_finalizer, warn, warn_failed,
 };
 use crate::status::{self, Desired};
 
@@ -79,15 +79,7 @@ pub async fn reconcile(
     ctx: Arc<Context>,
     plugs: Store<Plug>,
 ) -> Result<Action> {
-    let api: Api<Socket> = Api::namespaced(
-        ctx.cluster.client().clone(),
-        &socket.namespace().unwrap_or_default(),
-    );
-    let Some(socket) = api
-        .get_opt(&socket.name_any())
-        .await
-        .map_err(|e| ReconcileError::own("get", socket.as_ref(), e))?
-    else {
+    let Some((api, socket)) = fresh(&ctx, socket.as_ref()).await? else {
         return Ok(Action::await_change());
     };
     let key = object_key(&socket);

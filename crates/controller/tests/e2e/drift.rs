@@ -36,6 +36,16 @@ async fn tamper(op: &Op, name: &str) {
         .unwrap();
 }
 
+/// Waits until the plug has had two more passes: at least one started
+/// after the caller's last change.
+async fn two_more_passes(op: &Op) {
+    let passes = op.passes.plugs();
+    eventually("two more plug passes", || async {
+        (op.passes.plugs() > passes + 1).then_some(())
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn reconciled_resources_return_to_their_rendered_state() {
     let op = Op::start_with(RunOptions {
@@ -59,11 +69,7 @@ async fn reconciled_resources_return_to_their_rendered_state() {
         (db(&op, "kept").await.as_deref() == Some("orders")).then_some(())
     })
     .await;
-    let passes = op.passes.plugs();
-    eventually("another plug pass", || async {
-        (op.passes.plugs() > passes + 1).then_some(())
-    })
-    .await;
+    two_more_passes(&op).await;
     assert_eq!(db(&op, "loose").await.as_deref(), Some("tampered"));
 
     // Deleted: re-created; the other one stays deleted.
@@ -73,11 +79,7 @@ async fn reconciled_resources_return_to_their_rendered_state() {
         (db(&op, "kept").await.as_deref() == Some("orders")).then_some(())
     })
     .await;
-    let passes = op.passes.plugs();
-    eventually("another plug pass", || async {
-        (op.passes.plugs() > passes + 1).then_some(())
-    })
-    .await;
+    two_more_passes(&op).await;
     assert!(op.config_map("app", "loose").await.is_none());
     let plug = op.plug("app", "orders-db").await.unwrap();
     let conditions = plug.status.as_ref().and_then(|s| s.conditions.as_ref());
