@@ -1,5 +1,5 @@
-//! The Kubernetes edge of the integration operator: the I/O building
-//! blocks the Plug and Socket controllers call. The engine
+//! The Kubernetes edge of the integration operator: the controllers and
+//! the I/O building blocks they call. The engine
 //! (`integration-engine`) decides; this crate talks to the API server.
 //!
 //! * [`Cluster`]: the operator's client, the shared [`RestMapper`] and the
@@ -17,6 +17,8 @@
 //! * [`run`]: the Plug and Socket controllers ([`plug`], [`socket`]) with
 //!   the watches that connect them, and the DeferredResource controller
 //!   ([`deferred`]).
+//! * [`leader`]: leader election on a Lease, so only one replica runs the
+//!   controllers; [`metrics`]: reconcile counts and durations.
 //!
 //! Errors ([`Error`]) name the object and the API server's reason, and are
 //! meant to be shown to users: they never repeat values the server echoed.
