@@ -79,7 +79,7 @@ impl Context {
             .remove(key);
     }
 
-    /// Closes a pass over the object with `key` ([`object_key`]): success
+    /// Closes a pass over the object with `key` (`object_key`): success
     /// resets its backoff; a failure other than a write conflict (which just
     /// retries) or a starting apparatus (which retries after the start
     /// delay) is reported with `report`.

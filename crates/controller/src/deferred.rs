@@ -1,4 +1,4 @@
-//! The DeferredResource reconciler (§6 with its [FIX]es, scenario A16).
+//! The DeferredResource reconciler (§6 with its \[FIX\]es, scenario A16).
 //!
 //! A DeferredResource creates one object, `spec.resource` with its
 //! namespace forced to the DR's, as the DR's service account, once
@@ -53,7 +53,7 @@ use crate::objects::Objects;
 use crate::status::{self, Desired};
 
 /// Default period after which a DeferredResource waiting for `waitFor`
-/// objects looks again (the spec's [FIX] asks for 5–30 s).
+/// objects looks again (the spec's \[FIX\] asks for 5–30 s).
 pub const DEFAULT_POLL: Duration = Duration::from_secs(10);
 
 /// The step a pass takes, decided from the DR and the time.

@@ -7,7 +7,7 @@
 //!   the reference does (§2.1, §7.2): this needs cluster-wide read on both
 //!   and is a confused-deputy risk (§8.4 #30), mitigated only by the engine
 //!   confining names to the owner's namespace. [`MapReader::ServiceAccount`]
-//!   is the §7.2 [FIX]: the owner's account must then be allowed to read
+//!   is the §7.2 \[FIX\]: the owner's account must then be allowed to read
 //!   them.
 //!
 //! A missing object is left out of the sources: the engine reports it where

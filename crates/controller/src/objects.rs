@@ -1,5 +1,5 @@
 //! Applying, deleting and recreating rendered objects of any kind (§4.3
-//! with its [FIX]es).
+//! with its \[FIX\]es).
 //!
 //! * `apply` is server-side apply with field manager `integration-operator`
 //!   and no force: a field another manager owns is a `Conflict` error, and

@@ -1,5 +1,5 @@
 //! Running the Plug and Socket controllers, and the watches that connect
-//! them (§2.1 [FIX]: changes reach plugs through watches, not epoch writes).
+//! them (§2.1 \[FIX\]: changes reach plugs through watches, not epoch writes).
 //!
 //! * Plug controller: Plugs; Sockets, mapped to the plugs that name them or
 //!   are coupled to them (the same watch fills a store of sockets);

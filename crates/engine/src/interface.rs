@@ -1,4 +1,4 @@
-//! Interface validation (§3.5 with its [FIX]): the socket's interface
+//! Interface validation (§3.5 with its \[FIX\]): the socket's interface
 //! decides which config and result keys each side keeps, which are
 //! required, their defaults, and which are secret.
 
@@ -49,7 +49,7 @@ pub type Results = Pair<Validated>;
 /// socket's interface.
 ///
 /// * No interface, no `interface.<stage>`, or no map for this side: the
-///   values pass unchanged. ([FIX] of Appendix C: the reference dropped all
+///   values pass unchanged. (\[FIX\] of Appendix C: the reference dropped all
 ///   config of a side whose map was absent when the other side's was
 ///   present.)
 /// * Otherwise only the listed keys survive. A key that is absent or an

@@ -51,7 +51,7 @@ impl From<OwnEvent> for When {
 }
 
 /// The resources of `spec` that run on `event`, with their index. An
-/// absent or empty `when` means `[coupled, updated]` ([FIX] of §4.4).
+/// absent or empty `when` means `[coupled, updated]` (\[FIX\] of §4.4).
 pub fn resources_on(spec: &CommonSpec, event: When) -> impl Iterator<Item = (usize, &Resource)> {
     spec.resources()
         .iter()
@@ -142,7 +142,7 @@ impl Coupling<'_> {
     /// Renders the objects `side` deletes automatically at decouple, each
     /// with action `delete`: the [`auto_deleted`] resources with the decouple
     /// data, and, when `results` is given, every resultResource that is not
-    /// itself a `delete` ([FIX] of §4.5: the reference never cleaned them up;
+    /// itself a `delete` (\[FIX\] of §4.5: the reference never cleaned them up;
     /// the results are those stored at the last result phase).
     pub fn render_decouple_deletes(
         &self,

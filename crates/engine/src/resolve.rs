@@ -5,7 +5,7 @@
 //! * config: Secret < inline < configTemplate < ConfigMap < apparatus
 //! * result: Secret < inline < resultTemplate < ConfigMap
 //!
-//! Each map reads its own ConfigMap/Secret fields ([FIX] of §3.1).
+//! Each map reads its own ConfigMap/Secret fields (\[FIX\] of §3.1).
 
 use std::collections::BTreeMap;
 
@@ -100,7 +100,7 @@ impl Coupling<'_> {
             .with_optional_map(VarList::Vars.field(), vars.as_ref()))
     }
 
-    /// resultTemplate data ([FIX] of §3.4): the config data keys without
+    /// resultTemplate data (\[FIX\] of §3.4): the config data keys without
     /// `vars`, plus `plugConfig`, `socketConfig` and `resultVars`. The socket
     /// side also gets its resultVars as `vars`, the reference's (deprecated)
     /// key.

@@ -1,5 +1,5 @@
 //! Rendering one template string, and the template data each stage sees
-//! (the availability matrix of §3.6 with its [FIX]es).
+//! (the availability matrix of §3.6 with its \[FIX\]es).
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,4 @@
-//! The apparatus HTTP client (§5.3 with its [FIX]es): `POST` with a
+//! The apparatus HTTP client (§5.3 with its \[FIX\]es): `POST` with a
 //! minified JSON body and `Content-Type: application/json`, an
 //! `Idempotency-Key` header, one deadline for the whole call (retries
 //! included), and up to [`RETRIES`] retries with backoff

@@ -1,4 +1,4 @@
-//! The idle reaper (§5.4 [FIX]): every period, lists the apparatus Pods in
+//! The idle reaper (§5.4 \[FIX\]): every period, lists the apparatus Pods in
 //! scope (label `apparatus`) and deletes those unused for longer than their
 //! idle timeout ([`workload::is_idle`]). Services stay. Its only state is
 //! the Pods' annotations, so it survives operator restarts, and each delete

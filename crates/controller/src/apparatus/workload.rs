@@ -1,4 +1,4 @@
-//! The apparatus Pod and Service of an owner (§5.1 with its [FIX]es), and
+//! The apparatus Pod and Service of an owner (§5.1 with its \[FIX\]es), and
 //! the idle rule the reaper applies: pure.
 //!
 //! Both are named `<owner>-apparatus`, carry the label

@@ -1,5 +1,5 @@
 //! Rendering the templates of a `ResourceAction` into Kubernetes objects
-//! (§4.2 with its [FIX]es and README decisions 2, 3 and 12).
+//! (§4.2 with its \[FIX\]es and README decisions 2, 3 and 12).
 //!
 //! * Sources are taken in the reference's order: `template`, each
 //!   `templates[i]`, `stringTemplate`, each `stringTemplates[i]`.
