@@ -19,6 +19,7 @@ use crate::maps::{Layers, MapKind};
 use crate::owner::Owner;
 use crate::side::{Pair, Side};
 use crate::sources::{ObjectKey, Sources};
+use crate::template::TemplateData;
 use crate::template::{Data, render_value};
 use crate::vars::{self, VarList};
 
@@ -162,7 +163,7 @@ fn render_templates(
     if templates.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let data = data()?;
+    let data = TemplateData::from(data()?);
     templates
         .iter()
         .map(|(key, src)| {

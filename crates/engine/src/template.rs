@@ -1,6 +1,8 @@
 //! Rendering one template string, and the template data each stage sees
 //! (the availability matrix of §3.6 with its \[FIX\]es).
 
+use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
@@ -12,21 +14,73 @@ use crate::error::{Error, Result};
 /// still contains it (README decision 2).
 pub const NO_VALUE: &str = "<no value>";
 
+/// Template data: the JSON, and its template values, converted on first
+/// use and shared by every template that cannot change them. Converting is
+/// the costly part of a render when the data holds a large object (a
+/// socket's status lists all its plugs), and a pass renders many templates.
+pub(crate) struct TemplateData<'d> {
+    json: Cow<'d, Value>,
+    shared: OnceCell<gotemplate::Value>,
+}
+
+impl<'d> TemplateData<'d> {
+    /// Data that borrows `json`.
+    pub(crate) fn borrowed(json: &'d Value) -> Self {
+        TemplateData {
+            json: Cow::Borrowed(json),
+            shared: OnceCell::new(),
+        }
+    }
+
+    /// The data as JSON.
+    #[cfg(test)]
+    pub(crate) fn json(&self) -> &Value {
+        &self.json
+    }
+
+    /// The template values for `src`. sprig's `set`, `unset` and `merge`
+    /// family change maps in place, and one template must not see another's
+    /// edits: a template that may call them gets its own copy. The check is
+    /// textual and errs on the side of a copy.
+    fn values_for(&self, src: &str) -> gotemplate::Value {
+        let may_mutate = src.contains("set") || src.contains("erge");
+        if may_mutate {
+            return gotemplate::Value::from_json(&self.json);
+        }
+        self.shared
+            .get_or_init(|| gotemplate::Value::from_json(&self.json))
+            .clone()
+    }
+}
+
+impl From<Value> for TemplateData<'static> {
+    fn from(json: Value) -> Self {
+        TemplateData {
+            json: Cow::Owned(json),
+            shared: OnceCell::new(),
+        }
+    }
+}
+
 /// Renders `src` with `data`. Text without `{%` is returned as is, without
-/// parsing. Every call gets its own copy of the data: sprig's `set`/`unset`
-/// mutate maps in place, and one template must not see another's edits.
-pub(crate) fn render(name: &str, src: &str, data: &Value) -> Result<String> {
+/// parsing.
+pub(crate) fn render(name: &str, src: &str, data: &TemplateData<'_>) -> Result<String> {
     if !src.contains("{%") {
         return Ok(src.to_string());
     }
     let template = gotemplate::Template::parse(name, src)?;
-    Ok(template.execute(&gotemplate::Value::from_json(data))?)
+    Ok(template.execute(&data.values_for(src))?)
 }
 
 /// Renders a template whose whole output is one value (a config or result
 /// value, a var's name or namespace). `<no value>` in it is an error naming
 /// the template and `key`.
-pub(crate) fn render_value(name: &str, src: &str, data: &Value, key: &str) -> Result<String> {
+pub(crate) fn render_value(
+    name: &str,
+    src: &str,
+    data: &TemplateData<'_>,
+    key: &str,
+) -> Result<String> {
     let out = render(name, src, data)?;
     if out.contains(NO_VALUE) {
         return Err(Error::NoValue {
@@ -91,7 +145,10 @@ mod tests {
     #[test]
     fn plain_text_is_not_parsed() {
         // An unbalanced "%}" alone is plain text for Go too.
-        assert_eq!(render("t", "a %} b", &json!({})).unwrap(), "a %} b");
+        assert_eq!(
+            render("t", "a %} b", &TemplateData::from(json!({}))).unwrap(),
+            "a %} b"
+        );
     }
 
     #[test]
@@ -99,7 +156,7 @@ mod tests {
         let err = render_value(
             "plug.configTemplate.user",
             "tpl-{% .nope %}",
-            &json!({}),
+            &TemplateData::from(json!({})),
             "user",
         )
         .unwrap_err();
@@ -111,19 +168,24 @@ mod tests {
 
     #[test]
     fn templates_cannot_see_each_others_mutations() {
-        let data = json!({"m": {}});
+        let json = json!({"m": {}});
+        let data = TemplateData::borrowed(&json);
+        // A reader first, so the shared values exist before the writers run.
+        assert_eq!(render("r", "{% .m.k %}", &data).unwrap(), NO_VALUE);
         render("a", r#"{% $_ := set .m "k" "v" %}"#, &data).unwrap();
+        render("c", r#"{% $_ := merge .m (dict "k" "w") %}"#, &data).unwrap();
+        render("d", r#"{% $_ := unset .m "x" %}{% .m.k %}"#, &data).unwrap();
         assert_eq!(render("b", "{% .m.k %}", &data).unwrap(), NO_VALUE);
     }
 
     #[test]
     fn numbers_print_as_go_prints_float64() {
         assert_eq!(
-            render("t", "{% .n %}", &json!({"n": 5432})).unwrap(),
+            render("t", "{% .n %}", &TemplateData::from(json!({"n": 5432}))).unwrap(),
             "5432"
         );
         assert_eq!(
-            render("t", "{% .n %}", &json!({"n": 1000000})).unwrap(),
+            render("t", "{% .n %}", &TemplateData::from(json!({"n": 1000000}))).unwrap(),
             "1e+06"
         );
     }

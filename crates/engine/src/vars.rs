@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::fieldpath;
 use crate::owner::Owner;
 use crate::sources::{Sources, VarTarget};
+use crate::template::TemplateData;
 
 /// Which var list of a spec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +58,7 @@ pub(crate) fn refs(owner: &Owner<'_>, list: VarList, data: &Value) -> Result<Opt
     let Some(vars) = list.of(owner) else {
         return Ok(None);
     };
+    let data = TemplateData::borrowed(data);
     vars.iter()
         .enumerate()
         .map(|(i, var)| {
@@ -64,14 +66,14 @@ pub(crate) fn refs(owner: &Owner<'_>, list: VarList, data: &Value) -> Result<Opt
                 owner,
                 &format!("{}.{}[{i}]", owner.side(), list.field()),
                 var,
-                data,
+                &data,
             )
         })
         .collect::<Result<Vec<_>>>()
         .map(Some)
 }
 
-fn var_ref(owner: &Owner<'_>, site: &str, var: &Var, data: &Value) -> Result<VarRef> {
+fn var_ref(owner: &Owner<'_>, site: &str, var: &Var, data: &TemplateData<'_>) -> Result<VarRef> {
     let objref = &var.objref;
     let rendered = |field: &str, src: &Option<String>| -> Result<Option<String>> {
         src.as_deref()

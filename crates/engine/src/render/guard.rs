@@ -23,6 +23,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::Error;
+use crate::template::TemplateData;
 
 const PREFIX: &str = "zzintegrationvalue";
 const DIGITS: usize = 6;
@@ -32,7 +33,7 @@ const MAX_NAMED: usize = 5;
 
 /// Template data with the other side's risky strings replaced by tokens.
 pub(crate) struct Guard {
-    data: Value,
+    data: TemplateData<'static>,
     values: Vec<Masked>,
 }
 
@@ -56,13 +57,13 @@ impl Guard {
             }
         }
         (!values.is_empty()).then_some(Guard {
-            data: guarded,
+            data: guarded.into(),
             values,
         })
     }
 
     /// The template data with tokens.
-    pub(crate) fn data(&self) -> &Value {
+    pub(crate) fn data(&self) -> &TemplateData<'static> {
         &self.data
     }
 
@@ -225,8 +226,8 @@ mod tests {
         let data = json!({"plugConfig": {"a b": "x\ny"}, "own": "z z"});
         let guard = Guard::new(&data, &["plugConfig"]).unwrap();
         assert_eq!(guard.values.len(), 2);
-        assert_eq!(guard.data()["own"], "z z");
-        let masked = guard.data()["plugConfig"].as_object().unwrap();
+        assert_eq!(guard.data().json()["own"], "z z");
+        let masked = guard.data().json()["plugConfig"].as_object().unwrap();
         let (key, value) = masked.iter().next().unwrap();
         assert_eq!(guard.substitute(key).unwrap(), "a b");
         assert_eq!(

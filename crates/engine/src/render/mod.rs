@@ -22,6 +22,7 @@ use serde_json::Value;
 
 use crate::error::Result;
 use crate::owner::Owner;
+use crate::template::TemplateData;
 use guard::Guard;
 
 /// One rendered object and what to do with it.
@@ -57,7 +58,7 @@ impl Rendered {
 /// Renders actions of one owner with one set of template data.
 pub(crate) struct Renderer<'r> {
     owner: &'r Owner<'r>,
-    data: Value,
+    data: TemplateData<'static>,
     guard: Option<Guard>,
 }
 
@@ -69,7 +70,11 @@ impl<'r> Renderer<'r> {
         let other = owner.side().other();
         let guarded_keys = [other.as_str(), other.config_key(), other.result_key()];
         let guard = Guard::new(&data, &guarded_keys);
-        Renderer { owner, data, guard }
+        Renderer {
+            owner,
+            data: data.into(),
+            guard,
+        }
     }
 
     /// Renders every template of `action` (named `site`, e.g.

@@ -7,14 +7,14 @@
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::template;
+use crate::template::{self, TemplateData};
 
 /// Renders the template tree `tree` named `name`.
-pub(super) fn render(name: &str, tree: &Value, data: &Value) -> Result<Value> {
+pub(super) fn render(name: &str, tree: &Value, data: &TemplateData<'_>) -> Result<Value> {
     walk(name, "", tree, data)
 }
 
-fn walk(name: &str, path: &str, node: &Value, data: &Value) -> Result<Value> {
+fn walk(name: &str, path: &str, node: &Value, data: &TemplateData<'_>) -> Result<Value> {
     match node {
         Value::String(s) => Ok(Value::String(render_leaf(name, path, s, data)?)),
         Value::Array(items) => items
@@ -28,7 +28,12 @@ fn walk(name: &str, path: &str, node: &Value, data: &Value) -> Result<Value> {
     }
 }
 
-fn walk_object(name: &str, path: &str, map: &Map<String, Value>, data: &Value) -> Result<Value> {
+fn walk_object(
+    name: &str,
+    path: &str,
+    map: &Map<String, Value>,
+    data: &TemplateData<'_>,
+) -> Result<Value> {
     let mut out = Map::new();
     for (key, value) in map {
         let key = render_leaf(name, path, key, data)?;
@@ -50,7 +55,7 @@ fn walk_object(name: &str, path: &str, map: &Map<String, Value>, data: &Value) -
 
 /// One string of the tree. Its template name is the tree's name plus the
 /// path, so parse errors point at the field.
-fn render_leaf(name: &str, path: &str, src: &str, data: &Value) -> Result<String> {
+fn render_leaf(name: &str, path: &str, src: &str, data: &TemplateData<'_>) -> Result<String> {
     if !src.contains("{%") {
         return Ok(src.to_string());
     }
@@ -73,7 +78,7 @@ mod tests {
     fn values_never_add_keys() {
         let tree = json!({"data": {"database": "{% .plugConfig.database %}", "n": 3, "b": true}});
         let data = json!({"plugConfig": {"database": "x\"\n  injected: \"y"}});
-        let out = render("t", &tree, &data).unwrap();
+        let out = render("t", &tree, &TemplateData::borrowed(&data)).unwrap();
         assert_eq!(
             out,
             json!({"data": {"database": "x\"\n  injected: \"y", "n": 3, "b": true}})
@@ -83,15 +88,28 @@ mod tests {
     #[test]
     fn double_quoted_literals_work() {
         let tree = json!({"a": "{% default \"x\" .missing %}"});
-        assert_eq!(render("t", &tree, &json!({})).unwrap(), json!({"a": "x"}));
+        assert_eq!(
+            render("t", &tree, &TemplateData::from(json!({}))).unwrap(),
+            json!({"a": "x"})
+        );
     }
 
     #[test]
     fn keys_are_rendered_and_may_not_collide() {
         let data = json!({"k": "a"});
-        let out = render("t", &json!({"{% .k %}.conf": "v"}), &data).unwrap();
+        let out = render(
+            "t",
+            &json!({"{% .k %}.conf": "v"}),
+            &TemplateData::borrowed(&data),
+        )
+        .unwrap();
         assert_eq!(out, json!({"a.conf": "v"}));
-        let err = render("t", &json!({"m": {"{% .k %}": 1, "a": 2}}), &data).unwrap_err();
+        let err = render(
+            "t",
+            &json!({"m": {"{% .k %}": 1, "a": 2}}),
+            &TemplateData::borrowed(&data),
+        )
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "template t: key m.a appears twice after rendering"
@@ -103,7 +121,7 @@ mod tests {
         let err = render(
             "plug.resources[0].template",
             &json!({"data": {"x": "{% .a | nope %}"}}),
-            &json!({}),
+            &TemplateData::from(json!({})),
         )
         .unwrap_err();
         assert!(

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::guard::Guard;
 use crate::error::{Error, Result};
-use crate::template::{self, NO_VALUE};
+use crate::template::{self, NO_VALUE, TemplateData};
 
 /// Renders `src` and returns its non-empty documents. With a `guard`, the
 /// template is rendered a second time with the other side's risky values
@@ -16,7 +16,7 @@ use crate::template::{self, NO_VALUE};
 pub(super) fn render(
     name: &str,
     src: &str,
-    data: &Value,
+    data: &TemplateData<'_>,
     guard: Option<&Guard>,
 ) -> Result<Vec<Value>> {
     let real = template::render(name, src, data)?;
@@ -71,20 +71,34 @@ mod tests {
     fn empty_and_whitespace_output_is_skipped() {
         let data = json!({"tls": "false"});
         let src = "{%- if eq .tls \"true\" %}\napiVersion: v1\nkind: ConfigMap\n{%- end %}\n";
-        assert!(render("t", src, &data, None).unwrap().is_empty());
-        assert!(render("t", "", &data, None).unwrap().is_empty());
+        assert!(
+            render("t", src, &TemplateData::borrowed(&data), None)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            render("t", "", &TemplateData::borrowed(&data), None)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
     fn several_documents_and_empty_ones() {
         let src = "---\na: 1\n---\n---\nb: two\n...\n";
-        let docs = render("t", src, &json!({}), None).unwrap();
+        let docs = render("t", src, &TemplateData::from(json!({})), None).unwrap();
         assert_eq!(docs, vec![json!({"a": 1}), json!({"b": "two"})]);
     }
 
     #[test]
     fn yaml_errors_do_not_quote_the_text() {
-        let err = render("t", "a: \"hunter2\n  b", &json!({}), None).unwrap_err();
+        let err = render(
+            "t",
+            "a: \"hunter2\n  b",
+            &TemplateData::from(json!({})),
+            None,
+        )
+        .unwrap_err();
         let msg = err.to_string();
         assert!(
             msg.starts_with("template t: rendered text is not valid YAML"),
@@ -97,7 +111,7 @@ mod tests {
         let data = json!({"plugConfig": {"x": value}});
         let guard = Guard::new(&data, &["plugConfig"]);
         assert!(guard.is_some(), "{value:?} should be guarded");
-        render("t", src, &data, guard.as_ref())
+        render("t", src, &TemplateData::borrowed(&data), guard.as_ref())
     }
 
     #[test]
@@ -139,6 +153,6 @@ mod tests {
 
     #[test]
     fn duplicate_keys_are_errors() {
-        assert!(render("t", "a: 1\na: 2\n", &json!({}), None).is_err());
+        assert!(render("t", "a: 1\na: 2\n", &TemplateData::from(json!({})), None).is_err());
     }
 }
