@@ -105,13 +105,7 @@ impl Coupling<'_> {
         configs: &Configs,
     ) -> Result<Vec<Rendered>> {
         let owner = self.owner(side);
-        let mut resources = resources_on(owner.spec(), event.into()).peekable();
-        // Nothing to render: spare building the data (it holds both objects).
-        if resources.peek().is_none() {
-            return Ok(Vec::new());
-        }
-        let renderer = Renderer::new(owner, self.event_data(configs).into_value());
-        render_resources(&renderer, owner, resources, None)
+        self.render_with_event_data(owner, configs, resources_on(owner.spec(), event.into()))
     }
 
     /// Renders `side`'s [`drift_repaired`] resources with the data of a
@@ -119,8 +113,23 @@ impl Coupling<'_> {
     /// due.
     pub fn render_drift_repairs(&self, side: Side, configs: &Configs) -> Result<Vec<Rendered>> {
         let owner = self.owner(side);
+        self.render_with_event_data(owner, configs, drift_repaired(owner.spec()))
+    }
+
+    /// Renders `resources` of `owner` with the data of a coupling event.
+    fn render_with_event_data<'s>(
+        &self,
+        owner: &Owner<'_>,
+        configs: &Configs,
+        resources: impl Iterator<Item = (usize, &'s Resource)>,
+    ) -> Result<Vec<Rendered>> {
+        let mut resources = resources.peekable();
+        // Nothing to render: spare building the data (it holds both objects).
+        if resources.peek().is_none() {
+            return Ok(Vec::new());
+        }
         let renderer = Renderer::new(owner, self.event_data(configs).into_value());
-        render_resources(&renderer, owner, drift_repaired(owner.spec()), None)
+        render_resources(&renderer, owner, resources, None)
     }
 
     /// Renders `side`'s resultResources for the result phase (§4.6). Data:
