@@ -34,16 +34,9 @@
 //! the two templated ConfigMaps each coupling applies (one server-side
 //! apply patch each).
 //!
-//! Results on the 2-core development machine (release build, N = 1000,
-//! other builds running; also in README.md, "Performance"):
-//!
-//! * phase 1: all 1000 plugs coupled after 5.1–7.5 s (target 10 s, met);
-//!   12.9 operator writes per coupling, 8.9 without Events (2 resource
-//!   applies, 3 plug status, 1.8 socket status, 2 finalizer patches;
-//!   target 3 + resources, missed) and 7 reads;
-//! * phase 2: 1000 plugs coupled to one socket after 14 s; the host patch
-//!   reached every plug's ConfigMap after 15.6–27.9 s (target 5 s, missed),
-//!   7.0 writes and 2.8 reads per plug, no plug spec writes.
+//! The figures on the 2-core development machine, and what each round of
+//! work changed, are in README.md ("Operator: couplings at scale"): one
+//! place, so they cannot disagree.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark fails loudly
 
