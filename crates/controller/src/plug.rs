@@ -458,12 +458,13 @@ impl Pass<'_> {
     /// Deletion: decouple from the recorded socket, run the deleted hooks,
     /// release the finalizer. Any error keeps the finalizer for a retry;
     /// what completed is written first, so the retry does not repeat it.
+    /// A forced deletion (`FORCE_DELETE_ANNOTATION`) turns the error into a
+    /// Warning and releases the finalizer anyway.
     async fn finalize(&mut self) -> Result<Action> {
         match self.deletion_hooks().await {
             Ok(()) => drop(self.flush().await?),
             Err(err) => {
                 let note = forced_note(&self.plug, &err).ok_or(err)?;
-                let note = self.redactor.redact(&note);
                 warn(self.ctx, &self.plug, FORCED_DELETION, &note, &self.redactor).await;
             }
         }
