@@ -7,9 +7,18 @@
 //! new one. It keeps the first Event's note, so callers should give each
 //! distinct situation its own reason.
 //!
+//! Normal Events pass a spam filter like client-go's: per object and
+//! reason, a burst of 25, then one per 5 minutes; the rest are dropped. A
+//! socket whose 1,000 plugs update at once gets 25 `SocketUpdated` Events,
+//! not 1,000 writes to the API server.
+//!
 //! Notes are user-visible and readable by anyone who may list Events: a
 //! Warning's note (error text) goes through the coupling's [`Redactor`], so
 //! no Secret value can reach it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use integration_api::FIELD_MANAGER;
 use integration_engine::Redactor;
@@ -22,11 +31,20 @@ use crate::object::ObjectRef;
 /// The API server's limit on an Event's note, in bytes.
 const MAX_NOTE: usize = 1024;
 
+/// Normal Events per object and reason that pass at once (client-go's
+/// spam filter default).
+const SPAM_BURST: f64 = 25.0;
+/// After the burst, one more Event per object and reason each period.
+const SPAM_REFILL: Duration = Duration::from_secs(300);
+/// Objects and reasons the filter remembers (client-go's cache size).
+const SPAM_KEYS: usize = 4096;
+
 /// Writes Events regarding Plugs and Sockets. Share one per operator: its
 /// de-duplication cache is per recorder.
 #[derive(Clone)]
 pub struct EventRecorder {
     recorder: Recorder,
+    spam: Arc<SpamFilter>,
     /// What [`EventRecorder::new`] got, for the fresh recorder of each
     /// Warning.
     client: Client,
@@ -43,6 +61,7 @@ impl EventRecorder {
         };
         EventRecorder {
             recorder: Recorder::new(client.clone(), reporter),
+            spam: Arc::default(),
             client,
             instance,
         }
@@ -50,11 +69,23 @@ impl EventRecorder {
 
     /// A `Normal` Event, e.g. reason `PlugCoupled`, note
     /// `plug orders-db/app coupled`. The note must be operator-composed
-    /// text (names and verbs), never values.
+    /// text (names and verbs), never values. Dropped when the spam filter
+    /// holds it back.
     pub async fn normal<K>(&self, regarding: &K, reason: &str, note: &str) -> Result<()>
     where
         K: Resource<DynamicType = ()>,
     {
+        let reference = regarding.object_ref(&());
+        let key = format!(
+            "{}/{}/{}/{reason}",
+            reference.kind.unwrap_or_default(),
+            reference.namespace.unwrap_or_default(),
+            reference.name.unwrap_or_default()
+        );
+        if !self.spam.allow(key, Instant::now()) {
+            tracing::debug!(reason, "Event dropped by the spam filter");
+            return Ok(());
+        }
         self.publish(regarding, EventType::Normal, reason, note.to_string())
             .await
     }
@@ -116,6 +147,56 @@ impl EventRecorder {
     }
 }
 
+/// A token bucket per object and reason, like client-go's
+/// `EventSourceObjectSpamFilter`.
+#[derive(Default)]
+struct SpamFilter {
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+/// Tokens left at `at`.
+#[derive(Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    /// The tokens at `now`, refilled since `at`.
+    fn tokens_at(self, now: Instant) -> f64 {
+        let refilled =
+            now.saturating_duration_since(self.at).as_secs_f64() / SPAM_REFILL.as_secs_f64();
+        (self.tokens + refilled).min(SPAM_BURST)
+    }
+}
+
+impl SpamFilter {
+    /// Whether an Event with `key` (object and reason) may be written at
+    /// `now`; takes a token when it may.
+    fn allow(&self, key: String, now: Instant) -> bool {
+        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        if buckets.len() >= SPAM_KEYS && !buckets.contains_key(&key) {
+            // Full buckets carry no state worth keeping; if every bucket
+            // is in use, start over rather than grow.
+            buckets.retain(|_, b| b.tokens_at(now) < SPAM_BURST);
+            if buckets.len() >= SPAM_KEYS {
+                buckets.clear();
+            }
+        }
+        let bucket = buckets.entry(key).or_insert(Bucket {
+            tokens: SPAM_BURST,
+            at: now,
+        });
+        let tokens = bucket.tokens_at(now);
+        let allowed = tokens >= 1.0;
+        *bucket = Bucket {
+            tokens: if allowed { tokens - 1.0 } else { tokens },
+            at: now,
+        };
+        allowed
+    }
+}
+
 /// `text` cut to at most `max` bytes, on a character boundary.
 fn truncate(mut text: String, max: usize) -> String {
     if text.len() > max {
@@ -131,6 +212,36 @@ fn truncate(mut text: String, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spam_filter_lets_a_burst_through_then_one_per_period() {
+        let filter = SpamFilter::default();
+        let start = Instant::now();
+        let key = || "Socket/db/postgres/SocketUpdated".to_string();
+        let passed = (0..100).filter(|_| filter.allow(key(), start)).count();
+        assert_eq!(passed, 25);
+        assert!(!filter.allow(key(), start + SPAM_REFILL / 2));
+        assert!(filter.allow(key(), start + SPAM_REFILL));
+        assert!(!filter.allow(key(), start + SPAM_REFILL));
+        // Other objects and reasons have their own buckets.
+        assert!(filter.allow("Socket/db/postgres/SocketCoupled".into(), start));
+        assert!(filter.allow("Plug/app/a/PlugUpdated".into(), start));
+    }
+
+    #[test]
+    fn spam_filter_memory_is_bounded() {
+        let filter = SpamFilter::default();
+        let now = Instant::now();
+        for i in 0..(SPAM_KEYS * 3) {
+            assert!(filter.allow(format!("Plug/app/p{i}/PlugCoupled"), now));
+        }
+        let kept = filter
+            .buckets
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
+        assert!(kept <= SPAM_KEYS, "{kept}");
+    }
 
     #[test]
     fn truncates_on_a_char_boundary() {

@@ -50,6 +50,28 @@ async fn normal_events_regard_the_object() {
     assert_eq!(regarding.uid.as_deref(), Some("0b9e6a1c-plug"));
 }
 
+/// A flood of one Normal Event about one object is cut after the spam
+/// filter's burst of 25: the rest are not written at all.
+#[tokio::test]
+async fn repeats_past_the_burst_are_not_written() {
+    let env = Env::f0().await;
+    let recorder = EventRecorder::new(env.cluster.client().clone(), None);
+    let before = env.emu.requests().writes();
+    for _ in 0..40 {
+        recorder
+            .normal(&plug(), "PlugUpdated", "plug orders-db/app updated")
+            .await
+            .unwrap();
+    }
+    assert_eq!(env.emu.requests().writes() - before, 25);
+    let events = events_in(&env, "app").await;
+    let count: i32 = events
+        .iter()
+        .map(|e| e.series.as_ref().map_or(1, |s| s.count))
+        .sum();
+    assert_eq!(count, 25);
+}
+
 #[tokio::test]
 async fn warnings_are_redacted() {
     let env = Env::f0().await;
