@@ -17,7 +17,7 @@ use integration_api::{
 };
 use integration_engine::{
     Configs, Coupling, CouplingEvent, OwnEvent, Owner, Pair, Redactor, Rendered, Results, Side,
-    Validated, render_own_event,
+    Sources, Validated, render_own_event,
 };
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ListParams, PostParams};
@@ -583,16 +583,8 @@ impl Pass<'_> {
     async fn couple(&mut self, socket: &Socket) -> Result<Action> {
         let plug = self.plug.clone();
         let coupling = Coupling::new(&plug, socket)?;
-        let mut sources = fetch(&self.ctx.cluster, &coupling.plan()?, MapReader::Operator).await?;
-        // The Secrets' values first: a configTemplate error may quote them.
-        self.redactor = coupling.redactor(&sources, &[]);
-        self.ctx
-            .apparatus
-            .fill_configs(&coupling, &mut sources)
-            .await?;
+        let (sources, configs) = self.resolve(&coupling).await?;
         let hash = coupling.inputs_hash(&sources)?;
-        let configs = coupling.configs(&sources)?;
-        self.redactor = coupling.redactor(&sources, &[&configs.plug, &configs.socket]);
         let socket_uid = socket.uid().unwrap_or_default();
         let coupled_ref = CoupledRef {
             api_version: API_VERSION.to_string(),
@@ -663,6 +655,23 @@ impl Pass<'_> {
         Ok(Action::requeue(self.ctx.resync))
     }
 
+    /// Fetches what the coupling reads, asks each side's apparatus for its
+    /// config, and resolves both configs. The redactor learns the Secrets'
+    /// values first (a configTemplate error may quote them), then the
+    /// configs' secret values.
+    async fn resolve(&mut self, coupling: &Coupling<'_>) -> Result<(Sources, Configs)> {
+        let plan = coupling.plan()?;
+        let mut sources = fetch(&self.ctx.cluster, &plan, MapReader::Operator).await?;
+        self.redactor = coupling.redactor(&sources, &[]);
+        self.ctx
+            .apparatus
+            .fill_configs(coupling, &mut sources)
+            .await?;
+        let configs = coupling.configs(&sources)?;
+        self.redactor = coupling.redactor(&sources, &[&configs.plug, &configs.socket]);
+        Ok((sources, configs))
+    }
+
     /// Decoupled hooks and the auto-delete pass of both sides, plug first
     /// (§2.7), resuming at the side a failed attempt left. Stages the
     /// progress; the caller forgets the coupling. The socket's status is
@@ -670,14 +679,7 @@ impl Pass<'_> {
     async fn decouple(&mut self, socket: &Socket) -> Result<()> {
         let plug = self.plug.clone();
         let coupling = Coupling::new(&plug, socket)?;
-        let mut sources = fetch(&self.ctx.cluster, &coupling.plan()?, MapReader::Operator).await?;
-        self.redactor = coupling.redactor(&sources, &[]);
-        self.ctx
-            .apparatus
-            .fill_configs(&coupling, &mut sources)
-            .await?;
-        let configs = coupling.configs(&sources)?;
-        self.redactor = coupling.redactor(&sources, &[&configs.plug, &configs.socket]);
+        let (sources, configs) = self.resolve(&coupling).await?;
         let event = CouplingEvent::Decoupled;
         let recorded = plug.status.as_ref().and_then(|s| s.progress.as_ref());
         let fingerprint = hooks_fingerprint(&plug, socket, &configs);
