@@ -20,7 +20,11 @@
 //!   until every plug is `Coupled=True/CouplingSucceeded`, then waits until
 //!   the API server is quiet and reports the operator's API requests per
 //!   coupling, split into writes and reads.
-//! * Phase 2, one socket and N plugs (a fresh emulator and operator): all
+//! * Phase 2, N sockets, then N plugs (a fresh emulator and operator): the
+//!   sockets are created first and counted on their own (finalizer,
+//!   `created` hooks, status), then one plug per socket; the plugs'
+//!   requests are what a coupling to an existing socket costs.
+//! * Phase 3, one socket and N plugs (a fresh emulator and operator): all
 //!   plugs couple to one socket; then one merge patch changes the socket's
 //!   `spec.config.host`. Reports the time until every plug's ConfigMap
 //!   shows the new host, and asserts that no plug spec was written (every
@@ -137,6 +141,7 @@ fn main() {
             std::thread::available_parallelism().map_or(0, |p| p.get())
         );
         pairs(n, options()).await;
+        existing_sockets(n, options()).await;
         one_socket(n, options()).await;
     });
 }
@@ -235,6 +240,15 @@ impl Setup {
             self.reads.load(Ordering::SeqCst),
             self.writes.load(Ordering::SeqCst),
         )
+    }
+
+    /// Starts counting requests: the window's delta leaves out what came
+    /// before.
+    fn window(&self) -> Window {
+        Window {
+            before: self.emu.requests(),
+            own: self.own(),
+        }
     }
 
     /// Waits until no resourceVersion was handed out for [`QUIET`].
@@ -341,6 +355,24 @@ fn all_coupled(bench: &Client, n: usize) -> tokio::task::JoinHandle<Instant> {
     })
 }
 
+/// A span of requests being counted, opened by [`Setup::window`].
+struct Window {
+    before: RequestCounts,
+    own: (u64, u64),
+}
+
+impl Window {
+    /// The emulator's requests since the window opened, and the
+    /// benchmark's own (reads, writes) among them.
+    fn close(self, setup: &Setup) -> (RequestCounts, (u64, u64)) {
+        let own = setup.own();
+        (
+            setup.emu.requests().since(&self.before),
+            (own.0 - self.own.0, own.1 - self.own.1),
+        )
+    }
+}
+
 /// Writes and reads of `delta` minus the benchmark's own.
 struct Figures {
     writes: u64,
@@ -387,8 +419,7 @@ async fn pairs(n: usize, options: RunOptions) {
             [Either::Socket(socket(&s)), Either::Plug(plug(&p, &s))]
         })
         .collect();
-    let before = setup.emu.requests();
-    let own_before = setup.own();
+    let window = setup.window();
     let start = Instant::now();
     let done = all_coupled(&setup.bench, n);
     create_all(&setup.bench, objects).await;
@@ -397,9 +428,7 @@ async fn pairs(n: usize, options: RunOptions) {
     let elapsed = coupled_at - start;
     setup.quiet().await;
     let settled = start.elapsed() - QUIET;
-    let delta = setup.emu.requests().since(&before);
-    let own = setup.own();
-    let own = (own.0 - own_before.0, own.1 - own_before.1);
+    let (delta, own) = window.close(&setup);
     assert_eq!(own.1, 2 * n as u64, "the benchmark writes only its creates");
     println!("phase 1: {n} socket/plug pairs (S0/P0, one ConfigMap per side)");
     println!("  created all 2N objects in {:.2} s", created.as_secs_f64());
@@ -409,13 +438,74 @@ async fn pairs(n: usize, options: RunOptions) {
         n as f64 / elapsed.as_secs_f64(),
         settled.as_secs_f64()
     );
+    println!("  operator requests per pair (a socket's own lifecycle included):");
     per_coupling(&delta, own, n, &[("create", "sockets", n as u64)]);
     setup.stop().await;
 }
 
+/// Phase 2: N sockets, then one plug for each. The sockets' own lifecycle
+/// (finalizer, `created` hooks and status) is counted before any plug
+/// exists, so the plugs' figures are what a coupling costs.
+async fn existing_sockets(n: usize, options: RunOptions) {
+    let setup = Setup::start(options).await;
+    println!("phase 2: {n} sockets, then one plug for each");
+    let window = setup.window();
+    let sockets = (0..n).map(|i| Either::Socket(socket(&format!("t-{i}"))));
+    let done = all_sockets_created(&setup.bench, n);
+    create_all(&setup.bench, sockets.collect()).await;
+    tokio::time::timeout(DEADLINE, done).await.unwrap().unwrap();
+    setup.quiet().await;
+    let (delta, own) = window.close(&setup);
+    assert_eq!(own.1, n as u64, "the benchmark writes only its creates");
+    println!("  operator requests per socket, before any plug:");
+    breakdown(&delta, &[("create", "sockets", n as u64)], n);
+
+    let window = setup.window();
+    let start = Instant::now();
+    let done = all_coupled(&setup.bench, n);
+    let plugs = (0..n).map(|i| Either::Plug(plug(&format!("u-{i}"), &format!("t-{i}"))));
+    create_all(&setup.bench, plugs.collect()).await;
+    let coupled_at = tokio::time::timeout(DEADLINE, done).await.unwrap().unwrap();
+    println!(
+        "  all {n} plugs coupled after {:.2} s",
+        (coupled_at - start).as_secs_f64()
+    );
+    setup.quiet().await;
+    let (delta, own) = window.close(&setup);
+    assert_eq!(own.1, n as u64, "the benchmark writes only its creates");
+    println!("  operator requests per coupling:");
+    per_coupling(&delta, own, n, &[]);
+    setup.stop().await;
+}
+
+/// Watches sockets in `db` until `n` of them have a `Coupled` condition,
+/// which marks their `created` hooks as done.
+fn all_sockets_created(bench: &Client, n: usize) -> tokio::task::JoinHandle<()> {
+    let api: Api<Socket> = Api::namespaced(bench.clone(), "db");
+    tokio::spawn(async move {
+        let mut created: HashSet<String> = HashSet::new();
+        let stream = watcher(api, watcher::Config::default())
+            .default_backoff()
+            .applied_objects();
+        futures::pin_mut!(stream);
+        while let Some(socket) = stream.try_next().await.unwrap() {
+            let conditions = socket.status.as_ref().and_then(|s| s.conditions.as_ref());
+            if conditions.is_some_and(|c| c.iter().any(|c| c.type_ == "Coupled")) {
+                created.insert(socket.name_any());
+            }
+            if created.len() == n {
+                return;
+            }
+        }
+        panic!("the socket watch ended");
+    })
+}
+
 /// Prints the operator's requests per coupling over `delta`, less the
 /// benchmark's own (`own`: its reads and writes, `created`: its creates
-/// besides one plug per coupling).
+/// besides one plug per coupling). Writes are split into the coupling's
+/// resources, its state (status writes and finalizer patches: what the
+/// ≤ 3 target counts) and Events.
 fn per_coupling(delta: &RequestCounts, own: (u64, u64), n: usize, created: &[(&str, &str, u64)]) {
     let op = operator_figures(delta, own);
     let per = |x: u64| x as f64 / n as f64;
@@ -423,51 +513,47 @@ fn per_coupling(delta: &RequestCounts, own: (u64, u64), n: usize, created: &[(&s
     let events = delta.sum(|k| {
         k.resource == "events" && k.verb != "get" && k.verb != "list" && k.verb != "watch"
     });
+    let status = delta.get("update", "plugs/status") + delta.get("update", "sockets/status");
+    let finalizers = delta.get("patch", "plugs") + delta.get("patch", "sockets");
     println!(
-        "  operator requests per coupling: {:.2} writes ({:.2} of them resource applies, so {:.2} besides its resources), {:.2} reads",
+        "    {:.2} writes: {:.2} resource applies + {:.2} state ({:.2} status, {:.2} finalizer patches) + {:.2} Events{}",
         per(op.writes),
         per(resources),
-        per(op.writes - resources),
-        per(op.reads)
-    );
-    println!(
-        "  without Events: {:.2} writes per coupling, {:.2} besides its resources",
-        per(op.writes - events),
-        per(op.writes - events - resources)
-    );
-    println!(
-        "  of the writes: {:.2} status, {:.2} finalizer/metadata patches, {:.2} Events",
-        per(delta.get("update", "plugs/status") + delta.get("update", "sockets/status")),
-        per(delta.get("patch", "plugs") + delta.get("patch", "sockets")),
+        per(status + finalizers),
+        per(status),
+        per(finalizers),
         per(events),
+        match op.writes - resources - status - finalizers - events {
+            0 => String::new(),
+            other => format!(" + {:.2} other", per(other)),
+        }
     );
-    println!("  per coupling, by verb and resource (the benchmark's creates left out):");
+    println!("    {:.2} reads", per(op.reads));
+    println!("    by verb and resource (the benchmark's creates left out):");
     let mut bench_writes = vec![("create", "plugs", n as u64)];
     bench_writes.extend_from_slice(created);
     breakdown(delta, &bench_writes, n);
 }
 
-/// Phase 2: one socket, N plugs; then one change of the socket's host.
+/// Phase 3: one socket, N plugs; then one change of the socket's host.
 async fn one_socket(n: usize, options: RunOptions) {
     let setup = Setup::start(options).await;
     let mut objects = vec![Either::Socket(socket("shared"))];
     objects.extend((0..n).map(|i| Either::Plug(plug(&format!("q-{i}"), "shared"))));
-    let before = setup.emu.requests();
-    let own_before = setup.own();
+    let window = setup.window();
     let start = Instant::now();
     let done = all_coupled(&setup.bench, n);
     create_all(&setup.bench, objects).await;
     let coupled_at = tokio::time::timeout(DEADLINE, done).await.unwrap().unwrap();
-    println!("phase 2: one socket, {n} plugs");
+    println!("phase 3: one socket, {n} plugs");
     println!(
         "  all {n} plugs coupled to the one socket after {:.2} s",
         (coupled_at - start).as_secs_f64()
     );
     setup.quiet().await;
-    let delta = setup.emu.requests().since(&before);
-    let own = setup.own();
-    let own = (own.0 - own_before.0, own.1 - own_before.1);
+    let (delta, own) = window.close(&setup);
     assert_eq!(own.1, n as u64 + 1, "the benchmark writes only its creates");
+    println!("  operator requests per coupling (the socket's own lifecycle included):");
     per_coupling(&delta, own, n, &[("create", "sockets", 1)]);
 
     let plugs: Api<Plug> = Api::namespaced(setup.bench.clone(), "app");
@@ -520,8 +606,7 @@ async fn one_socket(n: usize, options: RunOptions) {
         panic!("the ConfigMap watch ended");
     });
     is_ready.await.unwrap();
-    let before = setup.emu.requests();
-    let own_before = setup.own();
+    let window = setup.window();
     let sockets: Api<Socket> = Api::namespaced(setup.bench.clone(), "db");
     let start = Instant::now();
     sockets
@@ -535,9 +620,7 @@ async fn one_socket(n: usize, options: RunOptions) {
     let updated_at = tokio::time::timeout(DEADLINE, seen).await.unwrap().unwrap();
     let elapsed = updated_at - start;
     setup.quiet().await;
-    let delta = setup.emu.requests().since(&before);
-    let own = setup.own();
-    let own = (own.0 - own_before.0, own.1 - own_before.1);
+    let (delta, own) = window.close(&setup);
     assert_eq!(own.1, 1, "the benchmark writes only its patch");
     let op = operator_figures(&delta, own);
     println!(

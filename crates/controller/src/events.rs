@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use integration_api::FIELD_MANAGER;
 use integration_engine::Redactor;
+use k8s_openapi::api::core::v1::ObjectReference;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::{Client, Resource};
 
@@ -78,15 +79,15 @@ impl EventRecorder {
         let reference = regarding.object_ref(&());
         let key = format!(
             "{}/{}/{}/{reason}",
-            reference.kind.unwrap_or_default(),
-            reference.namespace.unwrap_or_default(),
-            reference.name.unwrap_or_default()
+            reference.kind.as_deref().unwrap_or_default(),
+            reference.namespace.as_deref().unwrap_or_default(),
+            reference.name.as_deref().unwrap_or_default()
         );
         if !self.spam.allow(key, Instant::now()) {
             tracing::debug!(reason, "Event dropped by the spam filter");
             return Ok(());
         }
-        self.publish(regarding, EventType::Normal, reason, note.to_string())
+        self.publish::<K>(reference, EventType::Normal, reason, note.to_string())
             .await
     }
 
@@ -109,14 +110,16 @@ impl EventRecorder {
         K: Resource<DynamicType = ()>,
     {
         let fresh = EventRecorder::new(self.client.clone(), self.instance.clone());
+        let reference = regarding.object_ref(&());
         fresh
-            .publish(regarding, EventType::Warning, reason, redactor.redact(note))
+            .publish::<K>(reference, EventType::Warning, reason, redactor.redact(note))
             .await
     }
 
+    /// Writes one Event about `reference`, an object of kind `K`.
     async fn publish<K>(
         &self,
-        regarding: &K,
+        reference: ObjectReference,
         type_: EventType,
         reason: &str,
         note: String,
@@ -124,7 +127,6 @@ impl EventRecorder {
     where
         K: Resource<DynamicType = ()>,
     {
-        let reference = regarding.object_ref(&());
         let event = Event {
             type_,
             reason: reason.to_string(),

@@ -67,6 +67,7 @@ impl Op {
     /// F0 with the CRDs installed; no operator yet (one started later runs
     /// with `options`).
     pub async fn without_operator(options: RunOptions) -> Op {
+        log_when_asked();
         let emu = Emulator::start().await.expect("emulator starts");
         let client = emu.client();
         let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
@@ -292,4 +293,16 @@ pub async fn within<T>(secs: u64, what: &str, fut: impl Future<Output = T>) -> T
 /// `data` of a ConfigMap as JSON.
 pub fn data(cm: &ConfigMap) -> Value {
     serde_json::to_value(cm.data.clone().unwrap_or_default()).unwrap()
+}
+
+/// With `RUST_LOG` set (e.g. `RUST_LOG=integration_controller=debug`), the
+/// operator's logs go to the test's output: the way to see which passes a
+/// failing test ran.
+fn log_when_asked() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
 }
