@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use integration_controller::RunOptions;
 use integration_controller::leader::{self, LeaseConfig};
@@ -35,6 +36,26 @@ pub struct OperateArgs {
         value_name = "NS"
     )]
     leader_election_namespace: String,
+    /// How long a leader's Lease stays valid without a renewal: how long
+    /// the replicas wait for a crashed leader.
+    #[arg(long, default_value = "15s", value_parser = duration, value_name = "DURATION")]
+    leader_elect_lease_duration: Duration,
+    /// How long a leader keeps leading while its renewals fail; shorter
+    /// than the lease duration.
+    #[arg(long, default_value = "10s", value_parser = duration, value_name = "DURATION")]
+    leader_elect_renew_deadline: Duration,
+    /// How often a contender tries to take the Lease and the leader renews
+    /// it; shorter than the renew deadline.
+    #[arg(long, default_value = "2s", value_parser = duration, value_name = "DURATION")]
+    leader_elect_retry_period: Duration,
+}
+
+/// A duration flag: `15s`, `1m30s`, `500ms` (or ISO 8601, `PT15S`).
+fn duration(value: &str) -> Result<Duration, String> {
+    let parsed: jiff::SignedDuration = value
+        .parse()
+        .map_err(|e| format!("not a duration like 15s or 1m30s: {e}"))?;
+    Duration::try_from(parsed).map_err(|_| "a duration cannot be negative".to_string())
 }
 
 /// Bound listeners, checked before anything talks to the cluster.
@@ -106,7 +127,12 @@ pub async fn run(
         integration_controller::run_until(client, options, shutdown).await;
         return Ok(());
     }
-    let config = LeaseConfig::new(&args.leader_election_namespace, identity());
+    let config = LeaseConfig {
+        lease_duration: args.leader_elect_lease_duration,
+        renew_deadline: args.leader_elect_renew_deadline,
+        retry_period: args.leader_elect_retry_period,
+        ..LeaseConfig::new(&args.leader_election_namespace, identity())
+    };
     let lease = vec![("name".to_string(), config.name.clone())];
     tracing::info!(identity = %config.identity, namespace = %config.namespace, "waiting for the leader lease");
     let on_change = move |leading: bool| {
@@ -180,6 +206,23 @@ mod tests {
         }
         assert_eq!(container["ports"][1]["containerPort"], 8081);
         assert!(container["resources"]["limits"]["memory"].is_string());
+    }
+
+    #[test]
+    fn lease_timings_are_durations() {
+        assert_eq!(duration("15s"), Ok(Duration::from_secs(15)));
+        assert_eq!(duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(duration("500ms"), Ok(Duration::from_millis(500)));
+        assert!(duration("15").unwrap_err().contains("15s"));
+        assert!(duration("-2s").unwrap_err().contains("negative"));
+        let cli = super::super::Cli::try_parse_from([
+            "integration-operator",
+            "run",
+            "--leader-elect-lease-duration",
+            "soon",
+        ]);
+        let error = cli.unwrap_err().to_string();
+        assert!(error.contains("--leader-elect-lease-duration"), "{error}");
     }
 
     #[test]
