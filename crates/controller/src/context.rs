@@ -18,6 +18,7 @@ use serde_json::json;
 use crate::apparatus::{Apparatus, ApparatusOptions};
 use crate::cluster::Cluster;
 use crate::events::EventRecorder;
+use crate::metrics::Metrics;
 
 /// Shared state of the controllers.
 pub struct Context {
@@ -32,6 +33,8 @@ pub struct Context {
     pub namespace: Option<String>,
     /// Calls to apparatuses, and their Pods.
     pub apparatus: Apparatus,
+    /// What the operator exports on `/metrics`.
+    pub metrics: Arc<Metrics>,
     /// Consecutive failures per object, for exponential backoff.
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -42,21 +45,23 @@ const BACKOFF_BASE: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(300);
 
 impl Context {
-    /// A context over `cluster`.
+    /// A context over `cluster`, observed in `metrics`.
     pub fn new(
         cluster: Cluster,
         namespace: Option<String>,
         resync: Duration,
         apparatus: ApparatusOptions,
+        metrics: Arc<Metrics>,
     ) -> Self {
         let recorder = EventRecorder::new(cluster.client().clone(), None);
-        let apparatus = Apparatus::new(cluster.client().clone(), apparatus);
+        let apparatus = Apparatus::new(cluster.client().clone(), apparatus, metrics.clone());
         Context {
             cluster,
             recorder,
             resync,
             namespace,
             apparatus,
+            metrics,
             failures: Mutex::default(),
         }
     }
@@ -82,7 +87,8 @@ impl Context {
     /// Closes a pass over the object with `key` (`object_key`): success
     /// resets its backoff; a failure other than a write conflict (which just
     /// retries) or a starting apparatus (which retries after the start
-    /// delay) is reported with `report`.
+    /// delay) is reported with `report`, and counted when a template
+    /// caused it.
     pub async fn settle(
         &self,
         key: &str,
@@ -95,6 +101,9 @@ impl Context {
                 Ok(action)
             }
             Err(err) => {
+                if let ReconcileError::Engine(e) = &err {
+                    self.metrics.count_template_error(e);
+                }
                 if !err.is_conflict() && !err.is_starting() {
                     report(&err).await;
                 }

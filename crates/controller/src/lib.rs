@@ -18,7 +18,8 @@
 //!   the watches that connect them, and the DeferredResource controller
 //!   ([`deferred`]).
 //! * [`leader`]: leader election on a Lease, so only one replica runs the
-//!   controllers; [`metrics`]: reconcile counts and durations.
+//!   controllers; [`metrics`]: everything `/metrics` exports (reconcile
+//!   passes, hook durations, apparatus calls, template errors, couplings).
 //!
 //! Errors ([`Error`]) name the object and the API server's reason, and are
 //! meant to be shown to users: they never repeat values the server echoed.
@@ -49,7 +50,7 @@ pub use error::{Error, Operation, Result};
 pub use events::EventRecorder;
 pub use fetch::{MapReader, fetch};
 pub use impersonation::{Impersonation, service_account_user};
-pub use metrics::Passes;
+pub use metrics::{Metrics, Passes};
 pub use object::ObjectRef;
 pub use objects::{DEFAULT_DELETION_TIMEOUT, Deletion, Objects};
 pub use runtime::{

@@ -766,8 +766,8 @@ impl Pass<'_> {
         self.flush().await.map(drop)
     }
 
-    /// Runs one side's hooks of a coupling event (§2.8): its apparatus,
-    /// its resources, then its Event.
+    /// Runs one side's hooks of a coupling event (§2.8), timed: its
+    /// apparatus, its resources, then its Event.
     async fn side_hooks(
         &self,
         coupling: &Coupling<'_>,
@@ -775,13 +775,17 @@ impl Pass<'_> {
         side: Side,
         hooks: &Hooks<'_>,
     ) -> Result<()> {
-        (self.ctx.apparatus)
-            .coupling_event(coupling, side, hooks.event, hooks.configs)
-            .await?;
-        self.run_side(coupling, side, hooks.rendered.get(side))
-            .await?;
-        self.record_side(socket, side, hooks.event).await;
-        Ok(())
+        let run = async {
+            (self.ctx.apparatus)
+                .coupling_event(coupling, side, hooks.event, hooks.configs)
+                .await?;
+            self.run_side(coupling, side, hooks.rendered.get(side))
+                .await?;
+            self.record_side(socket, side, hooks.event).await;
+            Ok(())
+        };
+        let event = When::from(hooks.event);
+        self.ctx.metrics.time_hooks(event, side, run).await
     }
 
     /// Re-applies both sides' `reconcile: true` resources (decision 9), so
@@ -822,20 +826,24 @@ impl Pass<'_> {
         render_own_event(&Owner::plug(&self.plug)?, event)
     }
 
-    /// Runs the plug's own `created` or `deleted` hooks: its apparatus,
-    /// its resources, then its Event.
+    /// Runs the plug's own `created` or `deleted` hooks, timed: its
+    /// apparatus, its resources, then its Event.
     async fn own_event(&self, event: OwnEvent, rendered: &[Rendered]) -> Result<()> {
         let owner = Owner::plug(&self.plug)?;
-        self.ctx.apparatus.own_event(&owner, event).await?;
-        let sa = self.plug.spec.common.service_account_name();
-        let namespace = self.plug.namespace().unwrap_or_default();
-        run_all(self.ctx, &namespace, sa, rendered).await?;
-        let (reason, verb) = match event {
-            OwnEvent::Created => ("PlugCreated", "created"),
-            OwnEvent::Deleted => ("PlugDeleted", "deleted"),
+        let run = async {
+            self.ctx.apparatus.own_event(&owner, event).await?;
+            let sa = self.plug.spec.common.service_account_name();
+            let namespace = self.plug.namespace().unwrap_or_default();
+            run_all(self.ctx, &namespace, sa, rendered).await?;
+            let (reason, verb) = match event {
+                OwnEvent::Created => ("PlugCreated", "created"),
+                OwnEvent::Deleted => ("PlugDeleted", "deleted"),
+            };
+            record(self.ctx, &self.plug, reason, verb).await;
+            Ok(())
         };
-        record(self.ctx, &self.plug, reason, verb).await;
-        Ok(())
+        let event = When::from(event);
+        self.ctx.metrics.time_hooks(event, Side::Plug, run).await
     }
 
     /// Takes the server's copy after a write: it is what the server holds,

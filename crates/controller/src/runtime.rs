@@ -30,7 +30,7 @@ use kube::{Client, Resource, ResourceExt};
 use crate::apparatus::{ApparatusOptions, reaper};
 use crate::cluster::Cluster;
 use crate::context::{Context, scoped};
-use crate::metrics::{ControllerName, Passes};
+use crate::metrics::{ControllerName, Metrics};
 use crate::{context, deferred, plug, socket};
 
 /// Default period after which an idle plug is looked at again (README
@@ -56,9 +56,10 @@ pub struct RunOptions {
     pub resync: Duration,
     /// Apparatus endpoints, start delay and reaper period.
     pub apparatus: ApparatusOptions,
-    /// Completed reconcile passes, shared with the caller (for metrics and
-    /// for tests that need "n passes later" instead of "some time later").
-    pub passes: Arc<Passes>,
+    /// What the operator exports on `/metrics`, shared with the caller
+    /// (the endpoint, and tests that read it, say for "n passes later"
+    /// instead of "some time later").
+    pub metrics: Arc<Metrics>,
     /// How often a DeferredResource waiting for its `waitFor` objects looks
     /// again.
     pub deferred_poll: Duration,
@@ -77,7 +78,7 @@ impl Default for RunOptions {
             concurrency: DEFAULT_CONCURRENCY,
             resync: DEFAULT_RESYNC,
             apparatus: ApparatusOptions::default(),
-            passes: Arc::default(),
+            metrics: Arc::default(),
             deferred_poll: deferred::DEFAULT_POLL,
             synced: Arc::default(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
@@ -102,6 +103,7 @@ pub async fn run_until(
         options.namespace.clone(),
         options.resync,
         options.apparatus.clone(),
+        options.metrics.clone(),
     ));
     let config = Config::default().concurrency(options.concurrency);
     let wc = watcher::Config::default();
@@ -148,15 +150,13 @@ pub async fn run_until(
         .graceful_shutdown_on(shutdown.clone())
         .run(
             {
-                let passes = options.passes.clone();
                 let sockets = sockets_seen.clone();
-                move |p, ctx| {
-                    let passes = passes.clone();
+                move |p, ctx: Arc<Context>| {
                     let sockets = sockets.clone();
                     async move {
-                        passes
-                            .record(ControllerName::Plug, plug::reconcile(p, ctx, sockets))
-                            .await
+                        let metrics = ctx.metrics.clone();
+                        let pass = plug::reconcile(p, ctx, sockets);
+                        metrics.passes.record(ControllerName::Plug, pass).await
                     }
                 }
             },
@@ -189,16 +189,12 @@ pub async fn run_until(
         )
         .graceful_shutdown_on(shutdown.clone())
         .run(
-            {
-                let passes = options.passes.clone();
-                move |s, ctx| {
-                    let passes = passes.clone();
-                    let plugs = plugs_seen.clone();
-                    async move {
-                        passes
-                            .record(ControllerName::Socket, socket::reconcile(s, ctx, plugs))
-                            .await
-                    }
+            move |s, ctx: Arc<Context>| {
+                let plugs = plugs_seen.clone();
+                async move {
+                    let metrics = ctx.metrics.clone();
+                    let pass = socket::reconcile(s, ctx, plugs);
+                    metrics.passes.record(ControllerName::Socket, pass).await
                 }
             },
             context::error_policy,
@@ -210,6 +206,10 @@ pub async fn run_until(
             }
         });
 
+    // The coupling gauges read the controllers' caches while they run.
+    let _gauges = options
+        .metrics
+        .watch(plug_store.clone(), socket_store_ready.clone());
     let plugs = unless_unsynced(plugs, plug_store.clone(), shutdown.clone());
     let sockets = unless_unsynced(sockets, socket_store_ready.clone(), shutdown.clone());
     let synced = {
@@ -296,7 +296,6 @@ fn deferred_controller(
     config: Config,
     shutdown: impl Future<Output = ()> + Clone + Send + Sync + 'static,
 ) -> impl Future<Output = ()> {
-    let passes = options.passes.clone();
     let poll = options.deferred_poll;
     let controller = Controller::new(scoped::<DeferredResource>(&ctx), watcher::Config::default());
     let cache = controller.store();
@@ -304,12 +303,13 @@ fn deferred_controller(
         .with_config(config)
         .graceful_shutdown_on(shutdown.clone())
         .run(
-            move |dr, ctx| {
-                let passes = passes.clone();
-                async move {
-                    let pass = deferred::reconcile(dr, ctx, poll);
-                    passes.record(ControllerName::DeferredResource, pass).await
-                }
+            move |dr, ctx: Arc<Context>| async move {
+                let metrics = ctx.metrics.clone();
+                let pass = deferred::reconcile(dr, ctx, poll);
+                metrics
+                    .passes
+                    .record(ControllerName::DeferredResource, pass)
+                    .await
             },
             context::error_policy,
             ctx,

@@ -200,6 +200,31 @@ impl Error {
             }
         )
     }
+
+    /// The side whose template failed, for the errors a template makes:
+    /// it does not parse or execute, reads a missing value, or renders
+    /// something that is not a resource (not YAML, not an object, no
+    /// `kind`, a duplicate key, an injected value). `None` for every other
+    /// error. The engine names each template after its side
+    /// (`plug.configTemplate.user`, `socket.resources[0]`), so the side is
+    /// the name's first segment.
+    pub fn template_side(&self) -> Option<Side> {
+        let name = match self {
+            Error::Template(e) => e.name.as_str(),
+            Error::NoValue { template, .. }
+            | Error::Yaml { template, .. }
+            | Error::NotAnObject { template, .. }
+            | Error::IncompleteResource { template, .. }
+            | Error::DuplicateKey { template, .. }
+            | Error::Injection { template, .. } => template.as_str(),
+            _ => return None,
+        };
+        match name.split('.').next() {
+            Some("plug") => Some(Side::Plug),
+            Some("socket") => Some(Side::Socket),
+            _ => None,
+        }
+    }
 }
 
 fn required_message(side: Side, stage: Stage, keys: &[String]) -> String {
@@ -219,3 +244,38 @@ fn position(line: Option<u64>, column: Option<u64>) -> String {
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_errors_name_their_side() {
+        let no_value = |template: &str| Error::NoValue {
+            template: template.into(),
+            key: "x".into(),
+        };
+        assert_eq!(
+            no_value("plug.configTemplate.user").template_side(),
+            Some(Side::Plug)
+        );
+        assert_eq!(
+            no_value("socket.resources[0]").template_side(),
+            Some(Side::Socket)
+        );
+        assert_eq!(no_value("other").template_side(), None);
+        let parse = gotemplate::Template::parse("socket.resultTemplate.url", "{% if %}")
+            .map(drop)
+            .map_err(Error::from);
+        assert_eq!(
+            parse.err().and_then(|e| e.template_side()),
+            Some(Side::Socket)
+        );
+        let required = Error::Required {
+            side: Side::Plug,
+            stage: Stage::Config,
+            keys: vec!["k".into()],
+        };
+        assert_eq!(required.template_side(), None);
+    }
+}

@@ -9,6 +9,7 @@
 //! implemented" ([`Answer::NotImplemented`]). Errors name the call, the
 //! URL and the status, never the response body (it may hold secrets).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -22,6 +23,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::endpoint::{CallPath, shown_url};
+use crate::metrics::Metrics;
 
 /// Retries after the first attempt.
 pub const RETRIES: u32 = 3;
@@ -58,7 +60,12 @@ pub struct Call<'a> {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Answer {
     /// A status below 400. The body is read for `/config` only.
-    Ok(Bytes),
+    Ok {
+        /// The HTTP status.
+        status: u16,
+        /// The body (empty for events).
+        body: Bytes,
+    },
     /// `404`: the apparatus does not implement this path.
     NotImplemented,
 }
@@ -146,10 +153,11 @@ fn seconds(d: Duration) -> String {
 }
 
 /// Calls apparatuses over HTTP or HTTPS (rustls, the platform's roots).
-/// Clones share one connection pool.
+/// Clones share one connection pool (and the metrics, when counting).
 #[derive(Clone)]
 pub struct HttpClient {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Default for HttpClient {
@@ -169,12 +177,31 @@ impl HttpClient {
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector);
-        HttpClient { client }
+        HttpClient {
+            client,
+            metrics: None,
+        }
+    }
+
+    /// This client, counting each call in `metrics` by path and outcome.
+    pub fn counting(self, metrics: Arc<Metrics>) -> Self {
+        HttpClient {
+            metrics: Some(metrics),
+            ..self
+        }
     }
 
     /// Makes `call`, retrying 5xx answers and broken connections until
-    /// its deadline. `/config` answers must be JSON.
+    /// its deadline, and counts it (once, with its final outcome).
     pub async fn post(&self, call: &Call<'_>) -> Result<Answer, CallError> {
+        let outcome = self.retrying(call).await;
+        if let Some(metrics) = &self.metrics {
+            metrics.count_apparatus_call(call.path.segment(), status(&outcome));
+        }
+        outcome
+    }
+
+    async fn retrying(&self, call: &Call<'_>) -> Result<Answer, CallError> {
         let fail = |failure| CallError::new(call, failure);
         let uri: http::Uri = call.url.parse().map_err(|_| fail(Failure::InvalidUrl))?;
         let body = Bytes::from(call.body.to_string());
@@ -230,15 +257,30 @@ impl HttpClient {
         if status.as_u16() >= 400 {
             return Err(Failure::Status(status.as_u16()));
         }
+        let status = status.as_u16();
         if call.path != CallPath::Config {
-            return Ok(Answer::Ok(Bytes::new()));
+            let body = Bytes::new();
+            return Ok(Answer::Ok { status, body });
         }
         let body = Limited::new(response.into_body(), MAX_BODY)
             .collect()
             .await
             .map_err(|e| Failure::Transport(e.to_string()))?
             .to_bytes();
-        Ok(Answer::Ok(body))
+        Ok(Answer::Ok { status, body })
+    }
+}
+
+/// The HTTP status a call ended with, if an answer came.
+fn status(outcome: &Result<Answer, CallError>) -> Option<u16> {
+    match outcome {
+        Ok(Answer::Ok { status, .. }) => Some(*status),
+        Ok(Answer::NotImplemented) => Some(StatusCode::NOT_FOUND.as_u16()),
+        Err(CallError {
+            failure: Failure::Status(code),
+            ..
+        }) => Some(*code),
+        Err(_) => None,
     }
 }
 
@@ -323,6 +365,28 @@ mod tests {
             failure,
         }
         .to_string()
+    }
+
+    #[test]
+    fn calls_count_under_the_status_answered() {
+        let failed = |failure| {
+            Err(CallError {
+                path: CallPath::Config,
+                url: String::new(),
+                timeout: Duration::from_secs(1),
+                failure,
+            })
+        };
+        let answered = Ok(Answer::Ok {
+            status: 204,
+            body: Bytes::new(),
+        });
+        assert_eq!(status(&answered), Some(204));
+        assert_eq!(status(&Ok(Answer::NotImplemented)), Some(404));
+        assert_eq!(status(&failed(Failure::Status(503))), Some(503));
+        assert_eq!(status(&failed(Failure::Timeout)), None);
+        let refused = Failure::NotRunning("connection refused".into());
+        assert_eq!(status(&failed(refused)), None);
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub mod reaper;
 pub mod workload;
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use integration_api::{FIELD_MANAGER, SpecApparatus, When};
@@ -39,6 +39,7 @@ use tokio::time::Instant;
 
 use crate::context::ReconcileError;
 use crate::error::Operation;
+use crate::metrics::Metrics;
 use crate::object::ObjectRef;
 use endpoint::CallPath;
 use http::{Answer, Call, CallError, HttpClient};
@@ -131,12 +132,13 @@ pub struct Apparatus {
 }
 
 impl Apparatus {
-    /// Apparatus calls with `options`; Pods and Services are written
-    /// through `client` (the operator's identity, §7.2).
-    pub fn new(client: kube::Client, options: ApparatusOptions) -> Self {
+    /// Apparatus calls with `options`, counted in `metrics`; Pods and
+    /// Services are written through `client` (the operator's identity,
+    /// §7.2).
+    pub fn new(client: kube::Client, options: ApparatusOptions, metrics: Arc<Metrics>) -> Self {
         Apparatus {
             client,
-            http: HttpClient::new(),
+            http: HttpClient::new().counting(metrics),
             options,
             touched: Mutex::default(),
         }
@@ -387,7 +389,7 @@ pub async fn post(client: &HttpClient, call: &Call<'_>) -> Result<Value, CallErr
     tracing::debug!(url = %endpoint::shown_url(call.url), "calling apparatus");
     match (client.post(call).await?, call.path) {
         (Answer::NotImplemented, CallPath::Config) => Ok(json!({})),
-        (Answer::Ok(bytes), CallPath::Config) => http::json_answer(call, &bytes),
+        (Answer::Ok { body, .. }, CallPath::Config) => http::json_answer(call, &body),
         _ => Ok(Value::Null),
     }
 }

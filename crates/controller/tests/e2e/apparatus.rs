@@ -577,6 +577,44 @@ async fn invalid_json_from_config_fails_then_recovers() {
 }
 
 #[tokio::test]
+async fn apparatus_calls_are_counted_by_path_and_code() {
+    let mut apparatus = TestApparatus::reserve(a15_config());
+    let op = Op::start_with(options(None, None)).await;
+    let calls = |path: &str, code: &str| {
+        let series =
+            format!(r#"integration_operator_apparatus_calls_total{{path="{path}",code="{code}"}}"#);
+        sample(&scrape(&op.metrics), &series).unwrap_or(0.0)
+    };
+    op.apply(S0).await;
+    op.apply_value(&p0_calling(&apparatus.url("/plug"))).await;
+    // Nothing listens: no answer, `error`.
+    eventually("a created call without an answer", || async {
+        (calls("created", "error") >= 1.0).then_some(())
+    })
+    .await;
+    // A 500, retried within the call, counts once per call.
+    apparatus.set_mode(Mode::Status(500));
+    apparatus.listen().await;
+    eventually("a created call answered 500", || async {
+        (calls("created", "500") >= 1.0).then_some(())
+    })
+    .await;
+    let requests = apparatus.paths().len() as f64;
+    assert!(
+        calls("created", "500") < requests,
+        "retries counted as calls"
+    );
+
+    apparatus.set_mode(Mode::Ok);
+    op.plug_reason("app", "orders-db", "CouplingSucceeded")
+        .await;
+    for path in ["created", "config", "coupled"] {
+        assert!(calls(path, "200") >= 1.0, "{path}");
+    }
+    assert_eq!(calls("coupled", "error"), 0.0);
+}
+
+#[tokio::test]
 async fn not_found_means_not_implemented() {
     let mut apparatus = TestApparatus::reserve(a15_config());
     apparatus.set_mode(Mode::Status(404));

@@ -161,7 +161,7 @@ async fn no_secret_shown(op: &Op) {
 /// label each, so no input changes): every plug naming the socket or
 /// reading the Secret gets a pass. Waits for `plugs` more plug passes.
 async fn nudge(op: &Op, i: usize, plugs: u64) {
-    let before = op.passes.plugs();
+    let before = op.metrics.passes.plugs();
     let labels = json!({"metadata": {"labels": {"nudge": i.to_string()}}});
     op.sockets("db")
         .patch("postgres", &PatchParams::default(), &Patch::Merge(&labels))
@@ -177,7 +177,7 @@ async fn nudge(op: &Op, i: usize, plugs: u64) {
         .await
         .unwrap();
     eventually("plug passes", || async {
-        (op.passes.plugs() >= before + plugs).then_some(())
+        (op.metrics.passes.plugs() >= before + plugs).then_some(())
     })
     .await;
 }
@@ -271,6 +271,11 @@ async fn template_parse_error() {
     // The parser's message, with the template's name, line and column.
     let message = "template: plug.resources[0].stringTemplate:4:18: missing value for if";
     fails_with(&op, "orders-db", message).await;
+    let errors = sample(
+        &scrape(&op.metrics),
+        r#"integration_operator_template_errors_total{side="plug"}"#,
+    );
+    assert!(errors >= Some(1.0), "template errors: {errors:?}");
     warned(&op, "orders-db", message).await;
     assert!(op.config_map("app", "orders-db-connection").await.is_none());
     healthy_plug_couples(&op).await;

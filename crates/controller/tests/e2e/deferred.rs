@@ -110,9 +110,9 @@ fn dr_writes(op: &Op, before: &kube_emulator::RequestCounts) -> u64 {
 
 /// Waits for `n` more DR passes.
 async fn passes(op: &Op, n: u64) {
-    let target = op.passes.deferred() + n;
+    let target = op.metrics.passes.deferred() + n;
     eventually("DR passes", || async {
-        (op.passes.deferred() >= target).then_some(())
+        (op.metrics.passes.deferred() >= target).then_some(())
     })
     .await;
 }

@@ -39,9 +39,9 @@ async fn tamper(op: &Op, name: &str) {
 /// Waits until the plug has had two more passes: at least one started
 /// after the caller's last change.
 async fn two_more_passes(op: &Op) {
-    let passes = op.passes.plugs();
+    let passes = op.metrics.passes.plugs();
     eventually("two more plug passes", || async {
-        (op.passes.plugs() > passes + 1).then_some(())
+        (op.metrics.passes.plugs() > passes + 1).then_some(())
     })
     .await;
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use integration_api::{Plug, Socket};
-use integration_controller::{Cluster, Passes, RunOptions};
+use integration_controller::{Cluster, Metrics, RunOptions};
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -28,7 +28,8 @@ pub const EVENTUALLY: u64 = 30;
 pub struct Op {
     pub emu: Emulator,
     pub client: kube::Client,
-    pub passes: Arc<Passes>,
+    /// The metrics of every operator this test starts.
+    pub metrics: Arc<Metrics>,
     /// How every operator this test starts runs.
     pub options: RunOptions,
     /// The running operator, if any: its task and its shutdown trigger.
@@ -88,18 +89,18 @@ impl Op {
         Op {
             emu,
             client,
-            passes: Arc::new(Passes::default()),
+            metrics: Arc::new(Metrics::default()),
             options,
             operator: None,
         }
     }
 
     /// Starts an operator against the emulator (a fresh process: its own
-    /// caches, queues and Event recorder; the pass counters are shared).
+    /// caches, queues and Event recorder; the metrics are shared).
     pub fn start_operator(&mut self) {
         assert!(self.operator.is_none(), "an operator is already running");
         let options = RunOptions {
-            passes: self.passes.clone(),
+            metrics: self.metrics.clone(),
             ..self.options.clone()
         };
         let (stop, stopped) = futures::channel::oneshot::channel::<()>();
@@ -235,6 +236,23 @@ impl Op {
         })
         .await
     }
+}
+
+/// What `/metrics` shows for `metrics` now.
+pub fn scrape(metrics: &Metrics) -> String {
+    let mut registry = prometheus_client::registry::Registry::default();
+    metrics.register(&mut registry);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+    text
+}
+
+/// The value of `series` (name and labels, as the text format writes
+/// them) in `text`, if present.
+pub fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .map(|value| value.parse().unwrap())
 }
 
 /// The `Coupled` condition.

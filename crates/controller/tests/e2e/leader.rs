@@ -9,13 +9,13 @@ use std::time::Duration;
 use futures::FutureExt;
 use futures::channel::oneshot;
 use integration_controller::leader::{LeaderError, LeaseConfig, Stop, run_elected};
-use integration_controller::{Passes, RunOptions};
+use integration_controller::{Metrics, RunOptions};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::api::{Api, PostParams};
 use tokio::task::JoinHandle;
 
-use crate::harness::{EVENTUALLY, Op, P0, S0, eventually, within};
+use crate::harness::{EVENTUALLY, Op, P0, S0, eventually, scrape, within};
 
 const NAMESPACE: &str = "default";
 
@@ -249,9 +249,9 @@ async fn shutting_down_a_standby_returns_without_leading() {
 async fn only_the_leader_runs_the_controllers() {
     let op = Op::without_operator(RunOptions::default()).await;
     let operator = |identity: &str| {
-        let passes = Arc::new(Passes::default());
+        let metrics = Arc::new(Metrics::default());
         let options = RunOptions {
-            passes: passes.clone(),
+            metrics: metrics.clone(),
             ..RunOptions::default()
         };
         let synced = options.synced.clone();
@@ -259,23 +259,23 @@ async fn only_the_leader_runs_the_controllers() {
         let contender = Contender::with_work(&op.client, identity, move |stop| {
             integration_controller::run_until(client, options, stop)
         });
-        (contender, passes, synced)
+        (contender, metrics, synced)
     };
-    let (mut a, a_passes, a_synced) = operator("a");
+    let (mut a, a_metrics, a_synced) = operator("a");
     one_leads(&[&a]).await;
     eventually("the leader's caches sync", || async {
         a_synced.load(Ordering::SeqCst).then_some(())
     })
     .await;
-    let (mut b, b_passes, b_synced) = operator("b");
+    let (mut b, b_metrics, b_synced) = operator("b");
 
     op.apply(S0).await;
     op.apply(P0).await;
     op.plug_reason("app", "orders-db", "CouplingSucceeded")
         .await;
-    assert!(a_passes.plugs() > 0 && a_passes.sockets() > 0);
+    assert!(a_metrics.passes.plugs() > 0 && a_metrics.passes.sockets() > 0);
     assert_eq!(
-        (b_passes.plugs(), b_passes.sockets()),
+        (b_metrics.passes.plugs(), b_metrics.passes.sockets()),
         (0, 0),
         "standby reconciled"
     );
@@ -283,10 +283,16 @@ async fn only_the_leader_runs_the_controllers() {
         !b_synced.load(Ordering::SeqCst),
         "standby started its caches"
     );
+    let gauges = "integration_operator_couplings{";
+    assert!(scrape(&a_metrics).contains(gauges));
+    assert!(
+        !scrape(&b_metrics).contains(gauges),
+        "a standby has no caches to count couplings from"
+    );
 
     a.shut_down().await.unwrap();
     eventually("b reconciles once it leads", || async {
-        (b.leads() && b_passes.plugs() > 0 && b_passes.sockets() > 0).then_some(())
+        (b.leads() && b_metrics.passes.plugs() > 0 && b_metrics.passes.sockets() > 0).then_some(())
     })
     .await;
     b.shut_down().await.unwrap();

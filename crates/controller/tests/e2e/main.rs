@@ -10,5 +10,6 @@ mod drift;
 mod forced;
 mod harness;
 mod leader;
+mod metrics;
 mod more_scenarios;
 mod scenarios;

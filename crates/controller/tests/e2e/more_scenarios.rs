@@ -747,10 +747,10 @@ async fn restart_before_the_first_cycle_write() {
             .name("orders-db")
             .always(),
     );
-    let passes = op.passes.plugs();
+    let passes = op.metrics.passes.plugs();
     op.apply(S0).await;
     eventually("a failed plug pass", || async {
-        (op.passes.plugs() > passes + 1).then_some(())
+        (op.metrics.passes.plugs() > passes + 1).then_some(())
     })
     .await;
     op.stop_operator().await;
@@ -845,10 +845,10 @@ async fn restart_after_coupled_changes_nothing() {
     each_event_once(&op).await;
     op.stop_operator().await;
     let before = op.emu.resource_version();
-    let (plugs, sockets) = (op.passes.plugs(), op.passes.sockets());
+    let (plugs, sockets) = (op.metrics.passes.plugs(), op.metrics.passes.sockets());
     op.start_operator();
     eventually("the new operator looked at both", || async {
-        (op.passes.plugs() > plugs && op.passes.sockets() > sockets).then_some(())
+        (op.metrics.passes.plugs() > plugs && op.metrics.passes.sockets() > sockets).then_some(())
     })
     .await;
     // No writes at all: no hooks, no status, no Events (A9's extra check).

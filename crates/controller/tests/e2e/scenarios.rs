@@ -492,15 +492,15 @@ async fn an_idle_coupled_pair_writes_nothing() {
     let before = op.emu.resource_version();
     let touches = 3;
     for i in 1..=touches {
-        let passes = op.passes.plugs();
+        let passes = op.metrics.passes.plugs();
         apply_data_map(i).await;
         eventually("a plug pass", || async {
-            (op.passes.plugs() > passes).then_some(())
+            (op.metrics.passes.plugs() > passes).then_some(())
         })
         .await;
     }
     // Also a socket pass, through a socket label change (one write).
-    let (passes, plug_passes) = (op.passes.sockets(), op.passes.plugs());
+    let (passes, plug_passes) = (op.metrics.passes.sockets(), op.metrics.passes.plugs());
     op.sockets("db")
         .patch(
             "postgres",
@@ -510,11 +510,11 @@ async fn an_idle_coupled_pair_writes_nothing() {
         .await
         .unwrap();
     eventually("a socket pass", || async {
-        (op.passes.sockets() > passes).then_some(())
+        (op.metrics.passes.sockets() > passes).then_some(())
     })
     .await;
     eventually("a plug pass", || async {
-        (op.passes.plugs() > plug_passes).then_some(())
+        (op.metrics.passes.plugs() > plug_passes).then_some(())
     })
     .await;
     assert_eq!(op.emu.resource_version(), before + touches as u64 + 1);

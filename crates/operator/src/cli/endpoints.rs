@@ -117,7 +117,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use integration_controller::Passes;
+    use integration_controller::Metrics;
     use integration_controller::metrics::ControllerName;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -184,19 +184,28 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn metrics_show_reconcile_counts() {
-        let passes = Passes::default();
-        let _: Result<(), ()> = passes
+    async fn metrics_show_reconcile_counts_and_operator_series() {
+        let metrics = Metrics::default();
+        let _: Result<(), ()> = metrics
+            .passes
             .record(ControllerName::Socket, async { Ok(()) })
             .await;
+        metrics.count_apparatus_call("config", Some(200));
         let mut registry = Registry::default();
-        passes.register(&mut registry);
+        metrics.register(&mut registry);
         let addr = serve(metrics_routes(Arc::new(registry))).await;
         let (code, body) = get(addr, "/metrics").await;
         assert_eq!(code, 200);
         assert!(
             body.contains(
                 r#"controller_runtime_reconcile_total{controller="socket",result="success"} 1"#
+            ),
+            "{body}"
+        );
+        // The operator's own series are next to controller-runtime's.
+        assert!(
+            body.contains(
+                r#"integration_operator_apparatus_calls_total{path="config",code="200"} 1"#
             ),
             "{body}"
         );

@@ -8,8 +8,6 @@ use std::time::Duration;
 
 use integration_controller::RunOptions;
 use integration_controller::leader::{self, LeaseConfig};
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 use super::endpoints::{self, Health};
@@ -100,14 +98,8 @@ pub async fn run(
         synced: options.synced.clone(),
         ..Health::default()
     });
-    let leader_gauge = Family::<Vec<(String, String)>, Gauge>::default();
     let mut registry = Registry::default();
-    options.passes.register(&mut registry);
-    registry.register(
-        "leader_election_master_status",
-        "Whether this process leads (1) or stands by (0)",
-        leader_gauge.clone(),
-    );
+    options.metrics.register(&mut registry);
     if let Some(listener) = endpoints.health {
         endpoints::spawn(
             "health probes",
@@ -133,11 +125,11 @@ pub async fn run(
         retry_period: args.leader_elect_retry_period,
         ..LeaseConfig::new(&args.leader_election_namespace, identity())
     };
-    let lease = vec![("name".to_string(), config.name.clone())];
+    let (lease, metrics) = (config.name.clone(), options.metrics.clone());
     tracing::info!(identity = %config.identity, namespace = %config.namespace, "waiting for the leader lease");
     let on_change = move |leading: bool| {
         health.leading.store(leading, Ordering::SeqCst);
-        leader_gauge.get_or_create(&lease).set(i64::from(leading));
+        metrics.set_leading(&lease, leading);
     };
     let controllers_client = client.clone();
     leader::run_elected(client, config, shutdown, on_change, move |stop| {
