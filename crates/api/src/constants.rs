@@ -102,6 +102,10 @@ pub mod condition {
         pub const SUCCESS: &str = "success";
         /// `Resolved` condition with reason `Error`.
         pub const FAILED: &str = "failed";
+        /// `Resolved` condition with reason `Error` once `failAfter` has
+        /// passed: the DeferredResource stopped trying until its spec
+        /// changes (new; `Failed` says what it was waiting for).
+        pub const GAVE_UP: &str = "gave up";
     }
 
     /// Socket `Coupled` message for `n` coupled plugs: `1 plug coupled`,

@@ -148,6 +148,24 @@ spec:
     data: {hello: world}
 "#;
 
+/// The DeferredResource additions: waitFor in another namespace and on a
+/// condition, failAfter and mode.
+const DR_ADDITIONS: &str = r#"
+apiVersion: integration.rock8s.com/v1beta1
+kind: DeferredResource
+metadata: {name: after-migration, namespace: app}
+spec:
+  failAfter: 600
+  mode: keepApplied
+  waitFor:
+    - {apiVersion: batch/v1, kind: Job, name: migrate, namespace: db, condition: {type: Complete}}
+    - {apiVersion: apps/v1, kind: Deployment, name: web, condition: {type: Available, status: "False"}}
+  resource:
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: migrated}
+"#;
+
 /// A17/A18: recreate, a `when`-less entry, and the epoch knob.
 const A17_SOCKET: &str = r#"
 apiVersion: integration.rock8s.com/v1beta1
@@ -480,6 +498,36 @@ fn a16_deferred_resource() {
 }
 
 #[test]
+fn deferred_resource_additions() {
+    let dr: DeferredResource = parse(DR_ADDITIONS);
+    assert_eq!(dr.spec.fail_after, Some(600));
+    assert_eq!(dr.spec.mode(), Ok(DeferredMode::KeepApplied));
+    let wait_for = dr.spec.wait_for.as_ref().unwrap();
+    assert_eq!(wait_for[0].namespace.as_deref(), Some("db"));
+    let complete = wait_for[0].condition.as_ref().unwrap();
+    assert_eq!(
+        (complete.type_.as_deref(), complete.status()),
+        (Some("Complete"), "True"),
+        "status defaults to True"
+    );
+    assert_eq!(wait_for[1].namespace, None);
+    assert_eq!(wait_for[1].condition.as_ref().unwrap().status(), "False");
+
+    let a16: DeferredResource = parse(A16_DR);
+    assert_eq!(a16.spec.mode(), Ok(DeferredMode::CreateOnce), "the default");
+    assert_eq!(a16.spec.fail_after, None);
+    let mut spec = DeferredResourceSpec {
+        mode: Some(String::new()),
+        ..DeferredResourceSpec::default()
+    };
+    assert_eq!(spec.mode(), Ok(DeferredMode::CreateOnce), "empty is unset");
+    spec.mode = Some(CREATE_ONCE.into());
+    assert_eq!(spec.mode(), Ok(DeferredMode::CreateOnce));
+    spec.mode = Some("KeepApplied".into());
+    assert_eq!(spec.mode(), Err("KeepApplied"), "case matters");
+}
+
+#[test]
 fn a17_recreate_reconcile_and_absent_when() {
     let socket: Socket = parse(A17_SOCKET);
     assert_eq!(socket.spec.common.epoch.as_deref(), Some("1700000000"));
@@ -549,7 +597,7 @@ fn round_trips_add_and_lose_nothing() {
     for yaml in [P0, P0_STATUS, A3_PLUG, A10_PLUG, A12_PLUG, A15_PLUG] {
         assert_round_trip::<Plug>(yaml);
     }
-    for yaml in [A16_DR, A16_DR_STATUS] {
+    for yaml in [A16_DR, A16_DR_STATUS, DR_ADDITIONS] {
         assert_round_trip::<DeferredResource>(yaml);
     }
 }
@@ -803,6 +851,7 @@ fn manifests_fit_the_crd_schemas() {
         A15_PLUG,
         A16_DR,
         A16_DR_STATUS,
+        DR_ADDITIONS,
     ];
     for yaml in all {
         let mut manifest = yaml_value(yaml);

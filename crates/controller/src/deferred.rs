@@ -3,42 +3,70 @@
 //! A DeferredResource creates one object, `spec.resource` with its
 //! namespace forced to the DR's, as the DR's service account, once
 //! `spec.timeout` seconds have passed since the DR was created and every
-//! `spec.waitFor` object exists in its namespace. Like the Plug reconciler,
-//! a pass reads the DR fresh, decides from that snapshot and the time
-//! ([`decide`], [`plan`]), does the I/O of that one step and writes the
-//! status only when it differs. Nothing blocks a worker: the delay is a
-//! requeue after the remaining time, and a DR waiting for objects looks
-//! again every poll period (`RunOptions::deferred_poll`) with one GET per
-//! object and no write while nothing changed (A16).
+//! `spec.waitFor` object exists (in its `namespace`, default the DR's) and,
+//! when the entry names a `condition`, carries it in `status.conditions`.
+//! Like the Plug reconciler, a pass reads the DR fresh, decides from that
+//! snapshot and the time ([`decide`], [`plan`]), does the I/O of that one
+//! step and writes the status only when it differs. Nothing blocks a
+//! worker: the delay is a requeue after the remaining time, and a DR
+//! waiting for objects looks again every poll period
+//! (`RunOptions::deferred_poll`) with one GET per object and no write
+//! while nothing changed (A16). The `waitFor` GETs, like every other call
+//! of a pass, go through the DR's service account, so an object in another
+//! namespace needs `get` granted there.
 //!
-//! **Once per spec generation** (the spec's `createOnce`): the DR is done
-//! when `Resolved=True` carries its current `metadata.generation`. A spec
-//! edit makes the next pass check `waitFor` again and apply the new
+//! **Modes.** `createOnce` (the default, the spec's behavior): the DR is
+//! done when `Resolved=True` carries its current `metadata.generation`. A
+//! spec edit makes the next pass check `waitFor` again and apply the new
 //! resource (server-side apply, so fields dropped from it are pruned); if
 //! the new resource names another object, the one created before is
-//! deleted first. Between spec edits nothing is re-applied: no drift repair, and
-//! an object someone deleted is not re-created.
+//! deleted first. Between spec edits nothing is re-applied: no drift
+//! repair, and an object someone deleted is not re-created.
+//! `keepApplied`: once resolved, every poll applies the resource again
+//! (without looking at `waitFor` again), so an object someone deleted is
+//! created again. Its applies are forced: the mode declares the DR the
+//! owner of the fields its resource sets (as `reconcile: true` does for a
+//! plug's resources), so a field another manager took is taken back
+//! instead of failing every poll with a conflict; fields the resource does
+//! not set are left to their managers. A failed repair sets `Failed` but
+//! keeps `Resolved=True`: the object was created.
+//!
+//! **Giving up** (`spec.failAfter`, seconds from `creationTimestamp`): the
+//! first look at or after that time is the last. If it does not resolve,
+//! the DR shows `Resolved=False/Error/gave up` at its generation and
+//! `Failed` saying what it was waiting for (or the last error), records a
+//! Warning Event, and is not looked at again until its spec changes.
+//! Time still counts from creation: a spec edit gets one more look, and the
+//! DR waits on only if the new `failAfter` has not passed, so raising it
+//! resumes. A pending DR looks again at the deadline, not up to a poll
+//! period later.
 //!
 //! **Ownership** (decision 4): an object that already exists when the DR
 //! would create it is left untouched, counts as Success, and is recorded
-//! with `status.preexisting: true`; it is never deleted. Only the object
-//! this DR created (its uid is in `status.ownerReferences`) is deleted, with
-//! a uid precondition, when the DR is deleted (the DR carries the
-//! operator's finalizer until then). An object whose creation the status
-//! never recorded (the operator stopped between the apply and the status
-//! write) counts as pre-existing: the safe side of that race.
+//! with `status.preexisting: true`; it is never deleted, and `keepApplied`
+//! never applies over it. Only the object this DR created (its uid is in
+//! `status.ownerReferences`) is deleted, with a uid precondition, when the
+//! DR is deleted (the DR carries the operator's finalizer until then). An
+//! object whose creation the status never recorded (the operator stopped
+//! between the apply and the status write) counts as pre-existing: the
+//! safe side of that race.
 //!
 //! Errors (invalid spec, unknown kind, RBAC) show as `Resolved=False/Error`
 //! and `Failed=True/Error/<message>`, with a Warning Event when the message
 //! changes, and retry with exponential backoff.
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use integration_api::condition::{RESOLVED, message, reason};
-use integration_api::{CreatedObject, DeferredResource, DeferredResourceStatus, WaitFor};
+use integration_api::{
+    CREATE_ONCE, CreatedObject, DeferredMode, DeferredResource, DeferredResourceStatus,
+    KEEP_APPLIED, WaitFor,
+};
 use integration_engine::Redactor;
 use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Api, DynamicObject, PostParams};
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
@@ -53,7 +81,8 @@ use crate::objects::Objects;
 use crate::status::{self, Desired};
 
 /// Default period after which a DeferredResource waiting for `waitFor`
-/// objects looks again (the spec's \[FIX\] asks for 5–30 s).
+/// objects looks again (the spec's \[FIX\] asks for 5–30 s), and after
+/// which a `keepApplied` one applies its resource again.
 pub const DEFAULT_POLL: Duration = Duration::from_secs(10);
 
 /// The step a pass takes, decided from the DR and the time.
@@ -66,12 +95,23 @@ pub enum Step {
     Finalize,
     /// Add the finalizer.
     AddFinalizer,
-    /// Resolved at the current generation: nothing to do.
+    /// Resolved at the current generation (`createOnce`): nothing to do.
     Done,
+    /// Resolved at the current generation (`keepApplied`): apply the
+    /// resource again.
+    Repair,
+    /// Gave up at the current generation (`failAfter`): nothing to do
+    /// until the spec changes.
+    GaveUp,
     /// The minimum delay has not passed; this much of it is left.
     Delay(Duration),
-    /// Check the `waitFor` objects, then apply the resource.
-    Resolve,
+    /// Check the `waitFor` objects, then apply the resource. `last`: the
+    /// `failAfter` time has passed, so if this look does not resolve, the
+    /// DR gives up.
+    Resolve {
+        /// Whether this is the last look.
+        last: bool,
+    },
 }
 
 /// The step for `dr` at `now`.
@@ -87,43 +127,166 @@ pub fn decide(dr: &DeferredResource, now: Timestamp) -> Step {
         return Step::AddFinalizer;
     }
     if resolved_now(dr) {
-        return Step::Done;
+        return match dr.spec.mode() {
+            Ok(DeferredMode::KeepApplied) => Step::Repair,
+            // An unknown mode is a spec edit, so never resolved yet.
+            Ok(DeferredMode::CreateOnce) | Err(_) => Step::Done,
+        };
+    }
+    if gave_up_now(dr) {
+        return Step::GaveUp;
     }
     match remaining_delay(dr, now) {
         Some(left) => Step::Delay(left),
-        None => Step::Resolve,
+        None => Step::Resolve {
+            last: until_deadline(dr, now).is_some_and(|left| left.is_zero()),
+        },
     }
+}
+
+/// The DR's `Resolved` condition when it carries the current generation.
+fn resolved_condition(dr: &DeferredResource) -> Option<&Condition> {
+    let conditions = dr.status.as_ref().and_then(|s| s.conditions.as_ref());
+    status::find(conditions, RESOLVED).filter(|c| c.observed_generation == dr.meta().generation)
 }
 
 /// Whether `Resolved=True` carries the DR's current generation.
 fn resolved_now(dr: &DeferredResource) -> bool {
-    let conditions = dr.status.as_ref().and_then(|s| s.conditions.as_ref());
-    status::find(conditions, RESOLVED)
-        .is_some_and(|c| c.status == "True" && c.observed_generation == dr.meta().generation)
+    resolved_condition(dr).is_some_and(|c| c.status == "True")
+}
+
+/// Whether the DR gave up at its current generation
+/// (`Resolved=False/Error/gave up`).
+fn gave_up_now(dr: &DeferredResource) -> bool {
+    resolved_condition(dr).is_some_and(|c| {
+        c.status == "False" && c.reason == reason::ERROR && c.message == message::GAVE_UP
+    })
+}
+
+/// How long ago, at `now`, the DR was created (zero for a clock behind
+/// the creation time); `None` without a creation time.
+fn age(dr: &DeferredResource, now: Timestamp) -> Option<Duration> {
+    let created = dr.meta().creation_timestamp.as_ref()?.0;
+    Some(Duration::try_from(now.duration_since(created)).unwrap_or_default())
+}
+
+/// A positive number of seconds, or `None` (unset, zero or negative).
+fn seconds(value: Option<i64>) -> Option<u64> {
+    value.and_then(|v| u64::try_from(v).ok()).filter(|&v| v > 0)
 }
 
 /// What is left at `now` of the minimum delay, `spec.timeout` seconds
 /// from `metadata.creationTimestamp`; `None` once it has passed (or when
 /// there is none).
 fn remaining_delay(dr: &DeferredResource, now: Timestamp) -> Option<Duration> {
-    let timeout = u64::try_from(dr.spec.timeout?).ok()?;
-    let created = dr.meta().creation_timestamp.as_ref()?.0;
-    let elapsed = Duration::try_from(now.duration_since(created)).unwrap_or_default();
+    let timeout = seconds(dr.spec.timeout)?;
     Duration::from_secs(timeout)
-        .checked_sub(elapsed)
+        .checked_sub(age(dr, now)?)
         .filter(|left| !left.is_zero())
 }
 
+/// What is left at `now` until `spec.failAfter` seconds from
+/// `metadata.creationTimestamp` (zero once that has passed); `None` when
+/// the DR never gives up.
+fn until_deadline(dr: &DeferredResource, now: Timestamp) -> Option<Duration> {
+    let fail_after = Duration::from_secs(seconds(dr.spec.fail_after)?);
+    Some(fail_after.saturating_sub(age(dr, now)?))
+}
+
+/// When a DR still waiting at `now` looks again: after the poll period,
+/// or at its `failAfter` time when that comes first, so the last look is
+/// on time.
+pub fn next_look(dr: &DeferredResource, now: Timestamp, poll: Duration) -> Duration {
+    until_deadline(dr, now).map_or(poll, |left| left.min(poll))
+}
+
 /// A DR's request, checked: the manifest to apply (its namespace forced to
-/// the DR's), its identity, and the objects to wait for.
+/// the DR's), its identity, the objects to wait for, and the mode.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
     /// The manifest to apply.
     pub object: Value,
     /// Its identity.
     pub target: ObjectRef,
-    /// The `waitFor` objects, in the DR's namespace.
-    pub wait_for: Vec<ObjectRef>,
+    /// The `waitFor` objects.
+    pub wait_for: Vec<Wait>,
+    /// `spec.mode`.
+    pub mode: DeferredMode,
+}
+
+/// One `waitFor` entry, checked: the object and, optionally, the
+/// condition it must carry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Wait {
+    /// The object (in the DR's namespace unless the entry names another).
+    pub object: ObjectRef,
+    /// The condition it must have, if any.
+    pub condition: Option<WantedCondition>,
+}
+
+/// A condition a waited-for object must carry in `status.conditions`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WantedCondition {
+    /// Its `type`.
+    pub type_: String,
+    /// Its `status`: `True`, `False` or `Unknown`.
+    pub status: String,
+}
+
+impl Wait {
+    /// Whether `found`, the object as read (`None`: it does not exist),
+    /// satisfies this entry: it exists and, when a condition is wanted,
+    /// its first `status.conditions` entry of that type has that status.
+    pub fn met_by(&self, found: Option<&DynamicObject>) -> bool {
+        let Some(object) = found else {
+            return false;
+        };
+        let Some(wanted) = &self.condition else {
+            return true;
+        };
+        object.data["status"]["conditions"]
+            .as_array()
+            .and_then(|list| list.iter().find(|c| c["type"] == wanted.type_.as_str()))
+            .is_some_and(|c| c["status"] == wanted.status.as_str())
+    }
+
+    /// The `Resolved=False/Pending` message while this entry is not met:
+    /// the spec's `waiting for resource` for plain existence, else which
+    /// object and which condition.
+    pub fn pending_message(&self) -> String {
+        match &self.condition {
+            None => message::WAITING_FOR_RESOURCE.to_string(),
+            Some(_) => format!("waiting for {self}"),
+        }
+    }
+}
+
+/// `Job app/migrate` or `Job app/migrate to be Complete=True`.
+impl fmt::Display for Wait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.object)?;
+        match &self.condition {
+            Some(c) => write!(f, " to be {}={}", c.type_, c.status),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Why a DR gave up: what its last look found.
+#[derive(Clone, Copy, Debug)]
+pub enum LastLook<'a> {
+    /// This `waitFor` entry was not met.
+    Waiting(&'a Wait),
+    /// The look failed with this message (redacted when it is shown).
+    Failed(&'a str),
+}
+
+/// The `Failed` message of a DR that gave up after `fail_after` seconds.
+pub fn gave_up_message(fail_after: u64, last: LastLook<'_>) -> String {
+    match last {
+        LastLook::Waiting(wait) => format!("gave up after {fail_after} s waiting for {wait}"),
+        LastLook::Failed(error) => format!("gave up after {fail_after} s, last error: {error}"),
+    }
 }
 
 /// Checks `dr`'s spec; the error names the field to fix.
@@ -142,15 +305,42 @@ pub fn plan(dr: &DeferredResource) -> Result<Plan, String> {
         Error::Incomplete { field } => format!("spec.resource has no {field}"),
         other => format!("spec.resource: {other}"),
     })?;
+    check_fail_after(dr)?;
+    let mode = dr.spec.mode().map_err(|other| {
+        format!("spec.mode must be {CREATE_ONCE} or {KEEP_APPLIED}, not {other:?}")
+    })?;
     Ok(Plan {
         object,
         target,
         wait_for,
+        mode,
     })
 }
 
-/// The identity of `waitFor[index]`, in `namespace`.
-fn waited(index: usize, wanted: &WaitFor, namespace: &str) -> Result<ObjectRef, String> {
+/// `spec.failAfter` is not negative and, when both are set, not less than
+/// `spec.timeout`: the DR would give up before its first look.
+fn check_fail_after(dr: &DeferredResource) -> Result<(), String> {
+    let Some(fail_after) = dr.spec.fail_after else {
+        return Ok(());
+    };
+    if fail_after < 0 {
+        return Err(format!(
+            "spec.failAfter must not be negative (seconds; 0 never gives up), not {fail_after}"
+        ));
+    }
+    match seconds(dr.spec.timeout) {
+        Some(timeout) if fail_after > 0 && fail_after.unsigned_abs() < timeout => Err(format!(
+            "spec.failAfter ({fail_after}) must not be less than spec.timeout ({timeout})"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Values of a condition's `status` (Kubernetes API conventions).
+const CONDITION_STATUSES: [&str; 3] = ["True", "False", "Unknown"];
+
+/// The checked `waitFor[index]`; `namespace` is the DR's.
+fn waited(index: usize, wanted: &WaitFor, namespace: &str) -> Result<Wait, String> {
     let missing = |field: &str| format!("spec.waitFor[{index}] has no {field}");
     let api_version = wanted.effective_api_version();
     if api_version.is_empty() || api_version.ends_with('/') {
@@ -164,7 +354,32 @@ fn waited(index: usize, wanted: &WaitFor, namespace: &str) -> Result<ObjectRef, 
     };
     let kind = field(&wanted.kind, "kind")?;
     let name = field(&wanted.name, "name")?;
-    Ok(ObjectRef::new(api_version, kind, Some(namespace), name))
+    let namespace = wanted
+        .namespace
+        .as_deref()
+        .filter(|ns| !ns.is_empty())
+        .unwrap_or(namespace);
+    let condition = match &wanted.condition {
+        None => None,
+        Some(condition) => {
+            let type_ = field(&condition.type_, "condition.type")?;
+            let status = condition.status();
+            if !CONDITION_STATUSES.contains(&status) {
+                return Err(format!(
+                    "spec.waitFor[{index}].condition.status must be True, False or Unknown, \
+                     not {status:?}"
+                ));
+            }
+            Some(WantedCondition {
+                type_,
+                status: status.to_string(),
+            })
+        }
+    };
+    Ok(Wait {
+        object: ObjectRef::new(api_version, kind, Some(namespace), name),
+        condition,
+    })
 }
 
 /// `resource` with `metadata.namespace` set to `namespace`.
@@ -244,6 +459,36 @@ pub fn resolved(
     status.preexisting = preexisting.then_some(true);
 }
 
+/// The failure transition: `Failed` carries `text`, and `Resolved`
+/// becomes `Error/failed` (when present), unless it is `True` at
+/// `generation`: then a `keepApplied` repair failed, and the object that
+/// was created stays resolved.
+pub fn failed(status: &mut DeferredResourceStatus, text: &str, generation: Option<i64>) {
+    let resolved_now = status::find(status.conditions.as_ref(), RESOLVED)
+        .is_some_and(|c| c.status == "True" && c.observed_generation == generation);
+    if resolved_now {
+        status::set(&mut status.conditions, Desired::failed(text), generation);
+    } else {
+        status::set_error(
+            &mut status.conditions,
+            RESOLVED,
+            message::FAILED,
+            text,
+            generation,
+        );
+    }
+}
+
+/// The give-up transition (`failAfter`): `Resolved=False/Error/gave up`
+/// at `generation`, which [`decide`] reads as "no more looks", and
+/// `Failed` with `text`. The record of an object created for an earlier
+/// generation stays (it is still deleted with the DR).
+pub fn gave_up(status: &mut DeferredResourceStatus, text: &str, generation: Option<i64>) {
+    let given_up = Desired::resolved(false, reason::ERROR, message::GAVE_UP);
+    status::set(&mut status.conditions, given_up, generation);
+    status::set(&mut status.conditions, Desired::failed(text), generation);
+}
+
 /// The record of `object`, which is `target` as the server returned it.
 fn record_of(target: &ObjectRef, object: &DynamicObject) -> CreatedObject {
     CreatedObject {
@@ -268,7 +513,7 @@ fn redactor(dr: &DeferredResource) -> Redactor {
 }
 
 /// Reconciles one DeferredResource; `poll` is how often a DR waiting for
-/// objects looks again.
+/// objects looks again, and a `keepApplied` one applies again.
 pub async fn reconcile(
     dr: Arc<DeferredResource>,
     ctx: Arc<Context>,
@@ -284,7 +529,7 @@ pub async fn reconcile(
         dr,
         poll,
     };
-    let result = pass.run().await;
+    let result = pass.run(Timestamp::now()).await;
     ctx.settle(&key, result, async |err| pass.report(err).await)
         .await
 }
@@ -299,9 +544,10 @@ struct Pass<'c> {
 }
 
 impl Pass<'_> {
-    async fn run(&mut self) -> Result<Action> {
-        match decide(&self.dr, Timestamp::now()) {
-            Step::Gone | Step::Done => Ok(Action::await_change()),
+    /// The pass at `now` (one reading of the clock for every decision).
+    async fn run(&mut self, now: Timestamp) -> Result<Action> {
+        match decide(&self.dr, now) {
+            Step::Gone | Step::Done | Step::GaveUp => Ok(Action::await_change()),
             Step::AddFinalizer => {
                 set_finalizer(&self.api, &self.dr, true).await?;
                 Ok(Action::await_change())
@@ -315,9 +561,21 @@ impl Pass<'_> {
                 // Capped: a huge timeout must not overflow the queue's clock.
                 Ok(Action::requeue(left.min(self.ctx.resync)))
             }
-            Step::Resolve => {
+            Step::Resolve { last } => {
                 let plan = plan(&self.dr).map_err(ReconcileError::Invalid)?;
-                self.resolve(plan).await
+                let looked = self.resolve(&plan, now, last).await;
+                match looked {
+                    // A stale write is retried at once, not a look.
+                    Err(err) if last && !err.is_conflict() => {
+                        self.give_up(LastLook::Failed(&err.to_string())).await
+                    }
+                    other => other,
+                }
+            }
+            Step::Repair => {
+                let plan = plan(&self.dr).map_err(ReconcileError::Invalid)?;
+                self.apply(&self.objects()?, &plan).await?;
+                Ok(Action::requeue(self.poll))
             }
         }
     }
@@ -329,31 +587,62 @@ impl Pass<'_> {
         self.ctx.cluster.objects_as(&namespace, sa)
     }
 
-    /// Waits for the `waitFor` objects, then applies the resource (or
-    /// finds it already there) and records it.
-    async fn resolve(&mut self, plan: Plan) -> Result<Action> {
+    /// Looks at the `waitFor` objects, then applies the resource (or finds
+    /// it already there) and records it. While an object is missing or
+    /// lacks its condition the DR stays pending, or gives up on its `last`
+    /// look.
+    async fn resolve(&mut self, plan: &Plan, now: Timestamp, last: bool) -> Result<Action> {
         let objects = self.objects()?;
-        for wanted in &plan.wait_for {
-            if objects.get(wanted).await?.is_none() {
-                self.write_status(|s, g| pending(s, message::WAITING_FOR_RESOURCE, g))
-                    .await?;
-                return Ok(Action::requeue(self.poll));
+        for wait in &plan.wait_for {
+            if wait.met_by(objects.get(&wait.object).await?.as_ref()) {
+                continue;
             }
+            if last {
+                return self.give_up(LastLook::Waiting(wait)).await;
+            }
+            let message = wait.pending_message();
+            self.write_status(|s, g| pending(s, &message, g)).await?;
+            return Ok(Action::requeue(next_look(&self.dr, now, self.poll)));
         }
+        self.apply(&objects, plan).await?;
+        Ok(match plan.mode {
+            DeferredMode::CreateOnce => Action::await_change(),
+            DeferredMode::KeepApplied => Action::requeue(self.poll),
+        })
+    }
+
+    /// Applies the resource unless someone else's object has its name
+    /// (then records that one as pre-existing), after deleting the object
+    /// this DR created before under another name, and records the result
+    /// as `Resolved=True`. `keepApplied` applies are forced (see the
+    /// module docs).
+    async fn apply(&mut self, objects: &Objects, plan: &Plan) -> Result<()> {
         let status = self.dr.status.clone().unwrap_or_default();
         let existing = objects.get(&plan.target).await?;
         let existing_uid = existing.as_ref().and_then(|o| o.metadata.uid.as_deref());
         let preexisting = !may_apply(&status, existing_uid);
         if let Some(old) = replaced(&status, existing_uid) {
-            self.delete(&objects, old).await?;
+            self.delete(objects, old).await?;
         }
         let object = match existing {
             Some(object) if preexisting => object,
-            _ => objects.apply(&plan.object).await?,
+            _ => match plan.mode {
+                DeferredMode::CreateOnce => objects.apply(&plan.object).await?,
+                DeferredMode::KeepApplied => objects.apply_forced(&plan.object).await?,
+            },
         };
         let record = record_of(&plan.target, &object);
         self.write_status(|s, g| resolved(s, record, preexisting, g))
             .await?;
+        Ok(())
+    }
+
+    /// Gives up (`failAfter`): the status says so and why, with a Warning
+    /// Event, and the DR is not looked at again until its spec changes.
+    async fn give_up(&mut self, last: LastLook<'_>) -> Result<Action> {
+        let fail_after = seconds(self.dr.spec.fail_after).unwrap_or_default();
+        let text = gave_up_message(fail_after, last);
+        self.show_failure(&text, gave_up).await?;
         Ok(Action::await_change())
     }
 
@@ -406,21 +695,30 @@ impl Pass<'_> {
         Ok(true)
     }
 
-    /// Shows a failure: `Resolved=Error` (when present) and `Failed` with
-    /// the redacted message, plus a Warning Event when the message is new.
-    async fn report(&mut self, err: &ReconcileError) {
+    /// Writes the failure `text` (redacted here) into the status with
+    /// `change`, plus a Warning Event when that changed the status, so a
+    /// failure that repeats is recorded once.
+    async fn show_failure(
+        &mut self,
+        text: &str,
+        change: fn(&mut DeferredResourceStatus, &str, Option<i64>),
+    ) -> Result<()> {
         let redactor = redactor(&self.dr);
-        let text = redactor.redact(&err.to_string());
+        let text = redactor.redact(text);
+        if self.write_status(|s, g| change(s, &text, g)).await? {
+            warn_failed(self.ctx, &self.dr, &text, &redactor).await;
+        }
+        Ok(())
+    }
+
+    /// Shows a failed pass: `Failed` with the redacted message and
+    /// `Resolved=Error` (see [`failed`]), plus a Warning Event when the
+    /// message is new.
+    async fn report(&mut self, err: &ReconcileError) {
+        let text = redactor(&self.dr).redact(&err.to_string());
         tracing::warn!(deferred_resource = %object_key(&self.dr), error = %text, "deferred resource reconcile failed");
-        let written = self
-            .write_status(|s, g| {
-                status::set_error(&mut s.conditions, RESOLVED, message::FAILED, &text, g);
-            })
-            .await;
-        match written {
-            Ok(true) => warn_failed(self.ctx, &self.dr, &text, &redactor).await,
-            Ok(false) => {}
-            Err(e) => tracing::debug!(error = %e, "writing the failure status failed"),
+        if let Err(e) = self.show_failure(&text, failed).await {
+            tracing::debug!(error = %e, "writing the failure status failed");
         }
     }
 }
@@ -429,10 +727,13 @@ impl Pass<'_> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use integration_api::FINALIZER;
+    use integration_api::{DeferredResourceSpec, FINALIZER, WaitForCondition};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
     const CREATED: &str = "2024-01-01T00:00:00Z";
+    /// A look that is not the last.
+    const RESOLVE: Step = Step::Resolve { last: false };
+    const LAST_LOOK: Step = Step::Resolve { last: true };
 
     fn at(seconds_after_creation: i64) -> Timestamp {
         let created: Timestamp = CREATED.parse().unwrap();
@@ -465,6 +766,17 @@ mod tests {
         }
     }
 
+    /// `type/status/reason/message` of each condition.
+    fn summary(status: &DeferredResourceStatus) -> Vec<(&str, &str, &str, &str)> {
+        let list = status.conditions.iter().flatten();
+        list.map(|c| {
+            let fields = [&c.type_, &c.status, &c.reason, &c.message];
+            let [t, s, r, m] = fields.map(String::as_str);
+            (t, s, r, m)
+        })
+        .collect()
+    }
+
     fn resolved_dr(uid: &str, preexisting: bool) -> DeferredResource {
         let mut dr = dr();
         let mut status = DeferredResourceStatus::default();
@@ -480,8 +792,8 @@ mod tests {
         assert_eq!(decide(&fresh, at(0)), Step::AddFinalizer);
         assert_eq!(decide(&dr(), at(0)), Step::Delay(Duration::from_secs(5)));
         assert_eq!(decide(&dr(), at(3)), Step::Delay(Duration::from_secs(2)));
-        assert_eq!(decide(&dr(), at(5)), Step::Resolve);
-        assert_eq!(decide(&dr(), at(60)), Step::Resolve);
+        assert_eq!(decide(&dr(), at(5)), RESOLVE);
+        assert_eq!(decide(&dr(), at(60)), RESOLVE);
         assert_eq!(decide(&resolved_dr("u1", false), at(60)), Step::Done);
 
         let mut deleting = resolved_dr("u1", false);
@@ -495,7 +807,7 @@ mod tests {
     fn a_spec_edit_resolves_again_and_a_resolved_dr_ignores_the_delay() {
         let mut edited = resolved_dr("u1", false);
         edited.metadata.generation = Some(2);
-        assert_eq!(decide(&edited, at(60)), Step::Resolve);
+        assert_eq!(decide(&edited, at(60)), RESOLVE);
         // Resolved at this generation: the delay no longer matters.
         assert_eq!(decide(&resolved_dr("u1", false), at(0)), Step::Done);
     }
@@ -505,7 +817,7 @@ mod tests {
         for timeout in [None, Some(0), Some(-5)] {
             let mut d = dr();
             d.spec.timeout = timeout;
-            assert_eq!(decide(&d, at(0)), Step::Resolve, "{timeout:?}");
+            assert_eq!(decide(&d, at(0)), RESOLVE, "{timeout:?}");
         }
         // A clock behind the creation time waits the whole delay, no more.
         assert_eq!(decide(&dr(), at(-30)), Step::Delay(Duration::from_secs(5)));
@@ -519,7 +831,7 @@ mod tests {
         let mut failed = resolved_dr("u1", false);
         let status = failed.status.as_mut().unwrap();
         status::set_error(&mut status.conditions, RESOLVED, "failed", "boom", Some(1));
-        assert_eq!(decide(&failed, at(60)), Step::Resolve);
+        assert_eq!(decide(&failed, at(60)), RESOLVE);
         let list = failed.status.unwrap().conditions.unwrap();
         let summary: Vec<_> = list
             .iter()
@@ -608,6 +920,215 @@ mod tests {
             ),
             ("False", "Pending")
         );
+    }
+
+    #[test]
+    fn fail_after_makes_one_last_look_then_gives_up_until_the_spec_changes() {
+        let mut d = dr();
+        d.spec.fail_after = Some(30);
+        assert_eq!(decide(&d, at(0)), Step::Delay(Duration::from_secs(5)));
+        assert_eq!(decide(&d, at(29)), RESOLVE);
+        assert_eq!(decide(&d, at(30)), LAST_LOOK);
+        assert_eq!(decide(&d, at(3000)), LAST_LOOK);
+
+        let mut status = DeferredResourceStatus::default();
+        pending(&mut status, message::WAITING_FOR_RESOURCE, Some(1));
+        gave_up(&mut status, "gave up after 30 s waiting for x", Some(1));
+        let before = status.clone();
+        gave_up(&mut status, "gave up after 30 s waiting for x", Some(1));
+        assert_eq!(status, before, "giving up again writes nothing");
+        assert_eq!(
+            summary(&status),
+            [
+                ("Resolved", "False", "Error", "gave up"),
+                (
+                    "Failed",
+                    "True",
+                    "Error",
+                    "gave up after 30 s waiting for x"
+                )
+            ]
+        );
+        d.status = Some(status);
+        assert_eq!(decide(&d, at(30)), Step::GaveUp);
+        assert_eq!(decide(&d, at(3000)), Step::GaveUp);
+
+        // A spec edit: one more look; raising failAfter waits on.
+        d.metadata.generation = Some(2);
+        assert_eq!(decide(&d, at(40)), LAST_LOOK);
+        d.spec.fail_after = Some(60);
+        assert_eq!(decide(&d, at(40)), RESOLVE);
+        // A transient error is not giving up.
+        let status = d.status.as_mut().unwrap();
+        failed(status, "boom", Some(2));
+        assert_eq!(decide(&d, at(40)), RESOLVE);
+
+        // Resolved in time: failAfter no longer matters. 0 never gives up.
+        let mut done = resolved_dr("u1", false);
+        done.spec.fail_after = Some(30);
+        assert_eq!(decide(&done, at(3000)), Step::Done);
+        let mut never = dr();
+        never.spec.fail_after = Some(0);
+        assert_eq!(decide(&never, at(3000)), RESOLVE);
+    }
+
+    #[test]
+    fn a_pending_dr_looks_again_at_the_poll_or_its_fail_after_time() {
+        let poll = Duration::from_secs(10);
+        assert_eq!(next_look(&dr(), at(25), poll), poll);
+        let mut d = dr();
+        d.spec.fail_after = Some(30);
+        assert_eq!(next_look(&d, at(10), poll), poll);
+        assert_eq!(next_look(&d, at(25), poll), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn keep_applied_repairs_and_a_failed_repair_stays_resolved() {
+        let mut keep = resolved_dr("u1", false);
+        keep.spec.mode = Some(KEEP_APPLIED.into());
+        keep.spec.fail_after = Some(30);
+        assert_eq!(decide(&keep, at(3000)), Step::Repair);
+        assert_eq!(plan(&keep).unwrap().mode, DeferredMode::KeepApplied);
+        assert_eq!(plan(&dr()).unwrap().mode, DeferredMode::CreateOnce);
+
+        let status = keep.status.as_mut().unwrap();
+        failed(status, "apply: Forbidden", Some(1));
+        assert_eq!(
+            summary(status),
+            [
+                ("Resolved", "True", "Success", "success"),
+                ("Failed", "True", "Error", "apply: Forbidden")
+            ]
+        );
+        assert_eq!(decide(&keep, at(3000)), Step::Repair, "retried as a repair");
+        // The next good repair clears Failed.
+        let status = keep.status.as_mut().unwrap();
+        resolved(status, record("u1"), false, Some(1));
+        assert_eq!(
+            summary(status),
+            [("Resolved", "True", "Success", "success")]
+        );
+
+        // Resolved at an older generation: a failure is an error as before.
+        let mut edited = resolved_dr("u1", false).status.unwrap();
+        failed(&mut edited, "boom", Some(2));
+        assert_eq!(
+            summary(&edited),
+            [
+                ("Resolved", "False", "Error", "failed"),
+                ("Failed", "True", "Error", "boom")
+            ]
+        );
+    }
+
+    fn job(status: Value) -> DynamicObject {
+        serde_json::from_value(json!({"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": "migrate", "namespace": "db"}, "status": status}))
+        .unwrap()
+    }
+
+    #[test]
+    fn waits_are_met_by_existence_or_by_the_condition() {
+        let mut d = dr();
+        d.spec.wait_for = Some(vec![
+            serde_json::from_value(json!({"apiVersion": "v1", "kind": "Secret", "name": "s",
+                "namespace": ""}))
+            .unwrap(),
+            serde_json::from_value(json!({"apiVersion": "batch/v1", "kind": "Job",
+                "name": "migrate", "namespace": "db", "condition": {"type": "Complete"}}))
+            .unwrap(),
+            serde_json::from_value(json!({"apiVersion": "batch/v1", "kind": "Job",
+                "name": "migrate", "namespace": "db",
+                "condition": {"type": "Failed", "status": "False"}}))
+            .unwrap(),
+        ]);
+        let plan = plan(&d).unwrap();
+        let [exists, complete, not_failed] = &plan.wait_for[..] else {
+            panic!("{:?}", plan.wait_for)
+        };
+        assert_eq!(exists.object.to_string(), "Secret app/s", "empty: the DR's");
+        assert_eq!(complete.object.namespace.as_deref(), Some("db"));
+
+        let running = job(json!({"active": 1}));
+        let done = job(json!({"conditions": [
+            {"type": "Failed", "status": "False"}, {"type": "Complete", "status": "True"}]}));
+        let failing = job(json!({"conditions": [{"type": "Failed", "status": "True"}]}));
+        assert!(!exists.met_by(None));
+        assert!(exists.met_by(Some(&running)));
+        assert!(!complete.met_by(None));
+        assert!(!complete.met_by(Some(&running)));
+        assert!(!complete.met_by(Some(&failing)));
+        assert!(complete.met_by(Some(&done)));
+        assert!(not_failed.met_by(Some(&done)));
+        assert!(!not_failed.met_by(Some(&failing)));
+        assert!(
+            !not_failed.met_by(Some(&running)),
+            "no condition is not False"
+        );
+
+        assert_eq!(exists.pending_message(), "waiting for resource");
+        assert_eq!(
+            complete.pending_message(),
+            "waiting for Job db/migrate to be Complete=True"
+        );
+        assert_eq!(
+            gave_up_message(60, LastLook::Waiting(exists)),
+            "gave up after 60 s waiting for Secret app/s"
+        );
+        assert_eq!(
+            gave_up_message(60, LastLook::Waiting(complete)),
+            "gave up after 60 s waiting for Job db/migrate to be Complete=True"
+        );
+        assert_eq!(
+            gave_up_message(60, LastLook::Failed("kind Widget is not served")),
+            "gave up after 60 s, last error: kind Widget is not served"
+        );
+    }
+
+    #[test]
+    fn bad_additions_name_the_field() {
+        type Edit = fn(&mut DeferredResourceSpec);
+        let cases: [(Edit, &str); 6] = [
+            (
+                |s| s.fail_after = Some(-5),
+                "spec.failAfter must not be negative (seconds; 0 never gives up), not -5",
+            ),
+            (
+                |s| s.fail_after = Some(3),
+                "spec.failAfter (3) must not be less than spec.timeout (5)",
+            ),
+            (
+                |s| s.mode = Some("always".into()),
+                "spec.mode must be createOnce or keepApplied, not \"always\"",
+            ),
+            (
+                |s| s.wait_for.as_mut().unwrap()[0].condition = Some(WaitForCondition::default()),
+                "spec.waitFor[0] has no condition.type",
+            ),
+            (
+                |s| {
+                    s.wait_for.as_mut().unwrap()[0].condition = Some(WaitForCondition {
+                        type_: Some("Ready".into()),
+                        status: Some("true".into()),
+                    })
+                },
+                "spec.waitFor[0].condition.status must be True, False or Unknown, not \"true\"",
+            ),
+            (
+                |s| s.mode = Some("KeepApplied".into()),
+                "spec.mode must be createOnce or keepApplied, not \"KeepApplied\"",
+            ),
+        ];
+        for (edit, message) in cases {
+            let mut d = dr();
+            edit(&mut d.spec);
+            assert_eq!(plan(&d).unwrap_err(), message);
+        }
+        for fine in [Some(0), Some(5), Some(i64::MAX), None] {
+            let mut d = dr();
+            d.spec.fail_after = fine;
+            assert!(plan(&d).is_ok(), "{fine:?}");
+        }
     }
 
     #[test]

@@ -1,12 +1,15 @@
 //! DeferredResource end to end: scenario A16, objects that already exist,
-//! RBAC and spec errors, spec edits, and an operator restart while pending.
+//! RBAC and spec errors, spec edits, an operator restart while pending,
+//! and the additions: waitFor on a condition in another namespace,
+//! failAfter, and mode keepApplied.
 //! The harness runs the operator with a 1 s poll period.
 
 use std::time::{Duration, Instant};
 
 use integration_api::{CreatedObject, DeferredResource};
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::ServiceAccount;
-use kube::api::{Api, DeleteParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube_emulator::requests::WRITE_VERBS;
 use serde_json::json;
 
@@ -309,6 +312,20 @@ async fn bad_specs_fail_with_a_clear_message_until_fixed() {
     )
     .await;
 
+    // A mode the operator does not know: the schema takes any string, the
+    // operator names the field.
+    op.apply_value(&manifest(
+        A16,
+        &[("spec.timeout", "0"), ("spec.mode", "sometimes")],
+    ))
+    .await;
+    fails_with(
+        &op,
+        "late-cm",
+        "spec.mode must be createOnce or keepApplied, not \"sometimes\"",
+    )
+    .await;
+
     op.apply_value(&manifest(A16, &[("spec.timeout", "0")]))
         .await;
     let cm = eventually("ConfigMap app/late-cm", || op.config_map("app", "late-cm")).await;
@@ -397,4 +414,232 @@ async fn deleting_a_pending_resource_deletes_nothing() {
     resolved_with(&op, "late-cm", "Pending", "waiting for timeout").await;
     delete_dr(&op, "late-cm").await;
     assert!(op.config_map("app", "late-cm").await.is_some());
+}
+
+/// A16 waiting for Job `db/migrate` to be `Complete=True`.
+const AFTER_MIGRATION: &str = r#"
+apiVersion: integration.rock8s.com/v1beta1
+kind: DeferredResource
+metadata: {name: late-cm, namespace: app}
+spec:
+  serviceAccountName: integrator
+  waitFor:
+    - {apiVersion: batch/v1, kind: Job, name: migrate, namespace: db, condition: {type: Complete}}
+  resource:
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: late-cm}
+    data: {hello: world}
+"#;
+
+/// Lets `app/integrator` use F0's Role in `db` (get Jobs there).
+const APP_READS_DB: &str = r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: app-integrator, namespace: db}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: integrator}
+subjects: [{kind: ServiceAccount, name: integrator, namespace: app}]
+"#;
+
+/// Plays the Job controller: sets `db/migrate`'s conditions.
+async fn job_conditions(op: &Op, conditions: serde_json::Value) {
+    let jobs: Api<Job> = Api::namespaced(op.client.clone(), "db");
+    let patch = json!({"status": {"conditions": conditions}});
+    jobs.patch_status("migrate", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn waits_for_a_condition_in_another_namespace_as_the_service_account() {
+    let op = Op::start().await;
+    op.apply(AFTER_MIGRATION).await;
+    // The lookup is the service account's: no access to `db` yet.
+    let forbidden = "get Job db/migrate: Forbidden: jobs.batch \"migrate\" is forbidden: User \
+                     \"system:serviceaccount:app:integrator\" cannot get resource \"jobs\" in API \
+                     group \"batch\" in the namespace \"db\"";
+    fails_with(&op, "late-cm", forbidden).await;
+
+    // Roles are not watched: the backoff retry sees the binding. An entry
+    // with a condition names it, whether the object exists yet or not.
+    op.admin_apply(APP_READS_DB).await;
+    let waiting = "waiting for Job db/migrate to be Complete=True";
+    resolved_with(&op, "late-cm", "Pending", waiting).await;
+
+    op.admin_apply("{apiVersion: batch/v1, kind: Job, metadata: {name: migrate, namespace: db}}")
+        .await;
+    passes(&op, 2).await;
+    resolved_with(&op, "late-cm", "Pending", waiting).await;
+    job_conditions(&op, json!([{"type": "Complete", "status": "False"}])).await;
+    // The look after that change still waits.
+    passes(&op, 2).await;
+    resolved_with(&op, "late-cm", "Pending", waiting).await;
+    assert!(op.config_map("app", "late-cm").await.is_none());
+
+    job_conditions(&op, json!([{"type": "Complete", "status": "True"}])).await;
+    let cm = eventually("ConfigMap app/late-cm", || op.config_map("app", "late-cm")).await;
+    assert_eq!(data(&cm), json!({"hello": "world"}));
+    succeeds(&op, "late-cm", config_map_record(&cm), None).await;
+}
+
+/// Adds a label: a watch event, so one more pass, without a spec change.
+async fn touch(op: &Op, name: &str, value: &str) {
+    let patch = json!({"metadata": {"labels": {"touched": value}}});
+    drs(op)
+        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+}
+
+/// Operator reads of `resource` since `before`.
+fn reads_of(op: &Op, before: &kube_emulator::RequestCounts, resource: &str) -> u64 {
+    op.emu
+        .requests()
+        .since(before)
+        .sum(|k| k.verb == "get" && k.resource.starts_with(resource))
+}
+
+#[tokio::test]
+async fn fail_after_gives_up_until_a_spec_edit_raises_it() {
+    let op = Op::start().await;
+    op.apply_value(&manifest(
+        A16,
+        &[("spec.timeout", "0"), ("spec.failAfter", "2")],
+    ))
+    .await;
+    resolved_with(&op, "late-cm", "Pending", "waiting for resource").await;
+    let message = "gave up after 2 s waiting for Secret app/db-credentials";
+    let d = fails_with(&op, "late-cm", message).await;
+    assert_eq!(
+        summary(d.status.as_ref().unwrap().conditions.as_ref()),
+        [
+            cond("Resolved", "False", "Error", "gave up"),
+            cond("Failed", "True", "Error", message),
+        ]
+    );
+    let created = d.metadata.creation_timestamp.clone().unwrap().0;
+    let waited = jiff::Timestamp::now().duration_since(created);
+    assert!(waited >= jiff::SignedDuration::from_secs(2), "{waited:?}");
+
+    // Given up: the Secret arriving changes nothing. A pass (here after a
+    // label change) looks at nothing, and nothing polls: no Secret read
+    // over several poll periods (a bounded check of an absence).
+    op.admin_apply(SECRET).await;
+    let before = op.emu.requests();
+    touch(&op, "late-cm", "1").await;
+    passes(&op, 1).await;
+    tokio::time::sleep(3 * POLL).await;
+    assert_eq!(reads_of(&op, &before, "secrets"), 0);
+    assert_eq!(dr_writes(&op, &before), 1, "only the label");
+    assert!(op.config_map("app", "late-cm").await.is_none());
+    let d = dr(&op, "late-cm").await.unwrap();
+    assert_eq!(
+        summary(d.status.as_ref().unwrap().conditions.as_ref())[1],
+        cond("Failed", "True", "Error", message)
+    );
+    assert_eq!(op.event_notes("app", "late-cm", "Failed").await.len(), 1);
+
+    // Raising failAfter resumes (time still counts from creation).
+    op.apply_value(&manifest(
+        A16,
+        &[("spec.timeout", "0"), ("spec.failAfter", "600")],
+    ))
+    .await;
+    let cm = eventually("ConfigMap app/late-cm", || op.config_map("app", "late-cm")).await;
+    succeeds(&op, "late-cm", config_map_record(&cm), None).await;
+}
+
+#[tokio::test]
+async fn fail_after_gives_up_on_a_kind_that_is_never_served() {
+    let op = Op::start().await;
+    op.apply_value(&manifest(
+        A16,
+        &[
+            ("spec.timeout", "0"),
+            ("spec.failAfter", "1"),
+            (
+                "spec.waitFor",
+                "[{group: example.com, version: v1, kind: Widget, name: w}]",
+            ),
+        ],
+    ))
+    .await;
+    fails_with(
+        &op,
+        "late-cm",
+        "gave up after 1 s, last error: kind Widget is not served in example.com/v1",
+    )
+    .await;
+    resolved_with(&op, "late-cm", "Error", "gave up").await;
+}
+
+#[tokio::test]
+async fn keep_applied_repairs_drift_and_recreates_a_deleted_object() {
+    let op = Op::start().await;
+    op.admin_apply(SECRET).await;
+    op.apply_value(&manifest(
+        A16,
+        &[("spec.timeout", "0"), ("spec.mode", "keepApplied")],
+    ))
+    .await;
+    let first = eventually("ConfigMap app/late-cm", || op.config_map("app", "late-cm")).await;
+    succeeds(&op, "late-cm", config_map_record(&first), None).await;
+
+    // Another manager takes a field the resource sets: taken back.
+    let change = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "late-cm", "namespace": "app"}, "data": {"hello": "tampered"}});
+    op.config_maps("app")
+        .patch(
+            "late-cm",
+            &PatchParams::apply("someone-else").force(),
+            &Patch::Apply(&change),
+        )
+        .await
+        .unwrap();
+    let repaired = eventually("late-cm repaired", || async {
+        op.config_map("app", "late-cm")
+            .await
+            .filter(|cm| data(cm)["hello"] == "world")
+    })
+    .await;
+    assert_eq!(repaired.metadata.uid, first.metadata.uid);
+
+    // Deleted: created again, and the new object is recorded.
+    op.delete_config_map("app", "late-cm").await;
+    let again = eventually("late-cm created again", || async {
+        op.config_map("app", "late-cm")
+            .await
+            .filter(|cm| cm.metadata.uid != first.metadata.uid)
+    })
+    .await;
+    succeeds(&op, "late-cm", config_map_record(&again), None).await;
+
+    delete_dr(&op, "late-cm").await;
+    assert!(op.config_map("app", "late-cm").await.is_none());
+}
+
+#[tokio::test]
+async fn keep_applied_never_touches_an_object_it_did_not_create() {
+    let op = Op::start().await;
+    op.admin_apply(SECRET).await;
+    op.admin_apply(
+        "{apiVersion: v1, kind: ConfigMap, metadata: {name: late-cm, namespace: app}, \
+         data: {mine: 'yes'}}",
+    )
+    .await;
+    let mine = op.config_map("app", "late-cm").await.unwrap();
+    op.apply_value(&manifest(
+        A16,
+        &[("spec.timeout", "0"), ("spec.mode", "keepApplied")],
+    ))
+    .await;
+    succeeds(&op, "late-cm", config_map_record(&mine), Some(true)).await;
+    // Several polls later, still as it was.
+    passes(&op, 3).await;
+    let cm = op.config_map("app", "late-cm").await.unwrap();
+    assert_eq!(cm.metadata.resource_version, mine.metadata.resource_version);
+
+    delete_dr(&op, "late-cm").await;
+    let kept = op.config_map("app", "late-cm").await.unwrap();
+    assert_eq!(kept.metadata.uid, mine.metadata.uid);
 }
