@@ -39,7 +39,7 @@ pub const DEFAULT_RESYNC: Duration = Duration::from_secs(600);
 
 /// Default reconciles in flight per controller: passes mostly wait on the
 /// API server (and on apparatus calls), so more than the cores pay off.
-pub const DEFAULT_CONCURRENCY: u16 = 16;
+pub const DEFAULT_CONCURRENCY: u16 = 8;
 
 /// Default grace for passes in flight at shutdown: below Kubernetes'
 /// default 30 s termination grace period, so the process exits on its own.
