@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use integration_api::{CreatedObject, DeferredResource};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::ServiceAccount;
+use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube_emulator::requests::WRITE_VERBS;
 use serde_json::json;
@@ -181,16 +181,29 @@ async fn a16_deferred_resource() {
     assert!(op.config_map("app", "late-cm").await.is_none());
 }
 
-#[tokio::test]
-async fn an_object_that_already_exists_is_success_and_is_kept() {
-    let op = Op::start().await;
+/// A16's Secret, and the ConfigMap `app/late-cm` created by someone else
+/// before the DR would create it.
+async fn someone_elses_late_cm(op: &Op) -> ConfigMap {
     op.admin_apply(SECRET).await;
     op.admin_apply(
         "{apiVersion: v1, kind: ConfigMap, metadata: {name: late-cm, namespace: app}, \
          data: {mine: 'yes'}}",
     )
     .await;
-    let mine = op.config_map("app", "late-cm").await.unwrap();
+    op.config_map("app", "late-cm").await.unwrap()
+}
+
+/// Deletes the DR `late-cm`, then asserts `mine` outlived it.
+async fn deleting_the_dr_keeps(op: &Op, mine: &ConfigMap) {
+    delete_dr(op, "late-cm").await;
+    let kept = op.config_map("app", "late-cm").await.unwrap();
+    assert_eq!(kept.metadata.uid, mine.metadata.uid);
+}
+
+#[tokio::test]
+async fn an_object_that_already_exists_is_success_and_is_kept() {
+    let op = Op::start().await;
+    let mine = someone_elses_late_cm(&op).await;
     op.apply_value(&manifest(A16, &[("spec.timeout", "0")]))
         .await;
 
@@ -199,9 +212,7 @@ async fn an_object_that_already_exists_is_success_and_is_kept() {
     let cm = op.config_map("app", "late-cm").await.unwrap();
     assert_eq!(cm.metadata.resource_version, mine.metadata.resource_version);
 
-    delete_dr(&op, "late-cm").await;
-    let kept = op.config_map("app", "late-cm").await.unwrap();
-    assert_eq!(kept.metadata.uid, mine.metadata.uid);
+    deleting_the_dr_keeps(&op, &mine).await;
 }
 
 /// F0's Role in `app`, plus ServiceAccounts.
@@ -621,13 +632,7 @@ async fn keep_applied_repairs_drift_and_recreates_a_deleted_object() {
 #[tokio::test]
 async fn keep_applied_never_touches_an_object_it_did_not_create() {
     let op = Op::start().await;
-    op.admin_apply(SECRET).await;
-    op.admin_apply(
-        "{apiVersion: v1, kind: ConfigMap, metadata: {name: late-cm, namespace: app}, \
-         data: {mine: 'yes'}}",
-    )
-    .await;
-    let mine = op.config_map("app", "late-cm").await.unwrap();
+    let mine = someone_elses_late_cm(&op).await;
     op.apply_value(&manifest(
         A16,
         &[("spec.timeout", "0"), ("spec.mode", "keepApplied")],
@@ -639,7 +644,5 @@ async fn keep_applied_never_touches_an_object_it_did_not_create() {
     let cm = op.config_map("app", "late-cm").await.unwrap();
     assert_eq!(cm.metadata.resource_version, mine.metadata.resource_version);
 
-    delete_dr(&op, "late-cm").await;
-    let kept = op.config_map("app", "late-cm").await.unwrap();
-    assert_eq!(kept.metadata.uid, mine.metadata.uid);
+    deleting_the_dr_keeps(&op, &mine).await;
 }

@@ -47,10 +47,7 @@ async fn a_plug_whose_decouple_cannot_resolve_goes_when_forced() {
     // Its config goes first (say, a namespace being torn down); the plug's
     // deletion then cannot decouple and keeps its finalizer, saying why.
     op.delete_config_map("app", "orders-config").await;
-    op.plugs("app")
-        .delete("orders-db", &DeleteParams::default())
-        .await
-        .unwrap();
+    op.delete_plug("app", "orders-db").await;
     let message = eventually("deletion blocked", || async {
         let plug = op.plug("app", "orders-db").await?;
         plug.metadata.deletion_timestamp.as_ref()?;
@@ -59,10 +56,7 @@ async fn a_plug_whose_decouple_cannot_resolve_goes_when_forced() {
     .await;
 
     force(&op, "plugs", "app", "orders-db").await;
-    eventually("plug gone", || async {
-        op.plug("app", "orders-db").await.is_none().then_some(())
-    })
-    .await;
+    op.plug_gone("app", "orders-db").await;
     let notes = op.event_notes("app", "orders-db", "ForcedDeletion").await;
     assert_eq!(notes, [format!("{PREFIX}{message}")]);
     // The skipped hooks are visible in their effect: the socket side's

@@ -188,6 +188,23 @@ impl Op {
             .unwrap();
     }
 
+    /// Deletes the plug `ns/name` (its finalizer keeps it until the
+    /// operator is done).
+    pub async fn delete_plug(&self, ns: &str, name: &str) {
+        self.plugs(ns)
+            .delete(name, &DeleteParams::default())
+            .await
+            .unwrap();
+    }
+
+    /// Waits until the plug `ns/name` is gone.
+    pub async fn plug_gone(&self, ns: &str, name: &str) {
+        eventually(&format!("plug {ns}/{name} gone"), || async {
+            self.plug(ns, name).await.is_none().then_some(())
+        })
+        .await;
+    }
+
     /// Reasons of the Events regarding `name` in `ns`, oldest first.
     pub async fn events(&self, ns: &str, name: &str) -> Vec<String> {
         let api: Api<Event> = Api::namespaced(self.client.clone(), ns);

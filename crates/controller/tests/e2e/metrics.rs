@@ -2,8 +2,6 @@
 //! observes each side's hooks of each event, and the coupling gauges follow
 //! the plugs in the controllers' caches.
 
-use kube::api::DeleteParams;
-
 use crate::harness::*;
 
 /// How many times `side`'s hooks of `event` were observed.
@@ -69,14 +67,8 @@ async fn a_coupling_shows_in_the_hook_histogram_and_the_gauges() {
         "{text}"
     );
 
-    op.plugs("app")
-        .delete("orders-db", &DeleteParams::default())
-        .await
-        .unwrap();
-    eventually("plug gone", || async {
-        op.plug("app", "orders-db").await.is_none().then_some(())
-    })
-    .await;
+    op.delete_plug("app", "orders-db").await;
+    op.plug_gone("app", "orders-db").await;
     let text = scrape(&op.metrics);
     for (event, side) in [
         ("decoupled", "plug"),

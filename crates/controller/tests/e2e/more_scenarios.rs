@@ -314,14 +314,8 @@ async fn a12_results_and_result_resources() {
         })
     );
 
-    op.plugs("app")
-        .delete("orders-db", &DeleteParams::default())
-        .await
-        .unwrap();
-    eventually("plug gone", || async {
-        op.plug("app", "orders-db").await.is_none().then_some(())
-    })
-    .await;
+    op.delete_plug("app", "orders-db").await;
+    op.plug_gone("app", "orders-db").await;
     assert!(op.config_map("app", "orders-db-result").await.is_none());
 }
 
@@ -915,22 +909,6 @@ async fn restart_between_the_sides_resumes_at_the_socket_side() {
     each_event_once(&op).await;
 }
 
-/// Waits until the plug is gone.
-async fn plug_gone(op: &Op) {
-    eventually("plug gone", || async {
-        op.plug("app", "orders-db").await.is_none().then_some(())
-    })
-    .await;
-}
-
-/// Deletes the plug `app/orders-db`.
-async fn delete_plug(op: &Op) {
-    op.plugs("app")
-        .delete("orders-db", &DeleteParams::default())
-        .await
-        .unwrap();
-}
-
 /// Every Event of a plug deletion happened exactly once.
 async fn each_deletion_event_once(op: &Op) {
     assert_events(
@@ -958,12 +936,12 @@ async fn restart_between_the_decoupled_sides_resumes_at_the_socket_side() {
     // The socket side's auto-delete of its grant fails: decoupling stops
     // after the plug side.
     failing(&op, "delete", "db", "grant-app-orders-db");
-    delete_plug(&op).await;
+    op.delete_plug("app", "orders-db").await;
     stopped_at(&op, "decoupled", &["plug"], false).await;
     assert!(op.config_map("app", "orders-db-connection").await.is_none());
     let recreated = config_map_uid(&op, "app", "orders-db-farewell").await;
     restart(&mut op).await;
-    plug_gone(&op).await;
+    op.plug_gone("app", "orders-db").await;
     // Not recreated again.
     assert_eq!(
         config_map_uid(&op, "app", "orders-db-farewell").await,
@@ -1007,7 +985,7 @@ async fn restart_after_decoupled_before_the_deleted_hooks() {
     // The deleted hook cannot apply its ConfigMap: deletion stops after
     // decoupling, which is recorded (the coupling is forgotten).
     failing(&op, "patch", "app", "orders-db-goodbye");
-    delete_plug(&op).await;
+    op.delete_plug("app", "orders-db").await;
     eventually("decoupled, deleted hooks failing", || async {
         op.plug("app", "orders-db").await.filter(|p| {
             let s = p.status.as_ref();
@@ -1016,7 +994,7 @@ async fn restart_after_decoupled_before_the_deleted_hooks() {
     })
     .await;
     restart(&mut op).await;
-    plug_gone(&op).await;
+    op.plug_gone("app", "orders-db").await;
     assert!(op.config_map("app", "orders-db-goodbye").await.is_some());
     assert!(op.config_map("db", "grant-app-orders-db").await.is_none());
     each_deletion_event_once(&op).await;
@@ -1037,12 +1015,12 @@ async fn restart_after_the_deleted_hooks_before_the_finalizer_goes() {
             .name("orders-db")
             .always(),
     );
-    delete_plug(&op).await;
+    op.delete_plug("app", "orders-db").await;
     stopped_at(&op, "deleted", &[], true).await;
     assert!(op.config_map("app", "orders-db-goodbye").await.is_some());
     op.delete_config_map("app", "orders-db-goodbye").await;
     restart(&mut op).await;
-    plug_gone(&op).await;
+    op.plug_gone("app", "orders-db").await;
     // Not run again: the ConfigMap deleted meanwhile stays deleted.
     assert!(op.config_map("app", "orders-db-goodbye").await.is_none());
     each_deletion_event_once(&op).await;

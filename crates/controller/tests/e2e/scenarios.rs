@@ -307,14 +307,8 @@ async fn a10_plug_deletion_decouples() {
     assert!(op.config_map("app", "c-tombstone").await.is_none());
     assert!(op.config_map("db", "grant-app-orders-db").await.is_some());
 
-    op.plugs("app")
-        .delete("orders-db", &DeleteParams::default())
-        .await
-        .unwrap();
-    eventually("plug gone", || async {
-        op.plug("app", "orders-db").await.is_none().then_some(())
-    })
-    .await;
+    op.delete_plug("app", "orders-db").await;
+    op.plug_gone("app", "orders-db").await;
     assert!(op.config_map("app", "a-temp").await.is_none());
     assert!(op.config_map("app", "b-kept").await.is_some());
     let tomb = op.config_map("app", "c-tombstone").await.unwrap();
@@ -453,10 +447,7 @@ async fn a19_socket_limit() {
         summary(socket.status.unwrap().conditions.as_ref()),
         [cond("Coupled", "True", "SocketCoupled", "1 plug coupled")]
     );
-    op.plugs("app")
-        .delete("orders-db", &DeleteParams::default())
-        .await
-        .unwrap();
+    op.delete_plug("app", "orders-db").await;
     op.plug_reason("app", "billing-db", "CouplingSucceeded")
         .await;
 }
