@@ -15,6 +15,9 @@ use serde_json::json;
 
 use crate::harness::*;
 
+/// A `waitFor` of a kind no API serves (its CRD is not installed yet).
+const WAIT_FOR_UNSERVED: &str = "[{group: example.com, version: v1, kind: Widget, name: w}]";
+
 /// A16's DeferredResource.
 const A16: &str = r#"
 apiVersion: integration.rock8s.com/v1beta1
@@ -307,13 +310,7 @@ async fn bad_specs_fail_with_a_clear_message_until_fixed() {
     // A waitFor kind that no API serves (its CRD is not installed yet).
     op.apply_value(&manifest(
         A16,
-        &[
-            ("spec.timeout", "0"),
-            (
-                "spec.waitFor",
-                "[{group: example.com, version: v1, kind: Widget, name: w}]",
-            ),
-        ],
+        &[("spec.timeout", "0"), ("spec.waitFor", WAIT_FOR_UNSERVED)],
     ))
     .await;
     fails_with(
@@ -568,10 +565,7 @@ async fn fail_after_gives_up_on_a_kind_that_is_never_served() {
         &[
             ("spec.timeout", "0"),
             ("spec.failAfter", "1"),
-            (
-                "spec.waitFor",
-                "[{group: example.com, version: v1, kind: Widget, name: w}]",
-            ),
+            ("spec.waitFor", WAIT_FOR_UNSERVED),
         ],
     ))
     .await;
