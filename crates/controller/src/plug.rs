@@ -401,7 +401,8 @@ impl Pass<'_> {
                 }
                 Step::Break => {
                     let alive = socket.is_some_and(|s| s.meta().deletion_timestamp.is_none());
-                    return self.break_coupling(alive).await;
+                    // Then on: couple with the live socket, or wait for one.
+                    self.break_coupling(alive).await?;
                 }
                 Step::WaitForSocket => {
                     self.stage(|s, generation| {
@@ -504,14 +505,13 @@ impl Pass<'_> {
     }
 
     /// The recorded coupling no longer matches the live socket: decouple
-    /// from the old socket (if it still exists) and forget the coupling.
-    /// The status write triggers the pass that couples anew.
-    async fn break_coupling(&mut self, socket_alive: bool) -> Result<Action> {
+    /// from the old socket (if it still exists) and forget the coupling,
+    /// in a status write of its own (the decoupled hooks are done).
+    async fn break_coupling(&mut self, socket_alive: bool) -> Result<()> {
         if let Some(old) = self.recorded_socket().await? {
             self.decouple(&old).await?;
         }
-        self.clear_coupling(socket_alive).await?;
-        Ok(Action::await_change())
+        self.clear_coupling(socket_alive).await
     }
 
     /// Forgets the coupling; without a live socket the plug waits for one.

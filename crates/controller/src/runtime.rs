@@ -13,6 +13,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -24,7 +25,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Config, Controller};
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::{WatchStreamExt, reflector, watcher};
+use kube::runtime::{PredicateConfig, WatchStreamExt, reflector, watcher};
 use kube::{Client, Resource, ResourceExt};
 
 use crate::apparatus::{ApparatusOptions, reaper};
@@ -116,8 +117,9 @@ pub async fn run_until(
     );
 
     let deferred = deferred_controller(ctx.clone(), &options, config.clone(), shutdown.clone());
-    let plugs = Controller::new(scoped::<Plug>(&ctx), wc.clone()).with_config(config.clone());
-    let plug_store = plugs.store();
+    let (plug_store, plug_changes) = own_changes::<Plug>(&ctx, &wc);
+    let plugs =
+        Controller::for_stream(plug_changes, plug_store.clone()).with_config(config.clone());
     // The socket watch that triggers plugs also fills this store: plug
     // passes read their socket from it, and map events reach plugs through
     // the sockets that read those maps.
@@ -179,8 +181,8 @@ pub async fn run_until(
     // No debounce: it would hold a new socket's created pass back behind
     // the couplings of its plugs. Plug events that arrive while a socket's
     // pass runs already fold into one follow-up pass.
-    let sockets = Controller::new(scoped::<Socket>(&ctx), wc).with_config(config);
-    let socket_store = sockets.store();
+    let (socket_store, socket_changes) = own_changes::<Socket>(&ctx, &wc);
+    let sockets = Controller::for_stream(socket_changes, socket_store.clone()).with_config(config);
     let socket_store_ready = socket_store.clone();
     let sockets = sockets
         .watches_stream(
@@ -235,6 +237,55 @@ pub async fn run_until(
             "passes still in flight at the shutdown deadline were abandoned"
         ),
     }
+}
+
+/// A controller's own watch: its cache, and the changes of its objects that
+/// it acts on: spec (generation), deletion, and metadata a user may edit
+/// (finalizers, labels, annotations such as the force-delete escape hatch).
+/// Status writes, nearly all the controller's
+/// own, are left out (as the reference's event filter does, §2.1): each
+/// would cost a pass that reads the object and finds nothing to do. A
+/// pass never waits for its own status write to come back.
+fn own_changes<K>(
+    ctx: &Context,
+    wc: &watcher::Config,
+) -> (
+    Store<K>,
+    impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
+)
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + std::fmt::Debug
+        + serde::de::DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    let (store, writer) = reflector::store::<K>();
+    let changes = reflector(
+        writer,
+        watcher(scoped::<K>(ctx), wc.clone()).default_backoff(),
+    )
+    .applied_objects()
+    .predicate_filter(acted_on::<K>, PredicateConfig::default());
+    (store, changes)
+}
+
+/// Hashes what a controller acts on in its own object (see
+/// [`own_changes`]).
+fn acted_on<K: Resource>(object: &K) -> Option<u64> {
+    let meta = object.meta();
+    let mut hasher = std::hash::DefaultHasher::new();
+    (
+        meta.generation,
+        meta.deletion_timestamp.as_ref().map(|t| t.0),
+        &meta.finalizers,
+        &meta.labels,
+        &meta.annotations,
+    )
+        .hash(&mut hasher);
+    Some(hasher.finish())
 }
 
 /// Every change of a ConfigMap or Secret in scope, as its metadata.

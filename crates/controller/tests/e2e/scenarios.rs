@@ -415,6 +415,55 @@ async fn a11_socket_deletion_decouples_and_recouples() {
     );
 }
 
+/// A plug whose spec names another socket decouples from the old one and
+/// couples to the new one, without waiting for a resync.
+#[tokio::test]
+async fn a_plug_moved_to_another_socket_recouples() {
+    let op = Op::start().await;
+    op.apply(S0).await;
+    let other = [
+        ("metadata.name", "postgres-2"),
+        ("spec.config.host", "postgres-2.db.svc"),
+    ];
+    op.apply_value(&manifest(S0, &other)).await;
+    op.apply(P0).await;
+    assert_a1(&op).await;
+
+    op.apply_value(&manifest(P0, &[("spec.socket.name", "postgres-2")]))
+        .await;
+    eventually("coupled to postgres-2", || async {
+        op.plug("app", "orders-db").await.filter(|p| {
+            let status = p.status.as_ref();
+            let socket = status.and_then(|s| s.coupled_socket.as_ref());
+            let reason = coupled(status.and_then(|s| s.conditions.as_ref())).map(|c| &c.reason);
+            socket.is_some_and(|s| s.name == "postgres-2")
+                && reason.is_some_and(|r| r == "CouplingSucceeded")
+        })
+    })
+    .await;
+    let conn = op.config_map("app", "orders-db-connection").await.unwrap();
+    assert_eq!(
+        data(&conn)["url"],
+        "postgres://postgres-2.db.svc:5432/orders"
+    );
+    eventually("postgres empty", || async {
+        op.socket("db", "postgres").await.filter(|s| {
+            let conditions = s.status.as_ref().and_then(|s| s.conditions.as_ref());
+            coupled(conditions).is_some_and(|c| c.reason == "SocketEmpty")
+        })
+    })
+    .await;
+    let plug_events = op.events("app", "orders-db").await;
+    for reason in ["PlugDecoupled", "PlugCoupled"] {
+        assert!(plug_events.iter().any(|r| r == reason), "{plug_events:?}");
+    }
+    assert!(
+        op.events("db", "postgres")
+            .await
+            .contains(&"SocketDecoupled".to_string())
+    );
+}
+
 #[tokio::test]
 async fn a19_socket_limit() {
     let op = Op::start().await;
