@@ -1,11 +1,12 @@
 //! Running the Plug and Socket controllers, and the watches that connect
 //! them (§2.1 \[FIX\]: changes reach plugs through watches, not epoch writes).
 //!
-//! * Plug controller: Plugs; Sockets, mapped to the plugs that name them or
+//! * Plug controller: Plugs (changes other than status-only ones, see
+//!   [`own_changes`]); Sockets, mapped to the plugs that name them or
 //!   are coupled to them (the same watch fills a store of sockets);
 //!   ConfigMaps and Secrets, mapped to the plugs that read them and the
 //!   plugs of the sockets that read them.
-//! * Socket controller: Sockets; Plugs, mapped to the socket they name, the
+//! * Socket controller: Sockets (likewise); Plugs, mapped to the socket they name, the
 //!   one they are coupled to, and any socket still listing them (so a plug
 //!   that moved away is dropped from its old socket's status).
 //! * DeferredResource controller: DeferredResources only; a DR waiting for
