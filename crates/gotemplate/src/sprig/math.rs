@@ -112,10 +112,13 @@ pub(super) fn min(args: &[Value]) -> Result<Value, String> {
 pub(super) fn rand_int(args: &[Value]) -> Result<Value, String> {
     arity("randInt", args, 2)?;
     let (lo, hi) = (int(&args[0])?, int(&args[1])?);
-    if hi.wrapping_sub(lo) <= 0 {
+    // Go's `rand.Intn(max-min) + min`, in int64 with wrapping: a span
+    // that overflows to a positive number still draws, then wraps back.
+    let span = hi.wrapping_sub(lo);
+    if span <= 0 {
         return Err("invalid argument to Intn".into());
     }
-    Ok(Value::Int(rand::random_range(lo..hi)))
+    Ok(Value::Int(rand::random_range(0..span).wrapping_add(lo)))
 }
 
 /// Go's `math.Max`: NaN wins, then +Inf, and +0 beats -0.
@@ -428,6 +431,20 @@ mod tests {
             show(rand_int(&[Value::Int(5), Value::Int(5)])),
             "ERR invalid argument to Intn"
         );
+        // MAX below MIN, but MAX-MIN wraps to a positive span (here
+        // MaxInt64): Go draws `rand.Intn(MaxInt64) + 1` (a panic before).
+        for _ in 0..100 {
+            let Ok(Value::Int(n)) = rand_int(&[Value::Int(1), Value::Int(i64::MIN)]) else {
+                panic!("randInt 1 MinInt64 draws");
+            };
+            assert!(n >= 1, "{n}");
+        }
+        for _ in 0..100 {
+            let Ok(Value::Int(n)) = rand_int(&[Value::Int(-3), Value::Int(2)]) else {
+                panic!("randInt -3 2 draws");
+            };
+            assert!((-3..2).contains(&n), "{n}");
+        }
         assert_eq!(
             show(add(&[Value::Int(i64::MAX), Value::Int(1)])),
             i64::MIN.to_string()
