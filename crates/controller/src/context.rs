@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use integration_api::{Do, FINALIZER};
-use integration_engine::{Redactor, Rendered};
+use integration_api::{Do, FINALIZER, When};
+use integration_engine::{OwnEvent, Owner, Redactor, Rendered};
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
@@ -283,6 +283,35 @@ where
     )
     .await
     .map_err(|e| ReconcileError::own("update finalizers of", object, e))
+}
+
+/// Runs an owner's own `created` or `deleted` hooks, timed: its
+/// apparatus, its `rendered` resources (as its service account), then the
+/// Event `PlugCreated`, `SocketDeleted`, … about `object`.
+pub async fn run_own_event<K>(
+    ctx: &Context,
+    object: &K,
+    owner: &Owner<'_>,
+    event: OwnEvent,
+    rendered: &[Rendered],
+) -> Result<()>
+where
+    K: Resource<DynamicType = ()>,
+{
+    let run = async {
+        ctx.apparatus.own_event(owner, event).await?;
+        let sa = owner.spec().service_account_name();
+        run_all(ctx, owner.namespace(), sa, rendered).await?;
+        let (title, verb) = match event {
+            OwnEvent::Created => ("Created", "created"),
+            OwnEvent::Deleted => ("Deleted", "deleted"),
+        };
+        let reason = format!("{}{title}", owner.side().kind());
+        record(ctx, object, &reason, verb).await;
+        Ok(())
+    };
+    let when = When::from(event);
+    ctx.metrics.time_hooks(when, owner.side(), run).await
 }
 
 /// Runs rendered objects in order as service account `sa` of `namespace`;

@@ -1,4 +1,4 @@
-//! What the operator exports on `/metrics` (spec §7.1, issue 34), in the
+//! What the operator exports on `/metrics` (spec §7.1 and §8.5 item 34), in the
 //! Prometheus text format. [`Metrics`] holds every series and
 //! [`Metrics::register`] is the one place that adds them to a registry.
 //!

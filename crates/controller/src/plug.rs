@@ -31,7 +31,8 @@ use serde_json::json;
 use crate::Operation;
 use crate::context::{
     Context, FORCED_DELETION, ReconcileError, Result, forced_note, fresh, has_finalizer,
-    object_key, record, repair_all, run_all, scoped, set_finalizer, warn, warn_failed,
+    object_key, record, repair_all, run_all, run_own_event, scoped, set_finalizer, warn,
+    warn_failed,
 };
 use crate::fetch::{MapReader, fetch};
 use crate::socket::coupled_plugs;
@@ -826,24 +827,10 @@ impl Pass<'_> {
         render_own_event(&Owner::plug(&self.plug)?, event)
     }
 
-    /// Runs the plug's own `created` or `deleted` hooks, timed: its
-    /// apparatus, its resources, then its Event.
+    /// Runs the plug's own `created` or `deleted` hooks.
     async fn own_event(&self, event: OwnEvent, rendered: &[Rendered]) -> Result<()> {
         let owner = Owner::plug(&self.plug)?;
-        let run = async {
-            self.ctx.apparatus.own_event(&owner, event).await?;
-            let sa = self.plug.spec.common.service_account_name();
-            let namespace = self.plug.namespace().unwrap_or_default();
-            run_all(self.ctx, &namespace, sa, rendered).await?;
-            let (reason, verb) = match event {
-                OwnEvent::Created => ("PlugCreated", "created"),
-                OwnEvent::Deleted => ("PlugDeleted", "deleted"),
-            };
-            record(self.ctx, &self.plug, reason, verb).await;
-            Ok(())
-        };
-        let event = When::from(event);
-        self.ctx.metrics.time_hooks(event, Side::Plug, run).await
+        run_own_event(self.ctx, &self.plug, &owner, event, rendered).await
     }
 
     /// Takes the server's copy after a write: it is what the server holds,

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use integration_api::condition::{COUPLED, message, plugs_coupled, reason};
-use integration_api::{API_VERSION, CoupledRef, Plug, Socket, SocketStatus, When, force_delete};
-use integration_engine::{OwnEvent, Owner, Redactor, Side, render_own_event};
+use integration_api::{API_VERSION, CoupledRef, Plug, Socket, SocketStatus, force_delete};
+use integration_engine::{OwnEvent, Owner, Redactor, render_own_event};
 use kube::api::{Api, PostParams};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::Store;
@@ -23,7 +23,7 @@ use kube::{Resource, ResourceExt};
 
 use crate::context::{
     Context, FORCED_DELETION, ReconcileError, Result, forced_note, fresh, has_finalizer,
-    object_key, record, run_all, set_finalizer, warn, warn_failed,
+    object_key, run_own_event, set_finalizer, warn, warn_failed,
 };
 use crate::status::{self, Desired};
 
@@ -163,24 +163,11 @@ impl Pass<'_> {
         Ok(Action::await_change())
     }
 
-    /// Runs the socket's `created` or `deleted` hooks, timed: its
-    /// apparatus, its resources, then its Event.
+    /// Runs the socket's own `created` or `deleted` hooks.
     async fn own_event(&self, event: OwnEvent) -> Result<()> {
         let owner = Owner::socket(&self.socket)?;
         let rendered = render_own_event(&owner, event)?;
-        let run = async {
-            self.ctx.apparatus.own_event(&owner, event).await?;
-            let sa = self.socket.spec.common.service_account_name();
-            run_all(self.ctx, owner.namespace(), sa, &rendered).await?;
-            let (reason, verb) = match event {
-                OwnEvent::Created => ("SocketCreated", "created"),
-                OwnEvent::Deleted => ("SocketDeleted", "deleted"),
-            };
-            record(self.ctx, &self.socket, reason, verb).await;
-            Ok(())
-        };
-        let event = When::from(event);
-        self.ctx.metrics.time_hooks(event, Side::Socket, run).await
+        run_own_event(self.ctx, &self.socket, &owner, event, &rendered).await
     }
 
     /// Replaces the status when it differs from `desired`.
