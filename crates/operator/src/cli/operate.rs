@@ -217,6 +217,29 @@ mod tests {
         assert!(error.contains("--leader-elect-lease-duration"), "{error}");
     }
 
+    /// The flags' defaults are the election's own: one set of timings.
+    #[test]
+    fn lease_flag_defaults_are_the_election_defaults() {
+        #[derive(Parser)]
+        struct Flags {
+            #[command(flatten)]
+            operate: OperateArgs,
+        }
+        let args = Flags::try_parse_from(["run"]).unwrap().operate;
+        assert_eq!(
+            (
+                args.leader_elect_lease_duration,
+                args.leader_elect_renew_deadline,
+                args.leader_elect_retry_period,
+            ),
+            (
+                leader::DEFAULT_LEASE_DURATION,
+                leader::DEFAULT_RENEW_DEADLINE,
+                leader::DEFAULT_RETRY_PERIOD,
+            )
+        );
+    }
+
     #[test]
     fn identities_differ_per_process_start() {
         let (a, b) = (identity(), identity());
