@@ -4,12 +4,13 @@
 
 use std::sync::Arc;
 
+use integration_api::FIELD_MANAGER;
 use kube::Client;
 
-use crate::discovery::RestMapper;
-use crate::error::Result;
-use crate::impersonation::Impersonation;
-use crate::objects::Objects;
+use crate::Impersonation;
+use crate::Objects;
+use crate::RestMapper;
+use crate::Result;
 
 /// Clients and caches shared by every reconcile.
 #[derive(Clone)]
@@ -33,6 +34,11 @@ impl Cluster {
         self.impersonation.base()
     }
 
+    /// The impersonating clients (shared with the declarative runtime).
+    pub fn impersonation(&self) -> &Impersonation {
+        &self.impersonation
+    }
+
     /// The shared REST mapper.
     pub fn mapper(&self) -> &Arc<RestMapper> {
         &self.mapper
@@ -49,12 +55,13 @@ impl Cluster {
         Ok(Objects::new(
             self.impersonate(namespace, name)?,
             self.mapper.clone(),
+            FIELD_MANAGER,
         ))
     }
 
     /// Objects of any kind with the operator's own identity (apparatus
     /// Pods and Services, which the operator itself owns).
     pub fn objects(&self) -> Objects {
-        Objects::new(self.client().clone(), self.mapper.clone())
+        Objects::new(self.client().clone(), self.mapper.clone(), FIELD_MANAGER)
     }
 }

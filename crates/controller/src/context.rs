@@ -352,10 +352,22 @@ async fn run_each(
         if force && object.action == Do::Apply {
             objects.apply_forced(&object.object).await?;
         } else {
-            objects.run(object).await?;
+            run_rendered(&objects, object).await?;
         }
     }
     Ok(())
+}
+
+/// Carries out a rendered object's action: apply, delete or recreate.
+pub async fn run_rendered(objects: &crate::Objects, rendered: &Rendered) -> crate::Result<()> {
+    match rendered.action {
+        Do::Apply => objects.apply(&rendered.object).await.map(drop),
+        Do::Delete => objects
+            .delete(&crate::ObjectRef::of(&rendered.object)?)
+            .await
+            .map(drop),
+        Do::Recreate => objects.recreate(&rendered.object).await.map(drop),
+    }
 }
 
 /// The Event note `plug <name>/<namespace> <verb>` (§2.8: name first).

@@ -26,8 +26,8 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::{Client, Resource};
 
-use crate::error::{Error, Operation, Result};
-use crate::object::ObjectRef;
+use crate::ObjectRef;
+use crate::{Error, Operation, Result};
 
 /// The API server's limit on an Event's note, in bytes.
 const MAX_NOTE: usize = 1024;
@@ -249,5 +249,31 @@ mod tests {
     fn truncates_on_a_char_boundary() {
         assert_eq!(truncate("héllo".into(), 2), "h");
         assert_eq!(truncate("hello".into(), 10), "hello");
+    }
+}
+
+/// The declarative runtime's Events go through the same recorder (spam
+/// filter for Normal Events); notes come redacted from the controller.
+impl<P> kube_declarative::Recorder<P> for EventRecorder
+where
+    P: Resource<DynamicType = ()> + Send + Sync + 'static,
+{
+    fn record<'a>(
+        &'a self,
+        parent: &'a P,
+        event: &'a kube_declarative::Event,
+    ) -> futures::future::BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let (reason, note) = (event.reason.as_str(), event.note.as_str());
+            let written = if event.warning {
+                self.warning(parent, reason, note, &Redactor::default())
+                    .await
+            } else {
+                self.normal(parent, reason, note).await
+            };
+            if let Err(e) = written {
+                tracing::warn!(error = %e, reason, "recording an Event failed");
+            }
+        })
     }
 }

@@ -26,10 +26,10 @@ use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::ObjectRef;
+use crate::Objects;
 use crate::cluster::Cluster;
-use crate::error::{Error, Operation, Result};
-use crate::object::ObjectRef;
-use crate::objects::Objects;
+use crate::{Error, Operation, Result};
 
 /// Whose identity reads the ConfigMaps and Secrets of a plan.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -100,7 +100,12 @@ where
 
 /// GETs a var target as JSON; `None` when it does not exist.
 async fn read_var(objects: &Objects, target: &VarTarget) -> Result<Option<(VarTarget, Value)>> {
-    let object = ObjectRef::from(target);
+    let object = ObjectRef::new(
+        &target.api_version,
+        &target.kind,
+        Some(&target.namespace),
+        &target.name,
+    );
     let Some(found) = objects.get(&object).await? else {
         return Ok(None);
     };

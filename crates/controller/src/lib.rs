@@ -27,16 +27,11 @@
 pub mod apparatus;
 mod cluster;
 mod context;
-pub mod deferred;
-mod discovery;
-mod error;
+pub mod controllers;
 mod events;
 mod fetch;
-mod impersonation;
 pub mod leader;
 pub mod metrics;
-mod object;
-mod objects;
 pub mod plug;
 mod runtime;
 pub mod socket;
@@ -44,15 +39,14 @@ pub mod status;
 
 pub use apparatus::ApparatusOptions;
 pub use cluster::Cluster;
-pub use context::{Context, ReconcileError};
-pub use discovery::{Mapping, RestMapper};
-pub use error::{Error, Operation, Result};
+pub use context::{Context, ReconcileError, run_rendered};
 pub use events::EventRecorder;
 pub use fetch::{MapReader, fetch};
-pub use impersonation::{Impersonation, service_account_user};
+pub use kube_declarative::{
+    DEFAULT_DELETION_TIMEOUT, Deletion, Error, Impersonation, Mapping, ObjectRef, Objects,
+    Operation, RestMapper, Result, service_account_user,
+};
 pub use metrics::{Metrics, Passes};
-pub use object::ObjectRef;
-pub use objects::{DEFAULT_DELETION_TIMEOUT, Deletion, Objects};
 pub use runtime::{
     DEFAULT_CONCURRENCY, DEFAULT_RESYNC, MapKind, RunOptions, SocketChange, plugs_for_socket,
     plugs_reading, run, run_until, sockets_for_plug,

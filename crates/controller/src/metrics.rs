@@ -62,7 +62,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use integration_api::condition::{COUPLED, reason};
@@ -178,23 +178,29 @@ impl Passes {
     ) -> Result<T, E> {
         let started = Instant::now();
         let result = pass.await;
+        self.count(controller, result.is_ok(), started.elapsed());
+        result
+    }
+
+    /// Counts one pass of `controller` that succeeded (`ok`) or not and
+    /// took `took`.
+    pub fn count(&self, controller: ControllerName, ok: bool, took: Duration) {
         let name = controller.label();
         self.durations
             .get_or_create(&ControllerLabels { controller: name })
-            .observe(started.elapsed().as_secs_f64());
-        let outcome = if result.is_ok() { "success" } else { "error" };
-        if result.is_err() {
+            .observe(took.as_secs_f64());
+        if !ok {
             self.errors
                 .get_or_create(&ControllerLabels { controller: name })
                 .inc();
         }
+        let result = if ok { "success" } else { "error" };
         self.totals
             .get_or_create(&ResultLabels {
                 controller: name,
-                result: outcome,
+                result,
             })
             .inc();
-        result
     }
 
     /// Completed passes of `controller`, failed ones included.

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures::{Stream, StreamExt, TryStreamExt};
-use integration_api::{CommonSpec, DeferredResource, Plug, Socket, Var};
+use integration_api::{CommonSpec, FIELD_MANAGER, FINALIZER, GROUP, Plug, Socket, Var};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::core::PartialObjectMeta;
@@ -28,12 +28,14 @@ use kube::runtime::controller::{Config, Controller};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{PredicateConfig, WatchStreamExt, reflector, watcher};
 use kube::{Client, Resource, ResourceExt};
+use kube_declarative::{Marks, Observer, Runtime};
 
 use crate::apparatus::{ApparatusOptions, reaper};
 use crate::cluster::Cluster;
 use crate::context::{Context, scoped};
+use crate::controllers::deferred::{self, Deferred};
 use crate::metrics::{ControllerName, Metrics};
-use crate::{context, deferred, plug, socket};
+use crate::{context, plug, socket};
 
 /// Default period after which an idle plug is looked at again (README
 /// decision 5: var targets of arbitrary kinds are not watched).
@@ -117,7 +119,7 @@ pub async fn run_until(
         shutdown.clone(),
     );
 
-    let deferred = deferred_controller(ctx.clone(), &options, config.clone(), shutdown.clone());
+    let deferred = deferred_controller(&ctx, &options, shutdown.clone());
     let (plug_store, plug_changes) = own_changes::<Plug>(&ctx, &wc);
     let plugs =
         Controller::for_stream(plug_changes, plug_store.clone()).with_config(config.clone());
@@ -341,37 +343,38 @@ async fn mark_synced(plugs: Store<Plug>, sockets: Store<Socket>, synced: Arc<Ato
     }
 }
 
-/// The DeferredResource controller: it watches DeferredResources only.
-fn deferred_controller(
-    ctx: Arc<Context>,
+/// The DeferredResource controller, on the declarative runtime.
+fn deferred_controller<S>(
+    ctx: &Context,
     options: &RunOptions,
-    config: Config,
-    shutdown: impl Future<Output = ()> + Clone + Send + Sync + 'static,
-) -> impl Future<Output = ()> {
-    let poll = options.deferred_poll;
-    let controller = Controller::new(scoped::<DeferredResource>(&ctx), watcher::Config::default());
-    let cache = controller.store();
-    let run = controller
-        .with_config(config)
-        .graceful_shutdown_on(shutdown.clone())
-        .run(
-            move |dr, ctx: Arc<Context>| async move {
-                let metrics = ctx.metrics.clone();
-                let pass = deferred::reconcile(dr, ctx, poll);
-                metrics
-                    .passes
-                    .record(ControllerName::DeferredResource, pass)
-                    .await
-            },
-            context::error_policy,
-            ctx,
-        )
-        .for_each(|result| async move {
-            if let Err(e) = result {
-                tracing::debug!(error = %e, "deferred resource reconcile");
-            }
-        });
-    unless_unsynced(run, cache, shutdown)
+    shutdown: S,
+) -> impl Future<Output = ()> + Send + use<S>
+where
+    S: Future<Output = ()> + Send + Sync + 'static,
+{
+    let deferred = Deferred {
+        poll: options.deferred_poll,
+    };
+    let metrics = ctx.metrics.clone();
+    let observer: Observer = Arc::new(move |ok, took| {
+        metrics
+            .passes
+            .count(ControllerName::DeferredResource, ok, took);
+    });
+    let cluster = &ctx.cluster;
+    Runtime::new(
+        cluster.client().clone(),
+        deferred,
+        "deferredresource",
+        Marks::new(FIELD_MANAGER, GROUP),
+    )
+    .namespace(options.namespace.clone())
+    .concurrency(options.concurrency)
+    .finalizer(FINALIZER)
+    .clients(cluster.impersonation().clone(), cluster.mapper().clone())
+    .recorder(Arc::new(ctx.recorder.clone()))
+    .observe(observer)
+    .run_until(shutdown)
 }
 
 /// The objects of a reflected watch as triggers, each once the reflector

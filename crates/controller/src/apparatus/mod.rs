@@ -37,10 +37,10 @@ use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
+use crate::ObjectRef;
+use crate::Operation;
 use crate::context::ReconcileError;
-use crate::error::Operation;
 use crate::metrics::Metrics;
-use crate::object::ObjectRef;
 use endpoint::CallPath;
 use http::{Answer, Call, CallError, HttpClient};
 use workload::{IDLE_TIMEOUT, LAST_USED, apparatus_name};

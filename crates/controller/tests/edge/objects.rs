@@ -177,7 +177,9 @@ async fn recreate_replaces_a_job_with_a_new_uid() {
         template: "socket.resources[0].stringTemplate".into(),
         document: 0,
     };
-    objects.run(&rendered).await.unwrap();
+    integration_controller::run_rendered(&objects, &rendered)
+        .await
+        .unwrap();
 
     let second = objects
         .get(&ObjectRef::of(&yaml(JOB)).unwrap())

@@ -177,7 +177,7 @@ async fn created_objects(cluster: &Cluster, plug: &Plug) -> anyhow::Result<Vec<V
     let refs: BTreeSet<ObjectRef> = rendered
         .iter()
         .filter(|r| r.action != Do::Delete)
-        .filter_map(|r| ObjectRef::of_rendered(r).ok())
+        .filter_map(|r| ObjectRef::of(&r.object).ok())
         .collect();
     let objects = cluster.objects();
     let mut found = Vec::new();

@@ -1,27 +1,24 @@
-//! Applying, deleting and recreating rendered objects of any kind (§4.3
-//! with its \[FIX\]es).
+//! Applying, deleting and recreating objects of any kind.
 //!
-//! * `apply` is server-side apply with field manager `integration-operator`
-//!   and no force: a field another manager owns is a `Conflict` error, and
+//! * `apply` is server-side apply with the field manager given at
+//!   construction and no force: a field another manager owns is a `Conflict` error, and
 //!   fields dropped from a template are pruned by the server.
 //! * `delete` uses `propagationPolicy: Background`, so a Job's Pods go with
 //!   it (the server default for Jobs orphans them); a missing object is fine.
 //! * `recreate` deletes, waits until the old object (by uid) is gone, then
-//!   applies: the reference applied straight away and could patch the dying
+//!   applies: applying straight away could patch the dying
 //!   object instead.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use integration_api::{Do, FIELD_MANAGER};
-use integration_engine::Rendered;
 use kube::Client;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::discovery::RestMapper;
 use crate::error::{Error, Operation, Result};
+use crate::mapper::RestMapper;
 use crate::object::ObjectRef;
 
 /// How long `recreate` waits for the old object to go by default.
@@ -51,6 +48,7 @@ pub enum Deletion {
 pub struct Objects {
     client: Client,
     mapper: Arc<RestMapper>,
+    field_manager: Arc<str>,
     deletion_timeout: Duration,
 }
 
@@ -62,11 +60,13 @@ struct Target {
 }
 
 impl Objects {
-    /// Objects through `client`, mapped by `mapper`.
-    pub fn new(client: Client, mapper: Arc<RestMapper>) -> Self {
+    /// Objects through `client`, mapped by `mapper`, applied as
+    /// `field_manager`.
+    pub fn new(client: Client, mapper: Arc<RestMapper>, field_manager: &str) -> Self {
         Objects {
             client,
             mapper,
+            field_manager: field_manager.into(),
             deletion_timeout: DEFAULT_DELETION_TIMEOUT,
         }
     }
@@ -82,28 +82,16 @@ impl Objects {
         &self.client
     }
 
-    /// Carries out a rendered object's action.
-    pub async fn run(&self, rendered: &Rendered) -> Result<()> {
-        match rendered.action {
-            Do::Apply => self.apply(&rendered.object).await.map(drop),
-            Do::Delete => self
-                .delete(&ObjectRef::of_rendered(rendered)?)
-                .await
-                .map(drop),
-            Do::Recreate => self.recreate(&rendered.object).await.map(drop),
-        }
-    }
-
     /// Server-side apply without force; returns the object as stored.
     pub async fn apply(&self, object: &Value) -> Result<DynamicObject> {
-        self.apply_with(object, &PatchParams::apply(FIELD_MANAGER))
+        self.apply_with(object, &PatchParams::apply(&self.field_manager))
             .await
     }
 
     /// Server-side apply taking ownership of conflicting fields (`force`),
     /// for resources that opt into it.
     pub async fn apply_forced(&self, object: &Value) -> Result<DynamicObject> {
-        self.apply_with(object, &PatchParams::apply(FIELD_MANAGER).force())
+        self.apply_with(object, &PatchParams::apply(&self.field_manager).force())
             .await
     }
 

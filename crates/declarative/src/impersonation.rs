@@ -1,17 +1,15 @@
-//! Clients that act as a Plug's or Socket's service account (§4.7).
+//! Clients that act as a service account.
 //!
-//! Everything a template renders is applied as
-//! `system:serviceaccount:<owner-namespace>:<serviceAccountName>`, so RBAC
-//! on that account, not the operator's own power, decides what a coupling
-//! may touch. The API server adds the account's groups itself, so only
+//! What a parent asks for can be applied as
+//! `system:serviceaccount:<namespace>:<name>`, so RBAC on that account, not
+//! the operator's own power, decides what it may touch. The API server adds the account's groups itself, so only
 //! `Impersonate-User` is sent and the operator needs `impersonate` on
 //! `serviceaccounts` only.
 //!
 //! An impersonating client wraps the operator's own client and adds the
 //! header per request: it shares the operator's connection pool, TLS setup
 //! and credentials, works with any client (including in-process ones), and
-//! is built once per account and cached (the reference rebuilt clients and
-//! REST mappers on every call, §8.5).
+//! is built once per account and cached (rather than rebuilt per call).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -2,7 +2,6 @@
 
 use std::fmt;
 
-use integration_engine::{Rendered, VarTarget};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -56,11 +55,6 @@ impl ObjectRef {
         ))
     }
 
-    /// The identity of a rendered object.
-    pub fn of_rendered(rendered: &Rendered) -> Result<Self> {
-        Self::of(&rendered.object)
-    }
-
     /// Typed objects (`ConfigMap`, `Secret`) from their namespace and name.
     pub fn typed<K>(namespace: &str, name: &str) -> Self
     where
@@ -72,17 +66,6 @@ impl ObjectRef {
     /// The namespace, or `""` when cluster-scoped.
     pub fn namespace_or_empty(&self) -> &str {
         self.namespace.as_deref().unwrap_or_default()
-    }
-}
-
-impl From<&VarTarget> for ObjectRef {
-    fn from(target: &VarTarget) -> Self {
-        ObjectRef::new(
-            &target.api_version,
-            &target.kind,
-            Some(&target.namespace),
-            &target.name,
-        )
     }
 }
 

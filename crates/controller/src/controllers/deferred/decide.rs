@@ -56,7 +56,6 @@
 //! changes, and retry with exponential backoff.
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
 use integration_api::condition::{RESOLVED, message, reason};
@@ -67,18 +66,14 @@ use integration_api::{
 use integration_engine::Redactor;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::api::{Api, DynamicObject, PostParams};
-use kube::runtime::controller::Action;
+use kube::api::DynamicObject;
 use kube::{Resource, ResourceExt};
+use kube_declarative::{Child, Desired, Event, Outcome, Snapshot};
 use serde_json::{Value, json};
 
-use crate::context::{
-    Context, ReconcileError, Result, fresh, has_finalizer, object_key, set_finalizer, warn_failed,
-};
-use crate::error::Error;
-use crate::object::ObjectRef;
-use crate::objects::Objects;
-use crate::status::{self, Desired};
+use crate::context::has_finalizer;
+use crate::status;
+use crate::{Error, ObjectRef};
 
 /// Default period after which a DeferredResource waiting for `waitFor`
 /// objects looks again (the spec's \[FIX\] asks for 5–30 s), and after
@@ -442,7 +437,7 @@ pub fn replaced<'s>(
 /// `Resolved=False/Pending` with `message`, `Failed` cleared. The record of
 /// an object created for an earlier generation stays.
 pub fn pending(status: &mut DeferredResourceStatus, message: &str, generation: Option<i64>) {
-    let waiting = Desired::resolved(false, reason::PENDING, message);
+    let waiting = status::Desired::resolved(false, reason::PENDING, message);
     status::set_main(&mut status.conditions, waiting, generation);
 }
 
@@ -453,7 +448,7 @@ pub fn resolved(
     preexisting: bool,
     generation: Option<i64>,
 ) {
-    let success = Desired::resolved(true, reason::SUCCESS, message::SUCCESS);
+    let success = status::Desired::resolved(true, reason::SUCCESS, message::SUCCESS);
     status::set_main(&mut status.conditions, success, generation);
     status.owner_references = Some(object);
     status.preexisting = preexisting.then_some(true);
@@ -467,7 +462,11 @@ pub fn failed(status: &mut DeferredResourceStatus, text: &str, generation: Optio
     let resolved_now = status::find(status.conditions.as_ref(), RESOLVED)
         .is_some_and(|c| c.status == "True" && c.observed_generation == generation);
     if resolved_now {
-        status::set(&mut status.conditions, Desired::failed(text), generation);
+        status::set(
+            &mut status.conditions,
+            status::Desired::failed(text),
+            generation,
+        );
     } else {
         status::set_error(
             &mut status.conditions,
@@ -484,19 +483,13 @@ pub fn failed(status: &mut DeferredResourceStatus, text: &str, generation: Optio
 /// `Failed` with `text`. The record of an object created for an earlier
 /// generation stays (it is still deleted with the DR).
 pub fn gave_up(status: &mut DeferredResourceStatus, text: &str, generation: Option<i64>) {
-    let given_up = Desired::resolved(false, reason::ERROR, message::GAVE_UP);
+    let given_up = status::Desired::resolved(false, reason::ERROR, message::GAVE_UP);
     status::set(&mut status.conditions, given_up, generation);
-    status::set(&mut status.conditions, Desired::failed(text), generation);
-}
-
-/// The record of `object`, which is `target` as the server returned it.
-fn record_of(target: &ObjectRef, object: &DynamicObject) -> CreatedObject {
-    CreatedObject {
-        api_version: target.api_version.clone(),
-        kind: target.kind.clone(),
-        name: object.name_any(),
-        uid: object.uid().unwrap_or_default(),
-    }
+    status::set(
+        &mut status.conditions,
+        status::Desired::failed(text),
+        generation,
+    );
 }
 
 /// Hides the values of a Secret manifest's `data` and `stringData` in
@@ -512,215 +505,220 @@ fn redactor(dr: &DeferredResource) -> Redactor {
     Redactor::new(values)
 }
 
-/// Reconciles one DeferredResource; `poll` is how often a DR waiting for
-/// objects looks again, and a `keepApplied` one applies again.
-pub async fn reconcile(
-    dr: Arc<DeferredResource>,
-    ctx: Arc<Context>,
-    poll: Duration,
-) -> Result<Action> {
-    let Some((api, dr)) = fresh(&ctx, dr.as_ref()).await? else {
-        return Ok(Action::await_change());
+/// What a pass looks up for `dr`: the `waitFor` objects and the resource's
+/// target, when the DR may look at them (it is not done, has not given up
+/// and is not being deleted). Nothing for a bad spec.
+pub fn lookups(dr: &DeferredResource) -> Vec<ObjectRef> {
+    let settled = resolved_now(dr) && !matches!(dr.spec.mode(), Ok(DeferredMode::KeepApplied));
+    if dr.meta().deletion_timestamp.is_some() || settled || gave_up_now(dr) {
+        return Vec::new();
+    }
+    let Ok(plan) = plan(dr) else {
+        return Vec::new();
     };
-    let key = object_key(&dr);
-    let mut pass = Pass {
-        ctx: &ctx,
-        api,
-        dr,
-        poll,
-    };
-    let result = pass.run(Timestamp::now()).await;
-    ctx.settle(&key, result, async |err| pass.report(err).await)
-        .await
+    let waits = plan.wait_for.into_iter().map(|w| w.object);
+    waits.chain([plan.target]).collect()
 }
 
-/// One reconcile pass over a fresh copy of the DR.
-struct Pass<'c> {
-    ctx: &'c Context,
-    api: Api<DeferredResource>,
-    /// The latest DR: replaced by the server's answer after a status write.
-    dr: DeferredResource,
+/// The DR's pass, decided from its snapshot: the status, the one child
+/// (the resource, or the deletion of the object created before) and when
+/// to look again. `poll` is how often a waiting DR looks again and a
+/// `keepApplied` one applies again.
+pub fn sync(
+    snapshot: &Snapshot<DeferredResource>,
     poll: Duration,
+) -> Desired<DeferredResourceStatus> {
+    let dr = &snapshot.parent;
+    let mut pass = PassOf::new(dr);
+    let now = snapshot.now;
+    match decide(dr, now) {
+        Step::Gone | Step::Done | Step::GaveUp | Step::AddFinalizer => {}
+        Step::Finalize => pass.finalize(snapshot),
+        Step::Delay(left) => match plan(dr) {
+            Ok(_) => {
+                pass.change(|s, g| pending(s, message::WAITING_FOR_TIMEOUT, g));
+                pass.wake_in(now, left);
+            }
+            Err(invalid) => pass.fail(&invalid),
+        },
+        Step::Resolve { last } => match plan(dr) {
+            Ok(plan) => pass.resolve(snapshot, &plan, last, poll),
+            Err(invalid) if last => pass.give_up(LastLook::Failed(&invalid)),
+            Err(invalid) => pass.fail(&invalid),
+        },
+        Step::Repair => match plan(dr) {
+            Ok(plan) => {
+                pass.apply(snapshot, &plan, false);
+                pass.wake_in(now, poll);
+            }
+            Err(invalid) => pass.fail(&invalid),
+        },
+    }
+    pass.desired
 }
 
-impl Pass<'_> {
-    /// The pass at `now` (one reading of the clock for every decision).
-    async fn run(&mut self, now: Timestamp) -> Result<Action> {
-        match decide(&self.dr, now) {
-            Step::Gone | Step::Done | Step::GaveUp => Ok(Action::await_change()),
-            Step::AddFinalizer => {
-                set_finalizer(&self.api, &self.dr, true).await?;
-                Ok(Action::await_change())
-            }
-            Step::Finalize => self.finalize().await,
-            Step::Delay(left) => {
-                // A bad spec shows at once, not after the delay.
-                plan(&self.dr).map_err(ReconcileError::Invalid)?;
-                self.write_status(|s, g| pending(s, message::WAITING_FOR_TIMEOUT, g))
-                    .await?;
-                // Capped: a huge timeout must not overflow the queue's clock.
-                Ok(Action::requeue(left.min(self.ctx.resync)))
-            }
-            Step::Resolve { last } => {
-                let plan = plan(&self.dr).map_err(ReconcileError::Invalid)?;
-                let looked = self.resolve(&plan, now, last).await;
-                match looked {
-                    // A stale write is retried at once, not a look.
-                    Err(err) if last && !err.is_conflict() => {
-                        self.give_up(LastLook::Failed(&err.to_string())).await
-                    }
-                    other => other,
-                }
-            }
-            Step::Repair => {
-                let plan = plan(&self.dr).map_err(ReconcileError::Invalid)?;
-                self.apply(&self.objects()?, &plan).await?;
-                Ok(Action::requeue(self.poll))
-            }
+/// A pass being decided: the DR, its redactor, and what it will ask for.
+struct PassOf<'d> {
+    dr: &'d DeferredResource,
+    redactor: Redactor,
+    desired: Desired<DeferredResourceStatus>,
+}
+
+impl<'d> PassOf<'d> {
+    fn new(dr: &'d DeferredResource) -> Self {
+        PassOf {
+            dr,
+            redactor: redactor(dr),
+            desired: Desired::status(dr.status.clone().unwrap_or_default()),
         }
     }
 
-    /// Objects as the DR's service account.
-    fn objects(&self) -> crate::Result<Objects> {
-        let namespace = self.dr.namespace().unwrap_or_default();
-        let sa = self.dr.spec.service_account_name();
-        self.ctx.cluster.objects_as(&namespace, sa)
+    /// Changes the status at the DR's generation.
+    fn change(&mut self, change: impl FnOnce(&mut DeferredResourceStatus, Option<i64>)) {
+        change(&mut self.desired.status, self.dr.meta().generation);
     }
 
-    /// Looks at the `waitFor` objects, then applies the resource (or finds
-    /// it already there) and records it. While an object is missing or
-    /// lacks its condition the DR stays pending, or gives up on its `last`
-    /// look.
-    async fn resolve(&mut self, plan: &Plan, now: Timestamp, last: bool) -> Result<Action> {
-        let objects = self.objects()?;
+    fn wake_in(&mut self, now: Timestamp, after: Duration) {
+        let after = jiff::SignedDuration::try_from(after).unwrap_or(jiff::SignedDuration::MAX);
+        self.desired.wake_at = Some(now.checked_add(after).unwrap_or(Timestamp::MAX));
+    }
+
+    /// Looks at the `waitFor` objects, then applies the resource; while an
+    /// object is missing or lacks its condition the DR stays pending, or
+    /// gives up on its `last` look.
+    fn resolve(
+        &mut self,
+        snapshot: &Snapshot<DeferredResource>,
+        plan: &Plan,
+        last: bool,
+        poll: Duration,
+    ) {
         for wait in &plan.wait_for {
-            if wait.met_by(objects.get(&wait.object).await?.as_ref()) {
-                continue;
+            match snapshot.lookup(&wait.object) {
+                Ok(found) if wait.met_by(found) => continue,
+                Ok(_) if last => return self.give_up(LastLook::Waiting(wait)),
+                Ok(_) => {
+                    let message = wait.pending_message();
+                    self.change(|s, g| pending(s, &message, g));
+                    self.wake_in(snapshot.now, next_look(self.dr, snapshot.now, poll));
+                }
+                Err(error) if last => self.give_up(LastLook::Failed(error)),
+                Err(error) => self.fail(error),
             }
-            if last {
-                return self.give_up(LastLook::Waiting(wait)).await;
-            }
-            let message = wait.pending_message();
-            self.write_status(|s, g| pending(s, &message, g)).await?;
-            return Ok(Action::requeue(next_look(&self.dr, now, self.poll)));
+            return;
         }
-        self.apply(&objects, plan).await?;
-        Ok(match plan.mode {
-            DeferredMode::CreateOnce => Action::await_change(),
-            DeferredMode::KeepApplied => Action::requeue(self.poll),
-        })
+        self.apply(snapshot, plan, last);
+        if plan.mode == DeferredMode::KeepApplied {
+            self.wake_in(snapshot.now, poll);
+        }
     }
 
-    /// Applies the resource unless someone else's object has its name
-    /// (then records that one as pre-existing), after deleting the object
-    /// this DR created before under another name, and records the result
-    /// as `Resolved=True`. `keepApplied` applies are forced (see the
-    /// module docs).
-    async fn apply(&mut self, objects: &Objects, plan: &Plan) -> Result<()> {
+    /// Asks for the resource (unless someone else's object has its name:
+    /// then that one is recorded as pre-existing), after deleting the
+    /// object this DR created before under another name, and records what
+    /// the runtime did as `Resolved=True`. `keepApplied` applies are forced
+    /// (see the module docs).
+    fn apply(&mut self, snapshot: &Snapshot<DeferredResource>, plan: &Plan, last: bool) {
         let status = self.dr.status.clone().unwrap_or_default();
-        let existing = objects.get(&plan.target).await?;
-        let existing_uid = existing.as_ref().and_then(|o| o.metadata.uid.as_deref());
-        let preexisting = !may_apply(&status, existing_uid);
-        if let Some(old) = replaced(&status, existing_uid) {
-            self.delete(objects, old).await?;
-        }
-        let object = match existing {
-            Some(object) if preexisting => object,
-            _ => match plan.mode {
-                DeferredMode::CreateOnce => objects.apply(&plan.object).await?,
-                DeferredMode::KeepApplied => objects.apply_forced(&plan.object).await?,
-            },
+        let existing = match snapshot.lookup(&plan.target) {
+            Ok(found) => found,
+            Err(error) if last => return self.give_up(LastLook::Failed(error)),
+            Err(error) => return self.fail(error),
         };
-        let record = record_of(&plan.target, &object);
-        self.write_status(|s, g| resolved(s, record, preexisting, g))
-            .await?;
-        Ok(())
+        let existing_uid = existing.and_then(|o| o.metadata.uid.as_deref());
+        if let Some(old) = replaced(&status, existing_uid) {
+            let object = created_ref(self.dr, old);
+            if let Some(Outcome::Failed(failure)) = snapshot.outcome(&object) {
+                return self.fail(&failure.message);
+            }
+            self.desired.children.push(Child::Delete {
+                object,
+                uid: old.uid.clone(),
+            });
+        }
+        let mut child = Child::apply(plan.object.clone())
+            .unmarked()
+            .owning(created_by_us(&status).map(|c| c.uid.clone()));
+        if plan.mode == DeferredMode::KeepApplied {
+            child = child.forced();
+        }
+        self.desired.children.push(child);
+        let (uid, preexisting) = match snapshot.outcome(&plan.target) {
+            Some(Outcome::Applied { uid, .. } | Outcome::Unchanged { uid }) => (uid.clone(), false),
+            Some(Outcome::Conflict { uid }) => (uid.clone(), true),
+            Some(Outcome::Failed(failure)) if last => {
+                return self.give_up(LastLook::Failed(&failure.message));
+            }
+            Some(Outcome::Failed(failure)) => return self.fail(&failure.message),
+            // Not applied yet (the first call): the status comes after.
+            Some(Outcome::Deleted) | None => return,
+        };
+        let record = CreatedObject {
+            api_version: plan.target.api_version.clone(),
+            kind: plan.target.kind.clone(),
+            name: plan.target.name.clone(),
+            uid,
+        };
+        self.change(|s, g| resolved(s, record, preexisting, g));
+    }
+
+    /// Deletion: delete the object this DR created (if it still is the
+    /// same object); a failure keeps the finalizer for a retry.
+    fn finalize(&mut self, snapshot: &Snapshot<DeferredResource>) {
+        let status = self.dr.status.clone().unwrap_or_default();
+        let Some(created) = created_by_us(&status) else {
+            return;
+        };
+        let object = created_ref(self.dr, created);
+        if let Some(Outcome::Failed(failure)) = snapshot.outcome(&object) {
+            self.fail(&failure.message);
+        }
+        self.desired.children.push(Child::Delete {
+            object,
+            uid: created.uid.clone(),
+        });
     }
 
     /// Gives up (`failAfter`): the status says so and why, with a Warning
     /// Event, and the DR is not looked at again until its spec changes.
-    async fn give_up(&mut self, last: LastLook<'_>) -> Result<Action> {
+    fn give_up(&mut self, last: LastLook<'_>) {
         let fail_after = seconds(self.dr.spec.fail_after).unwrap_or_default();
         let text = gave_up_message(fail_after, last);
-        self.show_failure(&text, gave_up).await?;
-        Ok(Action::await_change())
+        self.show_failure(&text, gave_up);
     }
 
-    /// Deletion: delete the object this DR created (if it still is the
-    /// same object), then release the DR. An error keeps the finalizer for
-    /// a retry.
-    async fn finalize(&mut self) -> Result<Action> {
-        let status = self.dr.status.clone().unwrap_or_default();
-        if let Some(created) = created_by_us(&status) {
-            self.delete(&self.objects()?, created).await?;
-        }
-        set_finalizer(&self.api, &self.dr, false).await?;
-        Ok(Action::await_change())
-    }
-
-    /// Deletes `created` in the DR's namespace, only while it has the
-    /// recorded uid; a missing object is fine.
-    async fn delete(&self, objects: &Objects, created: &CreatedObject) -> Result<()> {
-        let namespace = self.dr.namespace();
-        let object = ObjectRef::new(
-            &created.api_version,
-            &created.kind,
-            namespace.as_deref(),
-            &created.name,
-        );
-        objects.delete_exact(&object, &created.uid).await?;
-        Ok(())
-    }
-
-    /// Applies `change` to a copy of the status and replaces the status when
-    /// the result differs (optimistic lock on resourceVersion). Returns
-    /// whether it wrote.
-    async fn write_status(
-        &mut self,
-        change: impl FnOnce(&mut DeferredResourceStatus, Option<i64>),
-    ) -> Result<bool> {
-        let before = self.dr.status.clone().unwrap_or_default();
-        let mut after = before.clone();
-        change(&mut after, self.dr.meta().generation);
-        if after == before {
-            return Ok(false);
-        }
-        let mut updated = self.dr.clone();
-        updated.status = Some(after);
-        self.dr = self
-            .api
-            .replace_status(&self.dr.name_any(), &PostParams::default(), &updated)
-            .await
-            .map_err(|e| ReconcileError::own("update status of", &self.dr, e))?;
-        Ok(true)
+    /// A failed pass: `Failed` with the message and `Resolved=Error` (see
+    /// [`failed`]), retried after a backoff.
+    fn fail(&mut self, text: &str) {
+        self.show_failure(text, failed);
+        self.desired.retry = true;
     }
 
     /// Writes the failure `text` (redacted here) into the status with
     /// `change`, plus a Warning Event when that changed the status, so a
     /// failure that repeats is recorded once.
-    async fn show_failure(
+    fn show_failure(
         &mut self,
         text: &str,
         change: fn(&mut DeferredResourceStatus, &str, Option<i64>),
-    ) -> Result<()> {
-        let redactor = redactor(&self.dr);
-        let text = redactor.redact(text);
-        if self.write_status(|s, g| change(s, &text, g)).await? {
-            warn_failed(self.ctx, &self.dr, &text, &redactor).await;
+    ) {
+        let text = self.redactor.redact(text);
+        let before = self.desired.status.clone();
+        self.change(|s, g| change(s, &text, g));
+        if self.desired.status != before {
+            self.desired.events.push(Event::warning("Failed", text));
         }
-        Ok(())
     }
+}
 
-    /// Shows a failed pass: `Failed` with the redacted message and
-    /// `Resolved=Error` (see [`failed`]), plus a Warning Event when the
-    /// message is new.
-    async fn report(&mut self, err: &ReconcileError) {
-        let text = redactor(&self.dr).redact(&err.to_string());
-        tracing::warn!(deferred_resource = %object_key(&self.dr), error = %text, "deferred resource reconcile failed");
-        if let Err(e) = self.show_failure(&text, failed).await {
-            tracing::debug!(error = %e, "writing the failure status failed");
-        }
-    }
+/// The identity of the object this DR created, in its namespace.
+fn created_ref(dr: &DeferredResource, created: &CreatedObject) -> ObjectRef {
+    ObjectRef::new(
+        &created.api_version,
+        &created.kind,
+        dr.namespace().as_deref(),
+        &created.name,
+    )
 }
 
 #[cfg(test)]

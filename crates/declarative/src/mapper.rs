@@ -4,7 +4,7 @@
 //! Mappings are cached per group/version for the operator's lifetime. A
 //! miss re-reads that one group/version's resource list (one request), so a
 //! CRD installed after start works on its first use, and nothing is rebuilt
-//! per call (the reference built a new REST mapper for every object, §4.3).
+//! per call.
 //! Discovery runs with the operator's own identity: which kinds exist is
 //! not a secret, and service accounts need no discovery RBAC.
 
@@ -59,6 +59,11 @@ impl RestMapper {
     /// the server again (after a CRD changed its scope or was removed).
     pub fn forget(&self, api_version: &str) {
         self.write().remove(api_version);
+    }
+
+    /// Forgets every cached mapping (after any CRD changed).
+    pub fn forget_all(&self) {
+        self.write().clear();
     }
 
     fn cached(&self, api_version: &str, kind: &str) -> Option<Mapping> {

@@ -1,0 +1,3 @@
+//! The controllers, one folder each.
+
+pub mod deferred;

@@ -1,0 +1,403 @@
+//! The runtime: watches a parent kind and its child kinds, and runs a
+//! [`Declarative`] controller's passes ([`crate::pass`]) when any of them
+//! changes, when the controller asked to be woken, or after a failure.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use futures::{Stream, StreamExt};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, DynamicObject};
+use kube::core::PartialObjectMeta;
+use kube::discovery::ApiResource;
+use kube::runtime::controller::{Action, Config, Controller};
+use kube::runtime::reflector::{self, ObjectRef as ParentRef, Store, reflector};
+use kube::runtime::{PredicateConfig, WatchStreamExt, watcher};
+use kube::{Client, Resource};
+
+use crate::apply::Marks;
+use crate::declare::{Declarative, Event};
+use crate::impersonation::Impersonation;
+use crate::mapper::RestMapper;
+use crate::pass::{self, PassError};
+
+/// Records the Events a controller asks for. The operator's own recorder
+/// (spam filter, redaction) plugs in here; [`KubeEvents`] is the plain one.
+pub trait Recorder<P>: Send + Sync + 'static {
+    /// Records `event` about `parent`; failures are the recorder's to log.
+    fn record<'a>(&'a self, parent: &'a P, event: &'a Event) -> BoxFuture<'a, ()>;
+}
+
+/// Events through kube's `events.k8s.io/v1` recorder.
+pub struct KubeEvents(kube::runtime::events::Recorder);
+
+impl KubeEvents {
+    /// A recorder reporting as `controller`.
+    pub fn new(client: Client, controller: &str) -> Self {
+        let reporter = kube::runtime::events::Reporter {
+            controller: controller.to_string(),
+            instance: None,
+        };
+        KubeEvents(kube::runtime::events::Recorder::new(client, reporter))
+    }
+}
+
+impl<P: Resource<DynamicType = ()> + Send + Sync + 'static> Recorder<P> for KubeEvents {
+    fn record<'a>(&'a self, parent: &'a P, event: &'a Event) -> BoxFuture<'a, ()> {
+        use kube::runtime::events::{Event as KubeEvent, EventType};
+        Box::pin(async move {
+            let type_ = if event.warning {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            };
+            let published = KubeEvent {
+                type_,
+                reason: event.reason.clone(),
+                note: Some(event.note.clone()),
+                action: event.reason.clone(),
+                secondary: None,
+            };
+            if let Err(e) = self.0.publish(&published, &parent.object_ref(&())).await {
+                tracing::warn!(error = %e, reason = %event.reason, "recording an Event failed");
+            }
+        })
+    }
+}
+
+/// Counts passes: whether one succeeded, and how long it took.
+pub type Observer = Arc<dyn Fn(bool, Duration) + Send + Sync>;
+
+/// A child kind the parent owns: watched (its marked objects), applied,
+/// and pruned unless told otherwise.
+#[derive(Clone, Debug)]
+pub struct OwnedKind {
+    /// Where it is served.
+    pub resource: ApiResource,
+    /// Whether children of this kind that are no longer desired are
+    /// deleted (never, say, for PersistentVolumeClaims).
+    pub prune: bool,
+}
+
+/// The runtime of one [`Declarative`] controller: build it, then
+/// [`run_until`](Runtime::run_until).
+pub struct Runtime<D: Declarative> {
+    pub(crate) declarative: Arc<D>,
+    pub(crate) name: String,
+    pub(crate) marks: Marks,
+    pub(crate) owned: Vec<OwnedKind>,
+    pub(crate) namespace: Option<String>,
+    pub(crate) concurrency: u16,
+    pub(crate) finalizer: Option<String>,
+    pub(crate) impersonation: Impersonation,
+    pub(crate) mapper: Arc<RestMapper>,
+    pub(crate) recorder: Arc<dyn Recorder<D::Parent>>,
+    pub(crate) observer: Option<Observer>,
+    pub(crate) follow_crds: bool,
+    pub(crate) failures: Mutex<HashMap<String, u32>>,
+}
+
+/// First retry delay after a failed pass; doubles per consecutive failure.
+const BACKOFF_BASE: Duration = Duration::from_millis(500);
+/// Longest retry delay.
+const BACKOFF_MAX: Duration = Duration::from_secs(300);
+/// Retry delay after a stale write: the next pass reads fresher state.
+const CONFLICT_RETRY: Duration = Duration::from_millis(200);
+
+impl<D: Declarative> Runtime<D> {
+    /// A runtime named `name` (logs, Events) running `declarative` through
+    /// `client`, marking children with `marks`.
+    pub fn new(client: Client, declarative: D, name: &str, marks: Marks) -> Self {
+        Runtime {
+            declarative: Arc::new(declarative),
+            name: name.to_string(),
+            recorder: Arc::new(KubeEvents::new(client.clone(), &marks.field_manager)),
+            marks,
+            owned: Vec::new(),
+            namespace: None,
+            concurrency: 8,
+            finalizer: None,
+            mapper: Arc::new(RestMapper::new(client.clone())),
+            impersonation: Impersonation::new(client),
+            observer: None,
+            follow_crds: false,
+            failures: Mutex::default(),
+        }
+    }
+
+    /// Owns children of this kind (watched, applied, pruned).
+    pub fn owns(mut self, resource: ApiResource) -> Self {
+        self.owned.push(OwnedKind {
+            resource,
+            prune: true,
+        });
+        self
+    }
+
+    /// Owns children of this kind but never deletes them.
+    pub fn owns_unpruned(mut self, resource: ApiResource) -> Self {
+        self.owned.push(OwnedKind {
+            resource,
+            prune: false,
+        });
+        self
+    }
+
+    /// Watches one namespace only.
+    pub fn namespace(mut self, namespace: Option<String>) -> Self {
+        self.namespace = namespace;
+        self
+    }
+
+    /// Passes in flight at once (0: unbounded).
+    pub fn concurrency(mut self, concurrency: u16) -> Self {
+        self.concurrency = concurrency;
+        self
+    }
+
+    /// Keeps `finalizer` on every parent until [`Declarative::sync`] of a
+    /// deleted parent has nothing left to delete.
+    pub fn finalizer(mut self, finalizer: &str) -> Self {
+        self.finalizer = Some(finalizer.to_string());
+        self
+    }
+
+    /// Shares the operator's impersonating clients and REST mapper.
+    pub fn clients(mut self, impersonation: Impersonation, mapper: Arc<RestMapper>) -> Self {
+        self.impersonation = impersonation;
+        self.mapper = mapper;
+        self
+    }
+
+    /// Records Events through `recorder`.
+    pub fn recorder(mut self, recorder: Arc<dyn Recorder<D::Parent>>) -> Self {
+        self.recorder = recorder;
+        self
+    }
+
+    /// Reports every pass to `observer`.
+    pub fn observe(mut self, observer: Observer) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// Wakes every parent when a CustomResourceDefinition changes, so
+    /// [`crate::Facts`] follow kinds being installed and removed.
+    pub fn follow_crds(mut self) -> Self {
+        self.follow_crds = true;
+        self
+    }
+
+    /// The operator's own client.
+    pub(crate) fn client(&self) -> &Client {
+        self.impersonation.base()
+    }
+
+    /// Runs until `shutdown` completes; passes in flight finish first.
+    pub fn run_until<S>(self, shutdown: S) -> impl Future<Output = ()> + Send + use<D, S>
+    where
+        S: Future<Output = ()> + Send + Sync + 'static,
+    {
+        let shutdown = futures::FutureExt::shared(Box::pin(shutdown));
+        let (parents, parent_changes) = parent_changes::<D::Parent>(self.client(), &self.namespace);
+        let mut controller = Controller::for_stream(parent_changes, parents.clone())
+            .with_config(Config::default().concurrency(self.concurrency));
+        let mut stores = Vec::new();
+        for kind in &self.owned {
+            let (store, changes) = child_changes(self.client(), &self.namespace, kind, &self.marks);
+            stores.push((kind.clone(), store));
+            controller = controller.watches_stream_with(
+                changes,
+                parents_of::<D::Parent>,
+                kind.resource.clone(),
+            );
+        }
+        if self.follow_crds {
+            controller = controller.reconcile_all_on(self.crd_changes());
+        }
+        let name = self.name.clone();
+        let shared = Arc::new(Shared {
+            runtime: self,
+            stores,
+        });
+        let run = controller
+            .graceful_shutdown_on(shutdown.clone())
+            .run(reconcile::<D>, error_policy::<D>, shared)
+            .for_each(move |result| {
+                if let Err(e) = result {
+                    tracing::debug!(controller = %name, error = %e, "pass");
+                }
+                futures::future::ready(())
+            });
+        until_synced_or_shutdown(run, parents, shutdown)
+    }
+
+    /// One unit per CRD change, after forgetting the cached mappings.
+    fn crd_changes(&self) -> impl Stream<Item = ()> + Send + 'static {
+        let api: Api<PartialObjectMeta<CustomResourceDefinition>> = Api::all(self.client().clone());
+        let mapper = self.mapper.clone();
+        watcher(api, watcher::Config::default())
+            .default_backoff()
+            .touched_objects()
+            .filter_map(move |change| {
+                mapper.forget_all();
+                futures::future::ready(change.ok().map(drop))
+            })
+    }
+
+    /// Records one more failure of `key`; the delay before its retry.
+    pub(crate) fn backoff(&self, key: &str) -> Duration {
+        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = failures.entry(key.to_string()).or_default();
+        *n = n.saturating_add(1);
+        let factor = 2u32.saturating_pow(n.saturating_sub(1).min(16));
+        BACKOFF_BASE.saturating_mul(factor).min(BACKOFF_MAX)
+    }
+
+    /// Forgets the failures of `key`.
+    pub(crate) fn succeeded(&self, key: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(key);
+    }
+}
+
+/// What every pass shares: the runtime and the caches of owned children.
+pub(crate) struct Shared<D: Declarative> {
+    pub(crate) runtime: Runtime<D>,
+    pub(crate) stores: Vec<(OwnedKind, Store<DynamicObject>)>,
+}
+
+async fn reconcile<D: Declarative>(
+    parent: Arc<D::Parent>,
+    shared: Arc<Shared<D>>,
+) -> Result<Action, PassError> {
+    let started = tokio::time::Instant::now();
+    let result = pass::run(&shared, parent.as_ref()).await;
+    tracing::debug!(
+        controller = %shared.runtime.name,
+        parent = %pass::key(parent.as_ref()),
+        result = ?result.as_ref().map_err(ToString::to_string),
+        "pass"
+    );
+    if let Some(observe) = &shared.runtime.observer {
+        observe(result.is_ok(), started.elapsed());
+    }
+    result
+}
+
+fn error_policy<D: Declarative>(
+    parent: Arc<D::Parent>,
+    error: &PassError,
+    shared: Arc<Shared<D>>,
+) -> Action {
+    if error.is_conflict() {
+        return Action::requeue(CONFLICT_RETRY);
+    }
+    tracing::warn!(controller = %shared.runtime.name, error = %error, "pass failed");
+    Action::requeue(shared.runtime.backoff(&pass::key(parent.as_ref())))
+}
+
+/// The parent watch: its cache, and the changes a pass acts on (spec,
+/// deletion, finalizers, labels, annotations). Status writes, nearly all
+/// the runtime's own, are left out: each would cost a pass that finds
+/// nothing to do.
+fn parent_changes<P: crate::declare::Parent>(
+    client: &Client,
+    namespace: &Option<String>,
+) -> (
+    Store<P>,
+    impl Stream<Item = Result<P, watcher::Error>> + Send + 'static,
+) {
+    let api: Api<P> = match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    let (store, writer) = reflector::store();
+    let changes = reflector(writer, watcher(api, watcher::Config::default()))
+        .default_backoff()
+        .applied_objects()
+        .predicate_filter(acted_on::<P>, PredicateConfig::default());
+    (store, changes)
+}
+
+/// Hashes what a pass acts on in the parent itself.
+fn acted_on<P: Resource>(parent: &P) -> Option<u64> {
+    let meta = parent.meta();
+    let mut hasher = std::hash::DefaultHasher::new();
+    (
+        meta.generation,
+        meta.deletion_timestamp.as_ref().map(|t| t.0),
+        &meta.finalizers,
+        &meta.labels,
+        &meta.annotations,
+    )
+        .hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+/// A watch of the marked children of one kind: its cache, and its changes.
+fn child_changes(
+    client: &Client,
+    namespace: &Option<String>,
+    kind: &OwnedKind,
+    marks: &Marks,
+) -> (
+    Store<DynamicObject>,
+    impl Stream<Item = Result<DynamicObject, watcher::Error>> + Send + 'static,
+) {
+    let ar = &kind.resource;
+    let api: Api<DynamicObject> = match namespace {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, ar),
+        None => Api::all_with(client.clone(), ar),
+    };
+    let writer = reflector::store::Writer::new(ar.clone());
+    let store = writer.as_reader();
+    let config = watcher::Config::default().labels(&marks.selector());
+    let changes = reflector(writer, watcher(api, config))
+        .default_backoff()
+        .touched_objects();
+    (store, changes)
+}
+
+/// The parents a child names in its ownerReferences.
+fn parents_of<P: Resource<DynamicType = ()>>(child: DynamicObject) -> Vec<ParentRef<P>> {
+    let namespace = child.metadata.namespace.clone().unwrap_or_default();
+    let (kind, api_version) = (P::kind(&()), P::api_version(&()));
+    child
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .filter(|r| r.kind == kind && r.api_version == api_version)
+        .map(|r| ParentRef::new(&r.name).within(&namespace))
+        .collect()
+}
+
+/// Ends the controller at `shutdown` when its cache never finished its
+/// first list: kube-runtime holds passes until then, which never happens
+/// once shutdown stopped the watch.
+async fn until_synced_or_shutdown<P: Resource + Clone>(
+    controller: impl Future<Output = ()>,
+    cache: Store<P>,
+    shutdown: impl Future<Output = ()>,
+) where
+    P::DynamicType: Eq + Hash + Clone,
+{
+    let mut controller = std::pin::pin!(controller);
+    tokio::select! {
+        () = &mut controller => return,
+        () = shutdown => {}
+    }
+    if futures::future::poll_immediate(cache.wait_until_ready())
+        .await
+        .is_some()
+    {
+        controller.await;
+    }
+}
