@@ -17,7 +17,8 @@
 //!   field it set has drifted ([`Outcome::Applied`] names it);
 //! * never touches a same-named object it does not manage: the child's
 //!   outcome is [`Outcome::Conflict`] (unless the object is annotated for
-//!   adoption, or is the one the parent recorded by uid);
+//!   adoption, or is the one the parent recorded by uid), looked at again
+//!   after a backoff since that object is not watched;
 //! * prunes children that are no longer desired, only its own and only of
 //!   pruned kinds (never, say, PersistentVolumeClaims);
 //! * reports each child's outcome back to the function, which makes the

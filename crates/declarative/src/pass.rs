@@ -103,6 +103,12 @@ pub(crate) async fn run<D: Declarative>(
     let desired = runtime.declarative.sync(&snapshot);
     let applied = write_children(shared, &objects, &snapshot, &desired, deleting).await;
     let failed_child = applied.values().any(|o| matches!(o, Outcome::Failed(_)));
+    // A conflict is looked at again after a backoff too: the object may
+    // be deleted or annotated for adoption, and neither wakes the parent
+    // (only marked children are watched).
+    let conflict = applied
+        .values()
+        .any(|o| matches!(o, Outcome::Conflict { .. }));
     let all_unchanged = applied
         .values()
         .all(|o| matches!(o, Outcome::Unchanged { .. }));
@@ -115,8 +121,7 @@ pub(crate) async fn run<D: Declarative>(
     write_status(shared, &api, &parent, &desired)
         .await
         .map_err(|e| parent_error("update status of", e))?;
-    let failed = failed_child || desired.retry;
-    if deleting && !failed {
+    if deleting && !failed_child && !desired.retry {
         if let Some(finalizer) = &runtime.finalizer {
             set_finalizer(&api, &parent, finalizer, false)
                 .await
@@ -124,7 +129,8 @@ pub(crate) async fn run<D: Declarative>(
         }
         return Ok(Action::await_change());
     }
-    Ok(next_pass(shared, &parent, &desired, failed, snapshot.now))
+    let retry = failed_child || conflict || desired.retry;
+    Ok(next_pass(shared, &parent, &desired, retry, snapshot.now))
 }
 
 /// The objects client of the identity `parent` acts as.
