@@ -1,4 +1,5 @@
-//! Types shared by Plug and Socket (spec §1.2).
+//! Types shared by Plug and Socket (docs/lifecycle.md, "Resources";
+//! docs/config.md, "Vars"; docs/apparatus.md).
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -35,7 +35,8 @@ pub fn force_delete(annotations: &std::collections::BTreeMap<String, String>) ->
 /// Server-side-apply field manager for everything the operator writes.
 pub const FIELD_MANAGER: &str = "integration-operator";
 
-/// Condition types, reasons and messages (spec §2.2 and §6).
+/// Condition types, reasons and messages (docs/lifecycle.md and
+/// docs/deferred.md, "Conditions").
 ///
 /// Status checks in tests and user tooling compare type, status, reason and
 /// message, so all four are part of the contract.
@@ -60,7 +61,8 @@ pub mod condition {
         pub const COUPLING_SUCCEEDED: &str = "CouplingSucceeded";
         /// Plug `Coupled=False`: an update cycle is running.
         pub const UPDATING_IN_PROCESS: &str = "UpdatingInProcess";
-        /// Plug `Coupled=False`: the socket's `limit` is reached (new, §2.10).
+        /// Plug `Coupled=False`: the socket's `limit` is reached (new;
+        /// docs/lifecycle.md, "Socket limit").
         pub const SOCKET_LIMIT_REACHED: &str = "SocketLimitReached";
         /// Socket `Coupled=False`: the `created` hooks ran.
         pub const SOCKET_CREATED: &str = "SocketCreated";

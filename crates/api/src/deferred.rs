@@ -1,5 +1,5 @@
 //! The DeferredResource kind: create one object after a delay and once
-//! other objects exist (spec §1.5, §6).
+//! other objects exist (docs/deferred.md).
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::CustomResource;

@@ -1,4 +1,4 @@
-//! The Plug kind: the consumer side of an integration (spec §1.3).
+//! The Plug kind: the consumer side of an integration (docs/lifecycle.md).
 
 use std::collections::BTreeMap;
 
@@ -59,10 +59,10 @@ pub struct PlugStatus {
     /// updated hooks run only when it changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inputs_hash: Option<String>,
-    /// A lifecycle event in flight (README decision 6): persisted before
-    /// each step with side effects, so a retry or a restart resumes at the
-    /// side or the result phase it left instead of running completed hooks
-    /// again. Absent when idle.
+    /// A lifecycle event in flight: persisted before each step with side
+    /// effects, so a retry or a restart resumes at the side or the result
+    /// phase it left instead of running completed hooks again. Absent when
+    /// idle.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<CycleProgress>,
 }

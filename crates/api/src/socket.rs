@@ -1,4 +1,5 @@
-//! The Socket kind: the provider side of an integration (spec §1.4).
+//! The Socket kind: the provider side of an integration
+//! (docs/lifecycle.md).
 
 use std::collections::BTreeMap;
 

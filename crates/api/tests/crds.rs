@@ -1,5 +1,5 @@
-//! The generated CRDs are structural, documented, and shaped as the spec
-//! says (integration.md §1.1).
+//! The generated CRDs are structural, documented, and shaped as the
+//! original's (docs/compatibility.md, "Wire compatibility").
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 

@@ -1,4 +1,4 @@
-//! Manifests from the acceptance scenarios (integration.md §9) deserialize
+//! Manifests from the acceptance scenarios (docs/scenarios.md) deserialize
 //! into the expected fields, round-trip without change, and fit the CRD
 //! schema (nothing the API server would prune or reject).
 

@@ -1,5 +1,6 @@
-//! Apparatus request bodies and the `/config` response (§5.3). The edge
-//! does the HTTP; the engine builds what is sent and reads what came back.
+//! Apparatus request bodies and the `/config` response (docs/apparatus.md,
+//! "Requests"). The edge does the HTTP; the engine builds what is sent and
+//! reads what came back.
 
 use std::collections::BTreeMap;
 

@@ -50,7 +50,7 @@ pub enum Error {
         keys: Vec<String>,
     },
 
-    /// A var points outside its owner's namespace (§3.2 step 3).
+    /// A var points outside its owner's namespace (docs/config.md, "Vars").
     #[error("var objRef namespace {namespace} must be {owner_namespace}")]
     VarNamespace {
         /// The namespace the var asked for.
@@ -102,8 +102,8 @@ pub enum Error {
     #[error(transparent)]
     Template(#[from] gotemplate::Error),
 
-    /// A template read a key that does not exist, so Go printed `<no value>`
-    /// (README decision 2).
+    /// A template read a key that does not exist, so Go printed
+    /// `<no value>` (docs/templates.md, "Missing values").
     #[error(
         "template {template} rendered <no value> at {key}: it reads a value that does not exist"
     )]
@@ -156,7 +156,7 @@ pub enum Error {
 
     /// A value from the other side of the coupling would change the
     /// structure of a rendered stringTemplate instead of landing as one
-    /// scalar (README decision 3, scenario A20).
+    /// scalar (docs/templates.md, "No injection").
     #[error(
         "template {template}: the value of {} would change the structure of the rendered resource; \
          render it with `| quote` or `| toJson`, or use a structured template",
@@ -169,7 +169,8 @@ pub enum Error {
         values: Vec<String>,
     },
 
-    /// A rendered resource is outside its owner's namespace (§4.2 step 4).
+    /// A rendered resource is outside its owner's namespace
+    /// (docs/templates.md, "Objects").
     #[error("resource namespace {namespace} must be {owner_namespace}")]
     ResourceNamespace {
         /// The namespace the resource asked for.
@@ -189,8 +190,9 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether this is a missing required *result* key: the "delayed result"
-    /// case (§2.11), retried without running the coupled hooks again.
+    /// Whether this is a missing required *result* key: the "delayed
+    /// result" case (docs/lifecycle.md, "Result phase"), retried without
+    /// running the coupled hooks again.
     pub fn is_missing_result(&self) -> bool {
         matches!(
             self,

@@ -1,4 +1,5 @@
-//! `fieldref.fieldPath` lookups with gjson semantics (§1.2, §3.2 step 5).
+//! `fieldref.fieldPath` lookups with gjson semantics (docs/config.md,
+//! "Vars").
 //!
 //! The original serialized the object with Go's `encoding/json` (compact,
 //! sorted keys, HTML-escaped) and read the path with Go gjson's

@@ -1,5 +1,5 @@
-//! The inputs hash (README decision 5): a plug runs `updated` only when
-//! the hash of its resolved inputs changes.
+//! The inputs hash (docs/lifecycle.md, "Level-triggered updates"): a plug
+//! runs `updated` only when the hash of its resolved inputs changes.
 //!
 //! Inputs are both objects' identity (namespace, name, uid) and spec, the
 //! contents of every ConfigMap and Secret either side reads (`null` when

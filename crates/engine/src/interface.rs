@@ -1,6 +1,6 @@
-//! Interface validation (§3.5 with its \[FIX\]): the socket's interface
-//! decides which config and result keys each side keeps, which are
-//! required, their defaults, and which are secret.
+//! Interface validation (docs/config.md, "Interface validation"): the
+//! socket's interface decides which config and result keys each side keeps,
+//! which are required, their defaults, and which are secret.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,9 +14,9 @@ use crate::side::{Pair, Side};
 pub struct Validated {
     /// The values the side provides, defaults applied.
     pub values: BTreeMap<String, String>,
-    /// Keys whose interface property is `secret: true` (README decision 10).
-    /// Their values may be used in templates and apparatus calls but must
-    /// never reach status, Events or logs.
+    /// Keys whose interface property is `secret: true` (docs/config.md,
+    /// "Secrets and redaction"). Their values may be used in templates and
+    /// apparatus calls but must never reach status, Events or logs.
     pub secret_keys: BTreeSet<String>,
 }
 
@@ -49,9 +49,9 @@ pub type Results = Pair<Validated>;
 /// socket's interface.
 ///
 /// * No interface, no `interface.<stage>`, or no map for this side: the
-///   values pass unchanged. (\[FIX\] of Appendix C: the reference dropped all
-///   config of a side whose map was absent when the other side's was
-///   present.)
+///   values pass unchanged. (The original dropped all config of a side
+///   whose map was absent when the other side's was present:
+///   docs/compatibility.md, "Bugs fixed".)
 /// * Otherwise only the listed keys survive. A key that is absent or an
 ///   empty string is missing (one rule for all four maps): a required one is
 ///   an error, else a non-empty default applies, else the key stays out.

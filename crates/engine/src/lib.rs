@@ -10,8 +10,8 @@
 //! 2. The edge fetches them into [`Sources`]. For a side with an apparatus
 //!    it posts [`Coupling::apparatus_config_request`] to `/config` and puts
 //!    the answer in [`Sources::apparatus_config`].
-//! 3. [`Coupling::inputs_hash`] says whether anything changed since the last
-//!    cycle (README decision 5).
+//! 3. [`Coupling::inputs_hash`] says whether anything changed since the
+//!    last cycle (docs/lifecycle.md, "Level-triggered updates").
 //! 4. [`Coupling::configs`] resolves and validates both configs;
 //!    [`Coupling::render_event`] renders the resources of an event;
 //!    [`Coupling::results`] and [`Coupling::render_result_resources`] do the

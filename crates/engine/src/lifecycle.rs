@@ -1,5 +1,6 @@
 //! Which resources run on a lifecycle event, with what template data
-//! (§2.8, §3.6, §4.4, §4.5, §4.6).
+//! (docs/lifecycle.md: "Events", "Resources", "Decoupling", "Result
+//! phase").
 
 use integration_api::{CommonSpec, Do, Resource, When};
 
@@ -50,8 +51,9 @@ impl From<OwnEvent> for When {
     }
 }
 
-/// The resources of `spec` that run on `event`, with their index. An
-/// absent or empty `when` means `[coupled, updated]` (\[FIX\] of §4.4).
+/// The resources of `spec` that run on `event`, with their index. An absent
+/// or empty `when` means `[coupled, updated]` (docs/lifecycle.md,
+/// "Resources").
 pub fn resources_on(spec: &CommonSpec, event: When) -> impl Iterator<Item = (usize, &Resource)> {
     spec.resources()
         .iter()
@@ -59,19 +61,21 @@ pub fn resources_on(spec: &CommonSpec, event: When) -> impl Iterator<Item = (usi
         .filter(move |(_, r)| r.runs_on(event))
 }
 
-/// The resources deleted automatically at decouple (§4.5): those that are
-/// not a `delete`, do not run on `decoupled`, and are not retained
-/// (`retainWhenDecoupled`, or its alias `preserveWhenDecoupled`).
+/// The resources deleted automatically at decouple (docs/lifecycle.md,
+/// "Decoupling"): those that are not a `delete`, do not run on `decoupled`,
+/// and are not retained (`retainWhenDecoupled`, or its alias
+/// `preserveWhenDecoupled`).
 pub fn auto_deleted(spec: &CommonSpec) -> impl Iterator<Item = (usize, &Resource)> {
     spec.resources().iter().enumerate().filter(|(_, r)| {
         r.effective_do() != Do::Delete && !r.runs_on(When::Decoupled) && !r.retain_when_decoupled()
     })
 }
 
-/// The resources kept in their rendered state between events (decision 9):
-/// those marked `reconcile: true` that are applied while the coupling holds
-/// (`do: apply`, running on `coupled` or `updated`). `delete` and
-/// `recreate` entries are one-shot by nature and are left out.
+/// The resources kept in their rendered state between events
+/// (docs/lifecycle.md, "Drift repair"): those marked `reconcile: true` that
+/// are applied while the coupling holds (`do: apply`, running on `coupled`
+/// or `updated`). `delete` and `recreate` entries are one-shot by nature
+/// and are left out.
 pub fn drift_repaired(spec: &CommonSpec) -> impl Iterator<Item = (usize, &Resource)> {
     spec.resources().iter().enumerate().filter(|(_, r)| {
         r.reconcile()
@@ -132,8 +136,9 @@ impl Coupling<'_> {
         render_resources(&renderer, owner, resources, None)
     }
 
-    /// Renders `side`'s resultResources for the result phase (§4.6). Data:
-    /// the event data plus `plugResult` and `socketResult`.
+    /// Renders `side`'s resultResources for the result phase
+    /// (docs/lifecycle.md, "Result phase"). Data: the event data plus
+    /// `plugResult` and `socketResult`.
     pub fn render_result_resources(
         &self,
         side: Side,
@@ -149,10 +154,11 @@ impl Coupling<'_> {
     }
 
     /// Renders the objects `side` deletes automatically at decouple, each
-    /// with action `delete`: the [`auto_deleted`] resources with the decouple
-    /// data, and, when `results` is given, every resultResource that is not
-    /// itself a `delete` (\[FIX\] of §4.5: the reference never cleaned them up;
-    /// the results are those stored at the last result phase).
+    /// with action `delete`: the [`auto_deleted`] resources with the
+    /// decouple data, and, when `results` is given, every resultResource
+    /// that is not itself a `delete` (docs/lifecycle.md, "Decoupling"; the
+    /// original never cleaned them up; the results are those stored at the
+    /// last result phase).
     pub fn render_decouple_deletes(
         &self,
         side: Side,

@@ -1,6 +1,6 @@
-//! The three key/value maps of a side (data, config, result) and the
-//! fields they are built from, in merge order (§3.1, §3.3, §3.4 with the
-//! \[FIX\] that each map reads its own ConfigMap field).
+//! The three key/value maps of a side (data, config, result) and the fields
+//! they are built from, in merge order (docs/config.md, "Merge order"; each
+//! map reads its own ConfigMap field).
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,7 @@
-//! Keeping secret values out of status, Events and logs (README decision
-//! 10). Engine errors never contain values, but text the edge builds, or a
-//! template function's error message, might: pass such text through a
-//! [`Redactor`] before writing it anywhere visible.
+//! Keeping secret values out of status, Events and logs (docs/config.md,
+//! "Secrets and redaction"). Engine errors never contain values, but text
+//! the edge builds, or a template function's error message, might: pass
+//! such text through a [`Redactor`] before writing it anywhere visible.
 
 use crate::coupling::Coupling;
 use crate::interface::Validated;

@@ -1,11 +1,13 @@
 //! Resolution of a side's data, vars, config and result from its spec and
-//! the fetched sources, in the merge orders of §3.1, §3.3 and §3.4:
+//! the fetched sources, in the merge orders of docs/config.md, "Merge
+//! order":
 //!
 //! * data:   Secret < inline < ConfigMap
 //! * config: Secret < inline < configTemplate < ConfigMap < apparatus
 //! * result: Secret < inline < resultTemplate < ConfigMap
 //!
-//! Each map reads its own ConfigMap/Secret fields (\[FIX\] of §3.1).
+//! Each map reads its own ConfigMap/Secret fields (the original read the
+//! wrong ones: docs/compatibility.md, "Bugs fixed").
 
 use std::collections::BTreeMap;
 
@@ -101,10 +103,10 @@ impl Coupling<'_> {
             .with_optional_map(VarList::Vars.field(), vars.as_ref()))
     }
 
-    /// resultTemplate data (\[FIX\] of §3.4): the config data keys without
-    /// `vars`, plus `plugConfig`, `socketConfig` and `resultVars`. The socket
-    /// side also gets its resultVars as `vars`, the reference's (deprecated)
-    /// key.
+    /// resultTemplate data (docs/config.md, "Template data"): the config
+    /// data keys without `vars`, plus `plugConfig`, `socketConfig` and
+    /// `resultVars`. The socket side also gets its resultVars as `vars`,
+    /// the reference's (deprecated) key.
     fn result_data(&self, side: Side, sources: &Sources, configs: &Configs) -> Result<Value> {
         let result_vars = self.vars(side, VarList::ResultVars, sources)?;
         let mut data = self

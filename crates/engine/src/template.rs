@@ -1,5 +1,5 @@
 //! Rendering one template string, and the template data each stage sees
-//! (the availability matrix of §3.6 with its \[FIX\]es).
+//! (docs/config.md, "Template data").
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 
 /// What Go's text/template prints for a missing key. The engine keeps Go's
 /// behavior so `{% .x | default "y" %}` works, and rejects any output that
-/// still contains it (README decision 2).
+/// still contains it (docs/templates.md, "Missing values").
 pub const NO_VALUE: &str = "<no value>";
 
 /// Template data: the JSON, and its template values, converted on first
@@ -91,7 +91,8 @@ pub(crate) fn render_value(
     Ok(out)
 }
 
-/// Template data under construction: a JSON object with the keys of §3.6.
+/// Template data under construction: a JSON object with the keys of
+/// docs/config.md, "Template data".
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Data(Map<String, Value>);
 
@@ -108,7 +109,8 @@ impl Data {
     }
 
     /// Adds a string map under `key` only when there is one: the `vars` key
-    /// is absent, not empty, when no vars are declared (§3.2).
+    /// is absent, not empty, when no vars are declared (docs/config.md,
+    /// "Template data").
     pub(crate) fn with_optional_map(
         self,
         key: &str,

@@ -1,5 +1,5 @@
 //! Vars and resultVars: values read from fields of other objects in the
-//! owner's namespace (§3.2).
+//! owner's namespace (docs/config.md, "Vars").
 
 use std::collections::BTreeMap;
 

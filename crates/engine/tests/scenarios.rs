@@ -1,6 +1,5 @@
-//! Acceptance scenarios of integration.md §9, at the engine level: the
-//! manifests are the spec's, and every expected value is the one the
-//! scenario names.
+//! Acceptance scenarios (docs/scenarios.md) at the engine level: every
+//! expected value is the one the scenario names.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
@@ -324,8 +323,8 @@ fn a10_decouple_runs_decoupled_resources_and_deletes_the_rest() {
     assert_eq!(socket_deletes[0].action, Do::Delete);
 }
 
-/// Decision 9: only `reconcile: true` entries applied while coupled are
-/// kept in their rendered state between events.
+/// Drift repair (docs/lifecycle.md): only `reconcile: true` entries applied
+/// while coupled are kept in their rendered state between events.
 #[test]
 fn drift_repair_renders_only_reconciled_applies_of_the_coupling() {
     let p = plug(&[(
@@ -420,7 +419,8 @@ fn a12_results_and_result_resources() {
         json!({"connection": "postgres://orders@postgres.db.svc", "ack": "yes"})
     );
 
-    // [NEW] After the plug is deleted, orders-db-result is deleted too.
+    // After the plug is deleted, orders-db-result is deleted too
+    // (docs/lifecycle.md, "Decoupling").
     let deletes = c
         .render_decouple_deletes(Side::Plug, &configs, Some(&results))
         .unwrap();
@@ -430,7 +430,8 @@ fn a12_results_and_result_resources() {
 
 #[test]
 fn result_templates_see_both_configs() {
-    // [FIX] of §3.4: plugConfig/socketConfig are available in resultTemplate.
+    // plugConfig/socketConfig are available in resultTemplate
+    // (docs/config.md, "Template data").
     let s = socket(&[(
         "spec.resultTemplate",
         r#"{url: "{% .socketConfig.host %}:{% .socketConfig.port %}/{% .plugConfig.database %}"}"#,

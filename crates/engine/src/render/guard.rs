@@ -1,4 +1,5 @@
-//! Injection safety for string templates (README decision 3, scenario A20).
+//! Injection safety for string templates (docs/templates.md, "No
+//! injection"; scenario A20 of docs/scenarios.md).
 //!
 //! A string template is owned by one side but reads values written by the
 //! other side (its object, config and result), and is applied with the

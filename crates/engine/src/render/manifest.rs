@@ -1,6 +1,6 @@
 //! Checks and completes one rendered object: it must be a whole object
-//! without `<no value>`, it lives in its owner's namespace (§4.2 step 4),
-//! and it carries owner labels (§4.3 \[NEW\]).
+//! without `<no value>`, it lives in its owner's namespace, and it carries
+//! owner labels (docs/templates.md, "Objects").
 
 use serde_json::{Map, Value};
 

@@ -1,5 +1,6 @@
 //! Rendering the templates of a `ResourceAction` into Kubernetes objects
-//! (§4.2 with its \[FIX\]es and README decisions 2, 3 and 12).
+//! (docs/templates.md: "Resource templates", "Objects", "Missing values",
+//! "No injection").
 //!
 //! * Sources are taken in the reference's order: `template`, each
 //!   `templates[i]`, `stringTemplate`, each `stringTemplates[i]`.

@@ -1,8 +1,8 @@
 //! Structured `template`/`templates`: each string leaf, and each key, is a
 //! template of its own, so a rendered value stays one JSON string and can
-//! never add keys (README decision 3). Unlike the reference, which rendered
-//! the JSON text, `{% default "x" .a %}` works, and numbers and booleans
-//! written in the template stay as they are.
+//! never add keys (docs/templates.md, "No injection"). Unlike the original,
+//! which rendered the JSON text, `{% default "x" .a %}` works, and numbers
+//! and booleans written in the template stay as they are.
 
 use serde_json::{Map, Value};
 

@@ -1,7 +1,7 @@
 //! `stringTemplate`/`stringTemplates`: rendered as text, then parsed as
 //! YAML. Several documents are allowed; empty output and empty documents
-//! are skipped (README decision 12), so a conditional template that renders
-//! nothing is not an error.
+//! are skipped (docs/templates.md, "Resource templates"), so a conditional
+//! template that renders nothing is not an error.
 
 use serde_json::Value;
 

@@ -1,5 +1,6 @@
-//! The HTTP endpoints of `run` (spec §7.1): `/healthz` and `/readyz` on the
-//! health probe address, Prometheus `/metrics` on the metrics address.
+//! The HTTP endpoints of `run` (docs/operations.md, "Endpoints"):
+//! `/healthz` and `/readyz` on the health probe address, Prometheus
+//! `/metrics` on the metrics address.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,5 +1,6 @@
-//! What `run` needs in a real cluster around the controllers (spec §7.1):
-//! the health and metrics endpoints, and leader election.
+//! What `run` needs in a real cluster around the controllers
+//! (docs/operations.md): the health and metrics endpoints, and leader
+//! election.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -48,7 +48,7 @@ enum LogFormat {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     init_logging(&args)?;
     // kube's TLS is rustls with ring; make ring the process default once so
-    // no other rustls user picks a different provider (stack.md).
+    // no other rustls user picks a different provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let options = RunOptions {
         namespace: args.namespace.filter(|ns| !ns.is_empty()),

@@ -1,7 +1,8 @@
 //! The operator's own identity under `dev`: a ServiceAccount bound to the
-//! ClusterRole of spec §7.2 and a TokenRequest token for it. Running as
-//! that account instead of cluster-admin makes a missing permission fail
-//! here, on a laptop, instead of in someone's cluster.
+//! ClusterRole of `deploy/cluster-role.yaml` (docs/operations.md, "RBAC")
+//! and a TokenRequest token for it. Running as that account instead of
+//! cluster-admin makes a missing permission fail here, on a laptop, instead
+//! of in someone's cluster.
 
 use anyhow::Context;
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
@@ -23,8 +24,8 @@ pub fn username() -> String {
 }
 
 /// The ClusterRole the install manifests grant (`deploy/cluster-role.yaml`,
-/// spec §7.2 plus `events.k8s.io` Events, `get` on Namespaces and Leases):
-/// the same file, so `dev` fails where a real install would.
+/// docs/operations.md, "RBAC"): the same file, so `dev` fails where a real
+/// install would.
 pub const CLUSTER_ROLE: &str = include_str!("../../../../../deploy/cluster-role.yaml");
 
 /// [`CLUSTER_ROLE`] as JSON.
@@ -94,7 +95,8 @@ mod tests {
 
     use super::*;
 
-    /// The rules the operator cannot work without, beyond §7.2's table.
+    /// The rules the operator cannot work without (docs/operations.md,
+    /// "RBAC").
     #[test]
     fn the_installed_cluster_role_grants_what_the_operator_uses() {
         let role = cluster_role().unwrap();

@@ -1,8 +1,9 @@
 //! `dev`: a whole development cluster in one process. Starts kube-emulator
 //! on a loopback port, installs the CRDs, runs the Plug, Socket and
-//! DeferredResource controllers as their own service account (the RBAC of spec §7.2), and
-//! optionally applies a directory of manifests and reports how its plugs
-//! coupled. Nothing is persisted: stopping the process discards the cluster.
+//! DeferredResource controllers as their own service account (the RBAC of
+//! docs/operations.md), and optionally applies a directory of manifests and
+//! reports how its plugs coupled. Nothing is persisted: stopping the
+//! process discards the cluster.
 
 mod identity;
 mod manifests;
