@@ -5,6 +5,8 @@
 //	go-reference render         < {"template": "...", "data": {...}}
 //	go-reference check [cases]  compare every corpus case with Go's behaviour
 //	go-reference bench [cases]  check, then time parse+execute and execute only
+//	go-reference verify         < {"key": PEM} or {"cert", "certKey", "roots", "dns", "usage"}:
+//	                            parse keys and certificates made elsewhere with Go's crypto
 package main
 
 import (
@@ -58,7 +60,7 @@ func render(text string, data interface{}) (string, error) {
 
 func main() {
 	if len(os.Args) < 2 {
-		fatal("usage: go-reference render|check|bench [cases.jsonl]")
+		fatal("usage: go-reference render|check|bench|verify [cases.jsonl]")
 	}
 	switch os.Args[1] {
 	case "render":
@@ -75,6 +77,8 @@ func main() {
 		if check(loadCases()) > 0 {
 			os.Exit(1)
 		}
+	case "verify":
+		verify()
 	case "bench":
 		cases := loadCases()
 		check(cases)

@@ -278,9 +278,12 @@ fn equal(a: &Value, b: &Value) -> Result<bool, String> {
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::String(x), Value::String(y)) => x == y,
         (Value::Time(x), Value::Time(y)) => x == y,
+        (Value::Cert(x), Value::Cert(y)) => x == y,
         (Value::List(_) | Value::Map(_), _) | (_, Value::List(_) | Value::Map(_)) => {
             return Err(format!("non-comparable type {}", a.type_name()));
         }
+        // Values of different struct types are never equal.
+        (Value::Time(_) | Value::Cert(_), _) => false,
         _ => true,
     })
 }

@@ -55,6 +55,7 @@ impl<'t> Exec<'t> {
         defines: &'t HashMap<Box<str>, List>,
         data: &Value,
     ) -> Result<String> {
+        let _budget = crate::cost::Scope::start();
         let mut exec = Exec {
             defines,
             out: String::new(),
@@ -402,9 +403,23 @@ fn field(receiver: Value, name: &str, has_args: bool) -> Result<Value> {
             Ok(map.get(name).cloned().unwrap_or(Value::Missing))
         }
         Value::Time(t) if !has_args => time_method(&t, name),
+        Value::Cert(c) => cert_field(&c, name, has_args),
         other => fail(format!(
             "can't evaluate field {name} in type {}",
             other.type_name()
+        )),
+    }
+}
+
+/// A field of sprig's `certificate` struct.
+fn cert_field(c: &crate::value::Certificate, name: &str, has_args: bool) -> Result<Value> {
+    match c.fields().into_iter().find(|(field, _)| *field == name) {
+        Some(_) if has_args => fail(format!(
+            "{name} has arguments but cannot be invoked as function"
+        )),
+        Some((_, value)) => Ok(Value::str(value)),
+        None => fail(format!(
+            "can't evaluate field {name} in type sprig.certificate"
         )),
     }
 }

@@ -416,6 +416,7 @@ impl<'a> Printer<'a> {
                 self.maps.pop();
                 self.buf.push(if self.f.sharp_v { '}' } else { ']' });
             }
+            Value::Cert(c) => self.print_struct(c, verb, depth),
             // Go prints the struct's private fields here, which cannot be
             // reproduced: report the verb as unsuitable, showing the time
             // as `String` would.
@@ -427,6 +428,26 @@ impl<'a> Printer<'a> {
                 }
             }
         }
+    }
+
+    /// Go's `printValue` for a struct: `{a b}`, `{A:a B:b}` with `%+v`,
+    /// and `pkg.T{A:"a", B:"b"}` with `%#v`.
+    fn print_struct(&mut self, c: &crate::value::Certificate, verb: char, depth: usize) {
+        if self.f.sharp_v {
+            self.buf.push_str("sprig.certificate");
+        }
+        self.buf.push('{');
+        for (i, (name, field)) in c.fields().into_iter().enumerate() {
+            if i > 0 {
+                self.buf.push_str(if self.f.sharp_v { ", " } else { " " });
+            }
+            if self.f.plus_v || self.f.sharp_v {
+                self.buf.push_str(name);
+                self.buf.push(':');
+            }
+            self.print_value(&Value::str(field), verb, depth + 1);
+        }
+        self.buf.push('}');
     }
 
     /// Go's `badVerb`: `%!d(string=hello)`.

@@ -124,6 +124,9 @@ impl<'a> Encoder<'a> {
                 }
                 self.string(&time_rfc3339_nano(t));
             }
+            // A struct encodes like a map of its fields, which are already
+            // in sorted order.
+            Value::Cert(c) => self.value(&fields_map(c), depth)?,
             Value::List(items) => {
                 let ptr = Rc::as_ptr(items) as *const () as usize;
                 self.enter(ptr, v.type_name())?;
@@ -817,6 +820,14 @@ impl Parser<'_> {
         }
         '\u{fffd}'
     }
+}
+
+/// A struct's fields as a map value. Kept out of the recursive encoder so
+/// that its stack frame stays small for deeply nested values.
+#[inline(never)]
+fn fields_map(c: &crate::value::Certificate) -> Value {
+    let fields = c.fields().map(|(k, v)| (k.to_string(), Value::str(v)));
+    Value::map(fields.into_iter().collect())
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! a missing map key prints `<no value>`, as in Go.
 
 mod builtins;
+mod cost;
 mod exec;
 pub mod fmt;
 pub mod funcs;

@@ -110,6 +110,37 @@ pub enum Value {
     Map(MapRef),
     /// A `time.Time`, produced by sprig's date functions.
     Time(jiff::Zoned),
+    /// sprig's `certificate` struct, produced by `genCA` and its kin.
+    Cert(Rc<Certificate>),
+}
+
+/// sprig's `certificate`: a PEM certificate and its PEM private key, read
+/// in templates as `.Cert` and `.Key`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Certificate {
+    /// The PEM `CERTIFICATE` block (or whatever `buildCustomCert` was given).
+    pub cert: String,
+    /// The PEM private key.
+    pub key: String,
+}
+
+impl Certificate {
+    /// The struct's fields in Go's declaration order, as templates,
+    /// `printf` and `toJson` see them.
+    pub fn fields(&self) -> [(&'static str, &str); 2] {
+        [("Cert", &self.cert), ("Key", &self.key)]
+    }
+}
+
+/// Leaves the private key out, so that a value logged with `{:?}` cannot
+/// leak it.
+impl std::fmt::Debug for Certificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Certificate")
+            .field("cert", &self.cert)
+            .field("key", &"[private key]")
+            .finish()
+    }
 }
 
 impl Value {
@@ -143,7 +174,7 @@ impl Value {
             Value::String(s) => !s.is_empty(),
             Value::List(l) => !l.is_empty(),
             Value::Map(m) => !m.borrow().is_empty(),
-            Value::Time(_) => true,
+            Value::Time(_) | Value::Cert(_) => true,
         }
     }
 
@@ -175,6 +206,7 @@ impl Value {
             Value::List(_) => "[]interface {}",
             Value::Map(_) => "map[string]interface {}",
             Value::Time(_) => "time.Time",
+            Value::Cert(_) => "sprig.certificate",
         }
     }
 
@@ -189,7 +221,7 @@ impl Value {
             Value::String(_) => "string",
             Value::List(_) => "slice",
             Value::Map(_) => "map",
-            Value::Time(_) => "struct",
+            Value::Time(_) | Value::Cert(_) => "struct",
         }
     }
 

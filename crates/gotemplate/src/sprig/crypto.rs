@@ -15,17 +15,18 @@ const BLOCK: usize = 16;
 const BCRYPT_COST: u32 = 10;
 
 /// A bcrypt hash of `password` in Go's `$2a$` form, or sprig's message.
-fn bcrypt_hash(password: &str) -> String {
-    match bcrypt::hash_with_result(password, BCRYPT_COST) {
+fn bcrypt_hash(function: &str, password: &str) -> Result<String, String> {
+    crate::cost::charge(function, crate::cost::BCRYPT)?;
+    Ok(match bcrypt::hash_with_result(password, BCRYPT_COST) {
         Ok(parts) => parts.format_for_version(bcrypt::Version::TwoA),
         Err(e) => format!("failed to encrypt string with bcrypt: {e}"),
-    }
+    })
 }
 
 /// `bcrypt STR`: a bcrypt hash (cost 10).
 pub(super) fn bcrypt(args: &[Value]) -> Result<Value, String> {
     arity("bcrypt", args, 1)?;
-    Ok(Value::from(bcrypt_hash(string(&args[0])?)))
+    Ok(Value::from(bcrypt_hash("bcrypt", string(&args[0])?)?))
 }
 
 /// `htpasswd USER PASSWORD`: an Apache htpasswd line with a bcrypt hash.
@@ -35,7 +36,10 @@ pub(super) fn htpasswd(args: &[Value]) -> Result<Value, String> {
     if user.contains(':') {
         return Ok(Value::from(format!("invalid username: {user}")));
     }
-    Ok(Value::from(format!("{user}:{}", bcrypt_hash(password))))
+    Ok(Value::from(format!(
+        "{user}:{}",
+        bcrypt_hash("htpasswd", password)?
+    )))
 }
 
 /// `randBytes N`: N random bytes, base64 encoded.
@@ -126,6 +130,7 @@ pub(super) fn derive_password(args: &[Value]) -> Result<Value, String> {
     let Some(templates) = templates(kind) else {
         return Ok(Value::from(format!("cannot find password template {kind}")));
     };
+    crate::cost::charge("derivePassword", crate::cost::SCRYPT)?;
     let params =
         scrypt::Params::new(15, 8, 2).map_err(|e| format!("failed to derive password: {e}"))?;
     let mut key = [0u8; 64];

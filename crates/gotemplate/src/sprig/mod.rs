@@ -2,12 +2,14 @@
 //! template read the operator's environment or reach the network.
 
 mod args;
+mod certs;
 mod crypto;
 mod dates;
 mod defaults;
 mod dicts;
 mod encoding;
 pub(crate) mod golayout;
+mod keys;
 mod lists;
 mod math;
 mod paths;
@@ -217,6 +219,17 @@ pub(crate) const FUNCS: &[(&str, Func)] = &[
     ("derivePassword", crypto::derive_password),
     ("encryptAES", crypto::encrypt_aes),
     ("decryptAES", crypto::decrypt_aes),
+    ("genPrivateKey", certs::gen_private_key),
+    ("buildCustomCert", certs::build_custom_cert),
+    ("genCA", certs::gen_ca),
+    ("genCAWithKey", certs::gen_ca_with_key),
+    ("genSelfSignedCert", certs::gen_self_signed_cert),
+    (
+        "genSelfSignedCertWithKey",
+        certs::gen_self_signed_cert_with_key,
+    ),
+    ("genSignedCert", certs::gen_signed_cert),
+    ("genSignedCertWithKey", certs::gen_signed_cert_with_key),
     // Semantic versions.
     ("semver", semver::semver),
     ("semverCompare", semver::semver_compare),

@@ -15,7 +15,7 @@ pub(super) fn is_empty(v: &Value) -> bool {
         Value::String(s) => s.is_empty(),
         Value::List(l) => l.is_empty(),
         Value::Map(m) => m.try_borrow().map(|m| m.is_empty()).unwrap_or(false),
-        Value::Time(_) => false,
+        Value::Time(_) | Value::Cert(_) => false,
     }
 }
 
@@ -54,6 +54,7 @@ fn equal_within(a: &Value, b: &Value, depth: usize) -> bool {
         (Value::Time(x), Value::Time(y)) => {
             x.timestamp() == y.timestamp() && x.time_zone() == y.time_zone()
         }
+        (Value::Cert(x), Value::Cert(y)) => x == y,
         _ => false,
     }
 }
