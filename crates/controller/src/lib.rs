@@ -32,9 +32,7 @@ mod events;
 mod fetch;
 pub mod leader;
 pub mod metrics;
-pub mod plug;
 mod runtime;
-pub mod socket;
 pub mod status;
 
 pub use apparatus::ApparatusOptions;

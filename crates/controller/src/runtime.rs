@@ -32,10 +32,11 @@ use kube_declarative::{Marks, Observer, Runtime};
 
 use crate::apparatus::{ApparatusOptions, reaper};
 use crate::cluster::Cluster;
+use crate::context;
 use crate::context::{Context, scoped};
 use crate::controllers::deferred::{self, Deferred};
+use crate::controllers::{plug, socket};
 use crate::metrics::{ControllerName, Metrics};
-use crate::{context, plug, socket};
 
 /// Default period after which an idle plug is looked at again (README
 /// decision 5: var targets of arbitrary kinds are not watched).

@@ -1,3 +1,6 @@
-//! The controllers, one folder each.
+//! The controllers, one folder each: a pure `decide` part, tested beside
+//! it, and the I/O of a pass. [`crate::run_until`] starts them all.
 
 pub mod deferred;
+pub mod plug;
+pub mod socket;

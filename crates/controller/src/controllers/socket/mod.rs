@@ -13,8 +13,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use integration_api::condition::{COUPLED, message, plugs_coupled, reason};
-use integration_api::{API_VERSION, CoupledRef, Plug, Socket, SocketStatus, force_delete};
+use integration_api::condition::COUPLED;
+use integration_api::{CoupledRef, Plug, Socket, SocketStatus, force_delete};
 use integration_engine::{OwnEvent, Owner, Redactor, render_own_event};
 use kube::api::{Api, PostParams};
 use kube::runtime::controller::Action;
@@ -25,52 +25,15 @@ use crate::context::{
     Context, FORCED_DELETION, ReconcileError, Result, forced_note, fresh, has_finalizer,
     object_key, run_own_event, set_finalizer, warn, warn_failed,
 };
-use crate::status::{self, Desired};
+use crate::status::{self};
 
 /// How often a deleting socket checks again whether its plugs decoupled
 /// (their status writes also trigger it through the watch).
 const DELETION_POLL: Duration = Duration::from_secs(5);
 
-/// The plugs coupled to the socket with `socket_uid`, as `coupledPlugs`
-/// lists them: sorted by namespace, then name.
-pub fn coupled_plugs<'p>(
-    plugs: impl IntoIterator<Item = &'p Plug>,
-    socket_uid: &str,
-) -> Vec<CoupledRef> {
-    let mut refs: Vec<CoupledRef> = plugs
-        .into_iter()
-        .filter(|p| {
-            p.status
-                .as_ref()
-                .and_then(|s| s.coupled_socket.as_ref())
-                .is_some_and(|c| c.uid == socket_uid)
-        })
-        .map(|p| CoupledRef {
-            api_version: API_VERSION.to_string(),
-            kind: "Plug".to_string(),
-            name: p.name_any(),
-            namespace: p.namespace().unwrap_or_default(),
-            uid: p.uid().unwrap_or_default(),
-        })
-        .collect();
-    refs.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
-    refs
-}
+pub mod decide;
 
-/// The socket status for `coupled`: `SocketCoupled` with the count, or
-/// `SocketEmpty`. Failed goes away with any successful pass.
-pub fn desired_status(socket: &Socket, coupled: Vec<CoupledRef>) -> SocketStatus {
-    let mut status = socket.status.clone().unwrap_or_default();
-    let n = coupled.len();
-    let condition = if n == 0 {
-        Desired::coupled(false, reason::SOCKET_EMPTY, message::SOCKET_EMPTY)
-    } else {
-        Desired::coupled(true, reason::SOCKET_COUPLED, plugs_coupled(n))
-    };
-    status::set_main(&mut status.conditions, condition, socket.meta().generation);
-    status.coupled_plugs = (!coupled.is_empty()).then_some(coupled);
-    status
-}
+pub use decide::{coupled_plugs, desired_status};
 
 /// Reconciles one Socket. `plugs` is the store of the plug watch that
 /// triggers socket passes; the pass waits until it holds its first list.
