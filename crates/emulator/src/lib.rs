@@ -32,6 +32,7 @@ pub mod server;
 pub mod state;
 pub mod store;
 pub mod tls;
+mod validation;
 pub mod watch;
 
 use std::convert::Infallible;
