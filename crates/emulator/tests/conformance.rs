@@ -17,11 +17,10 @@ use k8s_openapi::api::events::v1::Event as NewEvent;
 use k8s_openapi::api::rbac::v1::{ClusterRole, Role, RoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch,
-    PatchParams, PostParams, WatchEvent, WatchParams,
+    Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams,
+    WatchEvent, WatchParams,
 };
 use kube::discovery::Discovery;
-use kube::runtime::wait::{await_condition, conditions};
 use serde_json::{Value, json};
 
 fn cm(name: &str, data: Value) -> ConfigMap {
@@ -43,7 +42,6 @@ fn deployment(name: &str, image: &str) -> Deployment {
 async fn widget_crd(env: &Env) -> ApiResource {
     let kind = format!("Widget{}", env.suffix);
     let plural = format!("widgets{}", env.suffix);
-    let crds: Api<CustomResourceDefinition> = Api::all(env.client.clone());
     let crd: CustomResourceDefinition = serde_json::from_value(json!({
         "metadata": {"name": format!("{plural}.emu.example.com")},
         "spec": {"group": "emu.example.com", "scope": "Namespaced",
@@ -58,25 +56,7 @@ async fn widget_crd(env: &Env) -> ApiResource {
                     "status": {"type": "object", "properties": {"ready": {"type": "boolean"}}}}}}}]}
     }))
     .unwrap();
-    crds.create(&PostParams::default(), &crd).await.unwrap();
-    let name = format!("{plural}.emu.example.com");
-    tokio::time::timeout(
-        std::time::Duration::from_secs(20),
-        await_condition(crds, &name, conditions::is_crd_established()),
-    )
-    .await
-    .expect("CRD established in time")
-    .unwrap();
-    let gvk = GroupVersionKind::gvk("emu.example.com", "v1", &kind);
-    let ar = ApiResource::from_gvk_with_plural(&gvk, &plural);
-    // The kind must be served (discovery can lag a moment on a real cluster).
-    let api: Api<DynamicObject> = Api::namespaced_with(env.client.clone(), &env.ns, &ar);
-    wait_until("CR kind served", 20, || {
-        let api = api.clone();
-        async move { api.list(&ListParams::default()).await.is_ok() }
-    })
-    .await;
-    ar
+    common::install_crd(env, crd).await
 }
 
 async fn delete_crd(env: &Env, ar: &ApiResource) {
@@ -1352,35 +1332,8 @@ async fn metadata_only(env: &Env) {
     );
 }
 
-macro_rules! conformance {
-    ($($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test]
-            async fn $name() {
-                let env = Env::emulator().await;
-                super::$name(&env).await;
-            }
-        )*
-
-        #[tokio::test]
-        async fn real_cluster() {
-            if std::env::var_os("KUBECONFIG").is_none() {
-                println!("skipped: the real-cluster conformance run needs KUBECONFIG");
-                return;
-            }
-            $(
-                let env = Env::real().await.unwrap();
-                println!("real cluster: {}", stringify!($name));
-                super::$name(&env).await;
-                env.cleanup().await;
-            )*
-        }
-    };
-}
-
 mod emulator {
-    use super::common::Env;
-    conformance!(
+    crate::conformance!(
         discovery,
         crd_lifecycle,
         metadata,
