@@ -42,6 +42,22 @@ k patch deployment web -n demo --type strategic -p '{"spec":{"template":{"spec":
 [ "$(k get deployment web -n demo -o jsonpath='{.spec.template.spec.containers[*].name}')" = "web sidecar" ] || fail "strategic merge"
 has '^11$' k get configmap settings -n demo -o jsonpath='{.data.merge}{.data.json}' || fail "merge/json patch"
 
+step "patch --subresource=status plays the workload controllers"
+k patch deployment web -n demo --subresource=status --type=merge -p '{"status":{"replicas":2,"readyReplicas":2}}'
+has '^2$' k get deployment web -n demo -o jsonpath='{.status.readyReplicas}' || fail "deployment status"
+k apply -f "$here/sts.yaml"
+k patch statefulset api -n demo --subresource=status --type=merge -p '{"status":{"replicas":1,"readyReplicas":1,"currentRevision":"api-1"}}'
+has '^api-1$' k get statefulset api -n demo -o jsonpath='{.status.currentRevision}' || fail "statefulset status"
+
+step "merge patch --field-manager is recorded in managedFields"
+k patch deployment web -n demo --type=merge --field-manager=scaler -p '{"spec":{"replicas":3}}'
+has '^Update$' k get deployment web -n demo --show-managed-fields -o jsonpath='{.metadata.managedFields[?(@.manager=="scaler")].operation}' || fail "no Update entry for scaler"
+
+step "StatefulSet fields outside the mutable ones are immutable"
+if k patch statefulset api -n demo --type=merge -p '{"spec":{"serviceName":"other"}}' 2>err.txt; then fail "serviceName changed"; fi
+grep -q "spec: Forbidden: updates to statefulset spec for fields other than 'replicas'" err.txt || fail "unexpected error: $(cat err.txt)"
+k patch statefulset api -n demo --type=merge -p '{"spec":{"replicas":2}}'
+
 step "explain a CRD kind"
 has 'size' k explain gizmos.spec || fail "explain"
 
