@@ -985,6 +985,20 @@ async fn crd_schema(env: &Env) {
         .await,
     );
     assert_eq!(code, 422);
+    // Nulls of non-nullable fields are dropped (or defaulted) before validation: `spec:` with
+    // no value in a manifest is not "must be of type object".
+    let o = api
+        .create(
+            &PostParams::default(),
+            &widget(&ar, "nulls", json!({"size": null, "color": null})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(o.data["spec"], json!({"size": 3}));
+    let mut empty = widget(&ar, "empty", json!(null));
+    empty.data["spec"] = Value::Null;
+    let o = api.create(&PostParams::default(), &empty).await.unwrap();
+    assert!(o.data.get("spec").is_none(), "{:?}", o.data);
     delete_crd(env, &ar).await;
 }
 
