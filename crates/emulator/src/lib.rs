@@ -31,6 +31,7 @@ pub mod selectors;
 pub mod server;
 pub mod state;
 pub mod store;
+mod table;
 pub mod tls;
 mod validation;
 pub mod watch;

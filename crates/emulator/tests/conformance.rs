@@ -1346,6 +1346,116 @@ async fn metadata_only(env: &Env) {
     );
 }
 
+/// A list or get of `path` as a Table (what `kubectl get` asks for).
+async fn get_table(env: &Env, path: &str) -> Value {
+    let req = http::Request::get(path)
+        .header(
+            "accept",
+            "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+        )
+        .body(Vec::new())
+        .unwrap();
+    let t: Value = env.client.request(req).await.unwrap();
+    assert_eq!(
+        (t["kind"].as_str(), t["apiVersion"].as_str()),
+        (Some("Table"), Some("meta.k8s.io/v1"))
+    );
+    t
+}
+
+fn column_names(t: &Value) -> Vec<(String, i64)> {
+    t["columnDefinitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_string(),
+                c["priority"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+fn columns(names: &[(&str, i64)]) -> Vec<(String, i64)> {
+    names.iter().map(|(n, p)| (n.to_string(), *p)).collect()
+}
+
+// 21. Server-side printing: a CRD's printer columns, built-ins' usual columns.
+async fn table_output(env: &Env) {
+    let kind = format!("Plug{}", env.suffix);
+    let plural = format!("plugs{}", env.suffix);
+    let crd: CustomResourceDefinition = serde_json::from_value(json!({
+        "metadata": {"name": format!("{plural}.emu.example.com")},
+        "spec": {"group": "emu.example.com", "scope": "Namespaced",
+            "names": {"kind": kind, "plural": plural},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "additionalPrinterColumns": [
+                    {"name": "Size", "type": "integer", "jsonPath": ".spec.size"},
+                    {"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"},
+                    {"name": "Color", "type": "string", "priority": 1, "jsonPath": ".spec.color"},
+                    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}],
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
+    }))
+    .unwrap();
+    let ar = common::install_crd(env, crd).await;
+    let api: Api<DynamicObject> = Api::namespaced_with(env.client.clone(), &env.ns, &ar);
+    let mut p = widget(&ar, "p", json!({"size": 2, "color": "red"}));
+    p.data["status"] = json!({"conditions": [{"type": "Other", "status": "False"}, {"type": "Ready", "status": "True"}]});
+    api.create(&PostParams::default(), &p).await.unwrap();
+    api.create(&PostParams::default(), &widget(&ar, "q", json!({})))
+        .await
+        .unwrap();
+    let base = format!("/apis/emu.example.com/v1/namespaces/{}/{plural}", env.ns);
+    let t = get_table(env, &base).await;
+    assert_eq!(
+        column_names(&t),
+        columns(&[
+            ("Name", 0),
+            ("Size", 0),
+            ("Ready", 0),
+            ("Color", 1),
+            ("Age", 0)
+        ])
+    );
+    let rows = t["rows"].as_array().unwrap();
+    let cells = &rows[0]["cells"];
+    assert_eq!(
+        cells.as_array().unwrap()[..4],
+        [json!("p"), json!(2), json!("True"), json!("red")]
+    );
+    assert!(
+        cells[4].as_str().unwrap().ends_with('s'),
+        "an age: {}",
+        cells[4]
+    );
+    assert_eq!(rows[0]["object"]["kind"], "PartialObjectMetadata");
+    assert_eq!(
+        rows[1]["cells"].as_array().unwrap()[..4],
+        [json!("q"), Value::Null, Value::Null, Value::Null]
+    );
+    let one = get_table(env, &format!("{base}/p")).await;
+    assert_eq!(one["rows"].as_array().unwrap().len(), 1);
+
+    let cms: Api<ConfigMap> = Api::namespaced(env.client.clone(), &env.ns);
+    cms.create(
+        &PostParams::default(),
+        &cm("t", json!({"a": "1", "b": "2"})),
+    )
+    .await
+    .unwrap();
+    let t = get_table(env, &format!("/api/v1/namespaces/{}/configmaps/t", env.ns)).await;
+    assert_eq!(
+        column_names(&t),
+        columns(&[("Name", 0), ("Data", 0), ("Age", 0)])
+    );
+    assert_eq!(
+        t["rows"][0]["cells"].as_array().unwrap()[..2],
+        [json!("t"), json!(2)]
+    );
+    delete_crd(env, &ar).await;
+}
+
 mod emulator {
     crate::conformance!(
         discovery,
@@ -1368,5 +1478,6 @@ mod emulator {
         events_one_store,
         secret_string_data,
         metadata_only,
+        table_output,
     );
 }

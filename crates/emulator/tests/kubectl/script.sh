@@ -61,6 +61,12 @@ k patch statefulset api -n demo --type=merge -p '{"spec":{"replicas":2}}'
 step "explain a CRD kind"
 has 'size' k explain gizmos.spec || fail "explain"
 
+step "get prints the server's columns (a CRD's printer columns; -o wide adds priority 1)"
+has '^NAME  *SIZE  *AGE$' k get gizmos -n demo || fail "gizmo columns: $(k get gizmos -n demo)"
+has '^g1  *2  *[0-9]' k get gizmos -n demo || fail "gizmo row"
+has '^NAME  *SIZE  *DETAIL  *AGE$' k get gizmos -n demo -o wide || fail "wide columns"
+has '^NAME  *READY  *UP-TO-DATE  *AVAILABLE  *AGE$' k get deployments -n demo || fail "deployment columns"
+
 step "auth can-i --as a service account"
 k create serviceaccount bot -n demo
 [ "$(k auth can-i list configmaps -n demo --as system:serviceaccount:demo:bot || true)" = "no" ] || fail "can-i before binding"
