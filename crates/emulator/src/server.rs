@@ -166,12 +166,14 @@ fn non_resource(sh: &Arc<Shared>, parts: &Parts, segs: &[&str]) -> ApiResult<Res
                 .and_then(|h| h.to_str().ok())
                 .unwrap_or("");
             if accept.contains("protobuf") {
-                // An empty protobuf message is a valid, empty OpenAPI v2 document.
+                // An empty protobuf message is a valid, empty OpenAPI v2 document. The content
+                // type is the one the real server answers (kubectl asks with the deprecated
+                // `@v1.0` form, which Go's MIME parser rejects in a response).
                 let mut r = (StatusCode::OK, Bytes::new()).into_response();
                 r.headers_mut().insert(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static(
-                        "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+                        "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
                     ),
                 );
                 return Ok(r);

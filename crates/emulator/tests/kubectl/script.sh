@@ -22,6 +22,10 @@ step "wait --for=condition on the CRD"
 k wait --for=condition=Established crd/gizmos.emu.example.com --timeout=20s
 k apply -f "$here/gizmo.yaml" --validate=strict
 
+step "an unknown kind is reported as such (kubectl parses /openapi/v2 on the way)"
+if k apply -f "$here/unknown.yaml" 2>err.txt; then fail "unknown kind accepted"; fi
+grep -q 'no matches for kind "Nothing" in version "nope.example.com/v1"' err.txt || fail "unexpected error: $(cat err.txt)"
+
 step "validation rejects an unknown field of a custom resource"
 if k apply -f "$here/gizmo-bad.yaml" --validate=strict 2>err.txt; then fail "unknown field accepted"; fi
 grep -q 'unknown field' err.txt || fail "unexpected error: $(cat err.txt)"
