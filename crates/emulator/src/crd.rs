@@ -136,6 +136,11 @@ pub fn types(crd: &Value) -> Vec<ResourceType> {
                         virtual_only: false,
                         schema: version_schema(vm).map(Arc::new),
                         stored_as: None,
+                        printer_columns: vm
+                            .get("additionalPrinterColumns")
+                            .and_then(Value::as_array)
+                            .cloned()
+                            .unwrap_or_default(),
                     })
                 })
                 .collect()

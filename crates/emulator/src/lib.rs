@@ -31,7 +31,9 @@ pub mod selectors;
 pub mod server;
 pub mod state;
 pub mod store;
+mod table;
 pub mod tls;
+mod validation;
 pub mod watch;
 
 use std::convert::Infallible;

@@ -63,6 +63,8 @@ pub struct ResourceType {
     pub schema: Option<Arc<Value>>,
     /// Stored as another type's objects (`None`: as itself).
     pub stored_as: Option<StoredAs>,
+    /// The CRD version's `additionalPrinterColumns` (for Table output).
+    pub printer_columns: Vec<Value>,
 }
 
 impl ResourceType {
@@ -384,6 +386,7 @@ impl Registry {
                 virtual_only,
                 schema: None,
                 stored_as: (e.group == "events.k8s.io").then_some(StoredAs::CoreEvent),
+                printer_columns: Vec::new(),
             });
         }
         r

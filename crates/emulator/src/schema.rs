@@ -100,15 +100,29 @@ fn prune_rec(v: &mut Value, s: &Value, path: &str, pruned: &mut Vec<String>) {
     }
 }
 
-/// Applies `default`s for absent fields of present objects, recursively.
+fn nullable(s: &Value) -> bool {
+    s.get("nullable").and_then(Value::as_bool) == Some(true)
+}
+
+/// Drops the nulls of non-nullable fields that have no default (the real server's
+/// `PruneNonNullableNullsWithoutDefaults`, run before defaulting and validation), so that
+/// `spec:` with no value is as if absent rather than "must be of type object".
+fn prune_null(m: &mut Map<String, Value>, k: &str, s: &Value) {
+    if m.get(k).is_some_and(Value::is_null) && !nullable(s) && s.get("default").is_none() {
+        m.remove(k);
+    }
+}
+
+/// Applies `default`s for absent fields of present objects, recursively; a non-nullable null
+/// counts as absent (a null without a default is dropped, see [`prune_null`]).
 pub fn apply_defaults(v: &mut Value, s: &Value) {
     match v {
         Value::Object(m) => {
             if let Some(props) = s.get("properties").and_then(Value::as_object) {
                 for (k, sub) in props {
-                    if !m.contains_key(k)
-                        && let Some(d) = sub.get("default")
-                    {
+                    prune_null(m, k, sub);
+                    let absent = m.get(k).is_none_or(|c| c.is_null() && !nullable(sub));
+                    if absent && let Some(d) = sub.get("default") {
                         m.insert(k.clone(), d.clone());
                     }
                     if let Some(c) = m.get_mut(k)
@@ -118,8 +132,12 @@ pub fn apply_defaults(v: &mut Value, s: &Value) {
                     }
                 }
             } else if let Some(ap) = s.get("additionalProperties").filter(|a| a.is_object()) {
-                for (_, c) in m.iter_mut() {
-                    apply_defaults(c, ap);
+                let keys: Vec<String> = m.keys().cloned().collect();
+                for k in keys {
+                    prune_null(m, &k, ap);
+                    if let Some(c) = m.get_mut(&k) {
+                        apply_defaults(c, ap);
+                    }
                 }
             }
         }
@@ -347,5 +365,19 @@ mod tests {
         validate(&o, &s, "", &mut errs);
         let fields: Vec<&str> = errs.iter().map(|c| c.field.as_str()).collect();
         assert_eq!(fields, ["spec.mode", "spec.size", "spec.tags[0]"]);
+    }
+
+    #[test]
+    fn non_nullable_nulls_are_dropped_or_defaulted() {
+        let s = schema();
+        let mut o = json!({"spec": {"size": null, "tags": null, "free": null}});
+        apply_defaults(&mut o, &s);
+        assert_eq!(o["spec"], json!({"size": 3, "mode": "a"}));
+        let mut errs = Vec::new();
+        validate(&o, &s, "", &mut errs);
+        assert!(errs.is_empty(), "{errs:?}");
+        let mut o = json!({"spec": null});
+        apply_defaults(&mut o, &s);
+        assert_eq!(o, json!({}));
     }
 }

@@ -25,6 +25,7 @@ use crate::patch::PatchKind;
 use crate::resources::ResourceType;
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::state::{DeleteOpts, FieldValidation, State, WriteCtx, Written, at_version};
+use crate::table;
 use crate::watch::{self, WatchParams};
 
 const MAX_BODY: usize = 32 << 20;
@@ -83,6 +84,19 @@ fn metadata_only(parts: &Parts) -> bool {
         .get(header::ACCEPT)
         .and_then(|h| h.to_str().ok())
         .is_some_and(|accept| accept.contains("as=PartialObjectMetadata"))
+}
+
+/// `Some(what each row carries)` when the client asked for a Table (server-side printing).
+fn table_request(parts: &Parts, q: &HashMap<String, String>) -> Option<table::Include> {
+    let accept = parts.headers.get(header::ACCEPT)?.to_str().ok()?;
+    table::wanted(accept).then(|| table::Include::parse(q.get("includeObject").map(String::as_str)))
+}
+
+/// A list response body turned into a Table.
+fn list_table(rt: &ResourceType, body: &str, include: table::Include) -> ApiResult<Value> {
+    let list: Value = serde_json::from_str(body).map_err(|e| ApiError::internal(e.to_string()))?;
+    let items = list["items"].as_array().cloned().unwrap_or_default();
+    Ok(table::table(rt, &items, list["metadata"].clone(), include))
 }
 
 fn truthy(q: &HashMap<String, String>, k: &str) -> bool {
@@ -152,12 +166,14 @@ fn non_resource(sh: &Arc<Shared>, parts: &Parts, segs: &[&str]) -> ApiResult<Res
                 .and_then(|h| h.to_str().ok())
                 .unwrap_or("");
             if accept.contains("protobuf") {
-                // An empty protobuf message is a valid, empty OpenAPI v2 document.
+                // An empty protobuf message is a valid, empty OpenAPI v2 document. The content
+                // type is the one the real server answers (kubectl asks with the deprecated
+                // `@v1.0` form, which Go's MIME parser rejects in a response).
                 let mut r = (StatusCode::OK, Bytes::new()).into_response();
                 r.headers_mut().insert(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static(
-                        "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+                        "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
                     ),
                 );
                 return Ok(r);
@@ -407,6 +423,12 @@ fn resource(
     match verb {
         "get" => {
             let obj = st.get(&rt, &ns, &name)?;
+            if let Some(include) = table_request(parts, q) {
+                let rv = obj.pointer("/metadata/resourceVersion").cloned();
+                let meta = json!({"resourceVersion": rv});
+                let t = table::table(&rt, std::slice::from_ref(&*obj), meta, include);
+                return Ok(json_response(StatusCode::OK, &t));
+            }
             if metadata_only(parts) {
                 return Ok(json_response(StatusCode::OK, &meta::partial_metadata(&obj)));
             }
@@ -440,6 +462,12 @@ fn resource(
                     .filter(|c| !c.is_empty()),
                 metadata_only(parts),
             )?;
+            if let Some(include) = table_request(parts, q) {
+                return Ok(json_response(
+                    StatusCode::OK,
+                    &list_table(&rt, &body, include)?,
+                ));
+            }
             Ok(raw_json(StatusCode::OK, body))
         }
         "watch" => {

@@ -19,6 +19,7 @@ use crate::resources::{Gr, Registry, ResourceType};
 use crate::schema;
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::store::{Store, meta_str};
+use crate::validation;
 
 /// How unknown fields in a request are treated (`fieldValidation`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -783,6 +784,9 @@ impl State {
                     format!("Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers {added:?}"),
                 ));
             }
+        }
+        if scope == Scope::Main {
+            causes.extend(validation::update(rt, &old, &new));
         }
         if rt.gr() == crd_gr() {
             causes.extend(crd::validate(&new));

@@ -17,11 +17,10 @@ use k8s_openapi::api::events::v1::Event as NewEvent;
 use k8s_openapi::api::rbac::v1::{ClusterRole, Role, RoleBinding};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch,
-    PatchParams, PostParams, WatchEvent, WatchParams,
+    Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams,
+    WatchEvent, WatchParams,
 };
 use kube::discovery::Discovery;
-use kube::runtime::wait::{await_condition, conditions};
 use serde_json::{Value, json};
 
 fn cm(name: &str, data: Value) -> ConfigMap {
@@ -43,7 +42,6 @@ fn deployment(name: &str, image: &str) -> Deployment {
 async fn widget_crd(env: &Env) -> ApiResource {
     let kind = format!("Widget{}", env.suffix);
     let plural = format!("widgets{}", env.suffix);
-    let crds: Api<CustomResourceDefinition> = Api::all(env.client.clone());
     let crd: CustomResourceDefinition = serde_json::from_value(json!({
         "metadata": {"name": format!("{plural}.emu.example.com")},
         "spec": {"group": "emu.example.com", "scope": "Namespaced",
@@ -58,25 +56,7 @@ async fn widget_crd(env: &Env) -> ApiResource {
                     "status": {"type": "object", "properties": {"ready": {"type": "boolean"}}}}}}}]}
     }))
     .unwrap();
-    crds.create(&PostParams::default(), &crd).await.unwrap();
-    let name = format!("{plural}.emu.example.com");
-    tokio::time::timeout(
-        std::time::Duration::from_secs(20),
-        await_condition(crds, &name, conditions::is_crd_established()),
-    )
-    .await
-    .expect("CRD established in time")
-    .unwrap();
-    let gvk = GroupVersionKind::gvk("emu.example.com", "v1", &kind);
-    let ar = ApiResource::from_gvk_with_plural(&gvk, &plural);
-    // The kind must be served (discovery can lag a moment on a real cluster).
-    let api: Api<DynamicObject> = Api::namespaced_with(env.client.clone(), &env.ns, &ar);
-    wait_until("CR kind served", 20, || {
-        let api = api.clone();
-        async move { api.list(&ListParams::default()).await.is_ok() }
-    })
-    .await;
-    ar
+    common::install_crd(env, crd).await
 }
 
 async fn delete_crd(env: &Env, ar: &ApiResource) {
@@ -1005,6 +985,20 @@ async fn crd_schema(env: &Env) {
         .await,
     );
     assert_eq!(code, 422);
+    // Nulls of non-nullable fields are dropped (or defaulted) before validation: `spec:` with
+    // no value in a manifest is not "must be of type object".
+    let o = api
+        .create(
+            &PostParams::default(),
+            &widget(&ar, "nulls", json!({"size": null, "color": null})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(o.data["spec"], json!({"size": 3}));
+    let mut empty = widget(&ar, "empty", json!(null));
+    empty.data["spec"] = Value::Null;
+    let o = api.create(&PostParams::default(), &empty).await.unwrap();
+    assert!(o.data.get("spec").is_none(), "{:?}", o.data);
     delete_crd(env, &ar).await;
 }
 
@@ -1352,35 +1346,118 @@ async fn metadata_only(env: &Env) {
     );
 }
 
-macro_rules! conformance {
-    ($($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test]
-            async fn $name() {
-                let env = Env::emulator().await;
-                super::$name(&env).await;
-            }
-        )*
+/// A list or get of `path` as a Table (what `kubectl get` asks for).
+async fn get_table(env: &Env, path: &str) -> Value {
+    let req = http::Request::get(path)
+        .header(
+            "accept",
+            "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+        )
+        .body(Vec::new())
+        .unwrap();
+    let t: Value = env.client.request(req).await.unwrap();
+    assert_eq!(
+        (t["kind"].as_str(), t["apiVersion"].as_str()),
+        (Some("Table"), Some("meta.k8s.io/v1"))
+    );
+    t
+}
 
-        #[tokio::test]
-        async fn real_cluster() {
-            if std::env::var_os("KUBECONFIG").is_none() {
-                println!("skipped: the real-cluster conformance run needs KUBECONFIG");
-                return;
-            }
-            $(
-                let env = Env::real().await.unwrap();
-                println!("real cluster: {}", stringify!($name));
-                super::$name(&env).await;
-                env.cleanup().await;
-            )*
-        }
-    };
+fn column_names(t: &Value) -> Vec<(String, i64)> {
+    t["columnDefinitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_string(),
+                c["priority"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+fn columns(names: &[(&str, i64)]) -> Vec<(String, i64)> {
+    names.iter().map(|(n, p)| (n.to_string(), *p)).collect()
+}
+
+// 21. Server-side printing: a CRD's printer columns, built-ins' usual columns.
+async fn table_output(env: &Env) {
+    let kind = format!("Plug{}", env.suffix);
+    let plural = format!("plugs{}", env.suffix);
+    let crd: CustomResourceDefinition = serde_json::from_value(json!({
+        "metadata": {"name": format!("{plural}.emu.example.com")},
+        "spec": {"group": "emu.example.com", "scope": "Namespaced",
+            "names": {"kind": kind, "plural": plural},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "additionalPrinterColumns": [
+                    {"name": "Size", "type": "integer", "jsonPath": ".spec.size"},
+                    {"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"},
+                    {"name": "Color", "type": "string", "priority": 1, "jsonPath": ".spec.color"},
+                    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}],
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
+    }))
+    .unwrap();
+    let ar = common::install_crd(env, crd).await;
+    let api: Api<DynamicObject> = Api::namespaced_with(env.client.clone(), &env.ns, &ar);
+    let mut p = widget(&ar, "p", json!({"size": 2, "color": "red"}));
+    p.data["status"] = json!({"conditions": [{"type": "Other", "status": "False"}, {"type": "Ready", "status": "True"}]});
+    api.create(&PostParams::default(), &p).await.unwrap();
+    api.create(&PostParams::default(), &widget(&ar, "q", json!({})))
+        .await
+        .unwrap();
+    let base = format!("/apis/emu.example.com/v1/namespaces/{}/{plural}", env.ns);
+    let t = get_table(env, &base).await;
+    assert_eq!(
+        column_names(&t),
+        columns(&[
+            ("Name", 0),
+            ("Size", 0),
+            ("Ready", 0),
+            ("Color", 1),
+            ("Age", 0)
+        ])
+    );
+    let rows = t["rows"].as_array().unwrap();
+    let cells = &rows[0]["cells"];
+    assert_eq!(
+        cells.as_array().unwrap()[..4],
+        [json!("p"), json!(2), json!("True"), json!("red")]
+    );
+    assert!(
+        cells[4].as_str().unwrap().ends_with('s'),
+        "an age: {}",
+        cells[4]
+    );
+    assert_eq!(rows[0]["object"]["kind"], "PartialObjectMetadata");
+    assert_eq!(
+        rows[1]["cells"].as_array().unwrap()[..4],
+        [json!("q"), Value::Null, Value::Null, Value::Null]
+    );
+    let one = get_table(env, &format!("{base}/p")).await;
+    assert_eq!(one["rows"].as_array().unwrap().len(), 1);
+
+    let cms: Api<ConfigMap> = Api::namespaced(env.client.clone(), &env.ns);
+    cms.create(
+        &PostParams::default(),
+        &cm("t", json!({"a": "1", "b": "2"})),
+    )
+    .await
+    .unwrap();
+    let t = get_table(env, &format!("/api/v1/namespaces/{}/configmaps/t", env.ns)).await;
+    assert_eq!(
+        column_names(&t),
+        columns(&[("Name", 0), ("Data", 0), ("Age", 0)])
+    );
+    assert_eq!(
+        t["rows"][0]["cells"].as_array().unwrap()[..2],
+        [json!("t"), json!(2)]
+    );
+    delete_crd(env, &ar).await;
 }
 
 mod emulator {
-    use super::common::Env;
-    conformance!(
+    crate::conformance!(
         discovery,
         crd_lifecycle,
         metadata,
@@ -1401,5 +1478,6 @@ mod emulator {
         events_one_store,
         secret_string_data,
         metadata_only,
+        table_output,
     );
 }

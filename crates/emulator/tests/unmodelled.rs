@@ -43,7 +43,7 @@ const CHECKED: &[&str] = &[
     "no-cel-validation",
     "no-version-conversion",
     "no-admission",
-    "no-table-output",
+    "no-table-watch",
     "no-aggregated-discovery",
     "no-snapshot-pagination",
     "no-protobuf-responses",
@@ -258,18 +258,21 @@ async fn absent_behaviors() {
             .any(|g| g.name() == "admissionregistration.k8s.io")
     );
 
-    // no-table-output
+    // no-table-watch
     let (_, _, body) = raw(
         &env,
-        http::Request::get(format!("/api/v1/namespaces/{ns}/configmaps"))
-            .header("accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
-            .body(vec![])
-            .unwrap(),
+        http::Request::get(format!(
+            "/api/v1/namespaces/{ns}/configmaps?watch=1&timeoutSeconds=1"
+        ))
+        .header("accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
+        .body(vec![])
+        .unwrap(),
     )
     .await;
+    let first = body.split(|b| *b == b'\n').next().unwrap();
     assert_eq!(
-        serde_json::from_slice::<Value>(&body).unwrap()["kind"],
-        "ConfigMapList"
+        serde_json::from_slice::<Value>(first).unwrap()["object"]["kind"],
+        "ConfigMap"
     );
 
     // no-aggregated-discovery

@@ -6,7 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, DeleteParams, PostParams};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, PostParams,
+};
+use kube::runtime::wait::{await_condition, conditions};
 use kube::{Client, Config};
 use kube_emulator::Emulator;
 use serde_json::json;
@@ -96,10 +100,69 @@ where
     }
 }
 
+/// Creates a CRD, waits for it to be Established and for its first version's kind to be
+/// served (discovery can lag a moment on a real cluster), and returns that kind's resource.
+pub async fn install_crd(env: &Env, crd: CustomResourceDefinition) -> ApiResource {
+    let crds: Api<CustomResourceDefinition> = Api::all(env.client.clone());
+    let made = crds.create(&PostParams::default(), &crd).await.unwrap();
+    let name = made.metadata.name.clone().unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        await_condition(crds, &name, conditions::is_crd_established()),
+    )
+    .await
+    .expect("CRD established in time")
+    .unwrap();
+    let spec = &made.spec;
+    let gvk = GroupVersionKind::gvk(&spec.group, &spec.versions[0].name, &spec.names.kind);
+    let ar = ApiResource::from_gvk_with_plural(&gvk, &spec.names.plural);
+    let api: Api<DynamicObject> = if spec.scope == "Namespaced" {
+        Api::namespaced_with(env.client.clone(), &env.ns, &ar)
+    } else {
+        Api::all_with(env.client.clone(), &ar)
+    };
+    wait_until("CR kind served", 20, || {
+        let api = api.clone();
+        async move { api.list(&ListParams::default()).await.is_ok() }
+    })
+    .await;
+    ar
+}
+
 /// The `reason` of a kube API error.
 pub fn reason<T: std::fmt::Debug>(r: Result<T, kube::Error>) -> (u16, String) {
     match r {
         Err(kube::Error::Api(s)) => (s.code, s.reason.clone()),
         other => panic!("expected an API error, got {other:?}"),
     }
+}
+
+/// One `#[tokio::test]` per check against the emulator, and `real_cluster`, which runs them all
+/// against the cluster `KUBECONFIG` points at (skipped with a message when it is unset). Invoke
+/// it in a module beside the checks: `mod emulator { crate::conformance!(check_a, check_b); }`.
+#[macro_export]
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let env = $crate::common::Env::emulator().await;
+                super::$name(&env).await;
+            }
+        )*
+
+        #[tokio::test]
+        async fn real_cluster() {
+            if std::env::var_os("KUBECONFIG").is_none() {
+                println!("skipped: the real-cluster conformance run needs KUBECONFIG");
+                return;
+            }
+            $(
+                let env = $crate::common::Env::real().await.unwrap();
+                println!("real cluster: {}", stringify!($name));
+                super::$name(&env).await;
+                env.cleanup().await;
+            )*
+        }
+    };
 }

@@ -22,6 +22,10 @@ step "wait --for=condition on the CRD"
 k wait --for=condition=Established crd/gizmos.emu.example.com --timeout=20s
 k apply -f "$here/gizmo.yaml" --validate=strict
 
+step "an unknown kind is reported as such (kubectl parses /openapi/v2 on the way)"
+if k apply -f "$here/unknown.yaml" 2>err.txt; then fail "unknown kind accepted"; fi
+grep -q 'no matches for kind "Nothing" in version "nope.example.com/v1"' err.txt || fail "unexpected error: $(cat err.txt)"
+
 step "validation rejects an unknown field of a custom resource"
 if k apply -f "$here/gizmo-bad.yaml" --validate=strict 2>err.txt; then fail "unknown field accepted"; fi
 grep -q 'unknown field' err.txt || fail "unexpected error: $(cat err.txt)"
@@ -42,8 +46,30 @@ k patch deployment web -n demo --type strategic -p '{"spec":{"template":{"spec":
 [ "$(k get deployment web -n demo -o jsonpath='{.spec.template.spec.containers[*].name}')" = "web sidecar" ] || fail "strategic merge"
 has '^11$' k get configmap settings -n demo -o jsonpath='{.data.merge}{.data.json}' || fail "merge/json patch"
 
+step "patch --subresource=status plays the workload controllers"
+k patch deployment web -n demo --subresource=status --type=merge -p '{"status":{"replicas":2,"readyReplicas":2}}'
+has '^2$' k get deployment web -n demo -o jsonpath='{.status.readyReplicas}' || fail "deployment status"
+k apply -f "$here/sts.yaml"
+k patch statefulset api -n demo --subresource=status --type=merge -p '{"status":{"replicas":1,"readyReplicas":1,"currentRevision":"api-1"}}'
+has '^api-1$' k get statefulset api -n demo -o jsonpath='{.status.currentRevision}' || fail "statefulset status"
+
+step "merge patch --field-manager is recorded in managedFields"
+k patch deployment web -n demo --type=merge --field-manager=scaler -p '{"spec":{"replicas":3}}'
+has '^Update$' k get deployment web -n demo --show-managed-fields -o jsonpath='{.metadata.managedFields[?(@.manager=="scaler")].operation}' || fail "no Update entry for scaler"
+
+step "StatefulSet fields outside the mutable ones are immutable"
+if k patch statefulset api -n demo --type=merge -p '{"spec":{"serviceName":"other"}}' 2>err.txt; then fail "serviceName changed"; fi
+grep -q "spec: Forbidden: updates to statefulset spec for fields other than 'replicas'" err.txt || fail "unexpected error: $(cat err.txt)"
+k patch statefulset api -n demo --type=merge -p '{"spec":{"replicas":2}}'
+
 step "explain a CRD kind"
 has 'size' k explain gizmos.spec || fail "explain"
+
+step "get prints the server's columns (a CRD's printer columns; -o wide adds priority 1)"
+has '^NAME  *SIZE  *AGE$' k get gizmos -n demo || fail "gizmo columns: $(k get gizmos -n demo)"
+has '^g1  *2  *[0-9]' k get gizmos -n demo || fail "gizmo row"
+has '^NAME  *SIZE  *DETAIL  *AGE$' k get gizmos -n demo -o wide || fail "wide columns"
+has '^NAME  *READY  *UP-TO-DATE  *AVAILABLE  *AGE$' k get deployments -n demo || fail "deployment columns"
 
 step "auth can-i --as a service account"
 k create serviceaccount bot -n demo
