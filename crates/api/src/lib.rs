@@ -1,5 +1,5 @@
-//! The `integration.rock8s.com/v1beta1` API: Plug, Socket and
-//! DeferredResource.
+//! The `integration.rock8s.com/v1beta1` API: Plug, Socket,
+//! DeferredResource, Application and Component.
 //!
 //! Field names and JSON shapes match the original Go operator so that
 //! existing manifests apply unchanged; the additions are optional. Every
@@ -11,6 +11,7 @@
 //! Doc comments on the types become the CRD schema descriptions that
 //! `kubectl explain` shows; [`crds`] builds the CustomResourceDefinitions.
 
+pub mod application;
 pub mod common;
 pub mod constants;
 pub mod deferred;
@@ -18,6 +19,7 @@ pub mod plug;
 mod schema;
 pub mod socket;
 
+pub use application::*;
 pub use common::*;
 pub use constants::*;
 pub use deferred::*;

@@ -20,7 +20,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
 use kube::CustomResourceExt;
 use schemars::{Schema, SchemaGenerator, json_schema};
 
-use crate::{DeferredResource, Plug, Socket};
+use crate::{Application, Component, DeferredResource, Plug, Socket};
 
 /// Schema of a free-form manifest: any JSON, kept as written.
 pub(crate) fn free_form(_: &mut SchemaGenerator) -> Schema {
@@ -42,13 +42,15 @@ pub(crate) fn drop_description(schema: &mut Schema) {
     schema.remove("description");
 }
 
-/// The CustomResourceDefinitions of Plug, Socket and DeferredResource, in
-/// that order, ready to apply.
+/// The CustomResourceDefinitions of Plug, Socket, DeferredResource,
+/// Application and Component, in that order, ready to apply.
 pub fn crds() -> Vec<CustomResourceDefinition> {
     vec![
         finish(Plug::crd()),
         finish(Socket::crd()),
         finish(DeferredResource::crd()),
+        finish(Application::crd()),
+        finish(Component::crd()),
     ]
 }
 

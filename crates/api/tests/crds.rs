@@ -75,7 +75,23 @@ fn at<'a>(schema: &'a Value, path: &str) -> &'a Value {
     node
 }
 
-const KINDS: [&str; 3] = ["Plug", "Socket", "DeferredResource"];
+const KINDS: [&str; 5] = [
+    "Plug",
+    "Socket",
+    "DeferredResource",
+    "Application",
+    "Component",
+];
+
+/// The only defaults in the schemas: a new Application or Component reads
+/// `observedGeneration: -1` (the status object must default to `{}` for
+/// the server to default a field inside it).
+const DEFAULTS: [&str; 4] = [
+    "Application.status",
+    "Application.status.observedGeneration",
+    "Component.status",
+    "Component.status.observedGeneration",
+];
 
 #[test]
 fn every_property_has_a_description() {
@@ -115,13 +131,15 @@ fn schemas_are_structural() {
                 "anyOf",
                 "oneOf",
                 "not",
-                "default",
                 "nullable",
                 "const",
             ] {
                 if node.get(key).is_some() {
                     problems.push(format!("{path}: has {key}"));
                 }
+            }
+            if node.get("default").is_some() && !DEFAULTS.contains(&path) {
+                problems.push(format!("{path}: has default"));
             }
             let preserve = node["x-kubernetes-preserve-unknown-fields"] == json!(true);
             let int_or_string = node["x-kubernetes-int-or-string"] == json!(true);
@@ -176,6 +194,12 @@ fn only_free_form_templates_preserve_unknown_fields() {
         "Socket.spec.resultResources[].template",
         "Socket.spec.resultResources[].templates[]",
         "DeferredResource.spec.resource",
+        "Application.spec.components[].container",
+        "Application.spec.components[].volumes[]",
+        "Application.spec.components[].volumeClaimTemplates[]",
+        "Component.spec.container",
+        "Component.spec.volumes[]",
+        "Component.spec.volumeClaimTemplates[]",
     ];
     found.sort();
     let mut expected: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
@@ -206,6 +230,8 @@ fn names_scope_and_subresources() {
         ("Plug", "plugs", "plug"),
         ("Socket", "sockets", "socket"),
         ("DeferredResource", "deferredresources", "deferredresource"),
+        ("Application", "applications", "application"),
+        ("Component", "components", "component"),
     ] {
         let crd = crd(kind);
         assert_eq!(
@@ -289,6 +315,50 @@ fn printer_columns() {
             col("AGE", "date", ".metadata.creationTimestamp"),
         ]
     );
+}
+
+#[test]
+fn application_columns_and_validations() {
+    let phase = col("PHASE", "string", ".status.phase");
+    let ready = col("READY", "string", ".status.ready");
+    let age = col("AGE", "date", ".metadata.creationTimestamp");
+    let message = col("MESSAGE", "string", ".status.message");
+    assert_eq!(
+        columns("Application"),
+        [phase.clone(), ready.clone(), age.clone(), message.clone()]
+    );
+    let application = col("APPLICATION", "string", ".spec.application");
+    assert_eq!(
+        columns("Component"),
+        [application, phase, ready, age, message]
+    );
+    let priorities: Vec<_> = version(&crd("Application"))
+        .additional_printer_columns
+        .iter()
+        .flatten()
+        .map(|c| c.priority.unwrap_or(0))
+        .collect();
+    assert_eq!(priorities, [0, 0, 0, 1], "MESSAGE only with -o wide");
+
+    let component = schema("Component");
+    let schema = schema("Application");
+    let rules = |node: &Value| -> Vec<String> {
+        node["x-kubernetes-validations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| r["rule"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(rules(at(&schema, "spec"))[0].contains("exists_one(d, d.name == c.name)"));
+    assert!(rules(at(&schema, "spec.components[].name"))[0].contains("matches("));
+    assert!(rules(at(&schema, "spec.components[]"))[0].contains("volumeClaimTemplates"));
+    assert!(rules(at(&component, "spec"))[0].contains("volumeClaimTemplates"));
+    assert_eq!(
+        at(&schema, "status.observedGeneration")["default"],
+        json!(-1)
+    );
+    assert_eq!(at(&schema, "status")["default"], json!({}));
 }
 
 #[test]
