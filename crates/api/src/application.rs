@@ -282,9 +282,10 @@ pub struct ComponentState {
     /// Since when a StatefulSet rollout has made no progress (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress_since: Option<String>,
-    /// The updated and ready replicas seen at progressSince.
+    /// The workload generation, updated and ready replicas seen at
+    /// progressSince.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub progress_mark: Option<Vec<i32>>,
+    pub progress_mark: Option<Vec<i64>>,
     /// The env vars connectsTo gave the container, as component:port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connections: Option<Vec<String>>,

@@ -95,6 +95,9 @@ pub struct Snapshot<P> {
     pub parent: P,
     /// Its children of the watched kinds (ours: marked and owned by it).
     pub children: Vec<Arc<DynamicObject>>,
+    /// Objects of the related kinds that concern it (see
+    /// [`crate::Runtime::watches`]), `apiVersion` and `kind` set.
+    pub related: Vec<Arc<DynamicObject>>,
     /// The result of each [`Declarative::lookups`] entry: the object, none,
     /// or why it could not be read.
     pub lookups: BTreeMap<ObjectRef, Result<Option<DynamicObject>, String>>,
@@ -112,6 +115,7 @@ impl<P> Snapshot<P> {
         Snapshot {
             parent,
             children: Vec::new(),
+            related: Vec::new(),
             lookups: BTreeMap::new(),
             facts: Facts::default(),
             now,
@@ -125,6 +129,14 @@ impl<P> Snapshot<P> {
             .iter()
             .map(Arc::as_ref)
             .find(|c| crate::apply::identity(c).as_ref() == Some(object))
+    }
+
+    /// The related objects of `kind`.
+    pub fn related_of<'s>(&'s self, kind: &'s str) -> impl Iterator<Item = &'s DynamicObject> + 's {
+        self.related
+            .iter()
+            .map(Arc::as_ref)
+            .filter(move |o| o.types.as_ref().is_some_and(|t| t.kind == kind))
     }
 
     /// What a lookup found: `Ok(None)` when the object does not exist (or
@@ -203,6 +215,9 @@ pub enum Child {
         object: ObjectRef,
         /// Its uid (a precondition of the delete).
         uid: String,
+        /// Leave its dependents (a workload's pods) in place: delete with
+        /// `propagationPolicy: Orphan` instead of `Background`.
+        orphan: bool,
     },
 }
 

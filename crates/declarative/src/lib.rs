@@ -99,4 +99,4 @@ pub use mapper::{Mapping, RestMapper};
 pub use object::ObjectRef;
 pub use objects::{DEFAULT_DELETION_TIMEOUT, Deletion, Objects};
 pub use pass::PassError;
-pub use runtime::{KubeEvents, Observer, OwnedKind, Recorder, Runtime};
+pub use runtime::{KubeEvents, Observer, OwnedKind, ParentsOf, Recorder, RelatedKind, Runtime};

@@ -109,24 +109,35 @@ impl Objects {
     /// [`Deletion::Absent`], not an error.
     pub async fn delete(&self, object: &ObjectRef) -> Result<Deletion> {
         let target = self.target(object).await?;
-        self.delete_target(&target, None).await
+        self.delete_target(&target, None, DeleteParams::background()).await
     }
 
     /// Deletes the object only while it is the one with `uid` (a uid
-    /// precondition), with background propagation. A missing object, or
-    /// another one that has taken the name since, is [`Deletion::Absent`].
-    pub async fn delete_exact(&self, object: &ObjectRef, uid: &str) -> Result<Deletion> {
+    /// precondition), with background propagation, or leaving its
+    /// dependents (`orphan`). A missing object, or another one that has
+    /// taken the name since, is [`Deletion::Absent`].
+    pub async fn delete_exact(&self, object: &ObjectRef, uid: &str, orphan: bool) -> Result<Deletion> {
         let target = self.target(object).await?;
-        self.delete_target(&target, Some(uid)).await
+        let params = if orphan {
+            DeleteParams::orphan()
+        } else {
+            DeleteParams::background()
+        };
+        self.delete_target(&target, Some(uid), params).await
     }
 
-    async fn delete_target(&self, target: &Target, uid: Option<&str>) -> Result<Deletion> {
+    async fn delete_target(
+        &self,
+        target: &Target,
+        uid: Option<&str>,
+        params: DeleteParams,
+    ) -> Result<Deletion> {
         let params = DeleteParams {
             preconditions: uid.map(|uid| Preconditions {
                 uid: Some(uid.to_string()),
                 resource_version: None,
             }),
-            ..DeleteParams::background()
+            ..params
         };
         let deleted = target.api.delete(&target.object.name, &params).await;
         match deleted {
@@ -150,7 +161,7 @@ impl Objects {
     /// `object`. Returns the new object.
     pub async fn recreate(&self, object: &Value) -> Result<DynamicObject> {
         let target = self.target(&ObjectRef::of(object)?).await?;
-        if let Deletion::Requested { uid } = self.delete_target(&target, None).await? {
+        if let Deletion::Requested { uid } = self.delete_target(&target, None, DeleteParams::background()).await? {
             self.wait_gone(&target, uid.as_deref()).await?;
         }
         self.apply(object).await

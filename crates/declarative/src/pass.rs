@@ -103,6 +103,11 @@ pub(crate) async fn run<D: Declarative>(
     let desired = runtime.declarative.sync(&snapshot);
     let applied = write_children(shared, &objects, &snapshot, &desired, deleting).await;
     let failed_child = applied.values().any(|o| matches!(o, Outcome::Failed(_)));
+    // A write the server found invalid fails the same way until the parent
+    // or the child changes, and either wakes the parent: no retry.
+    let retried_failure = applied
+        .values()
+        .any(|o| matches!(o, Outcome::Failed(f) if f.code != 422));
     // A conflict is looked at again after a backoff too: the object may
     // be deleted or annotated for adoption, and neither wakes the parent
     // (only marked children are watched).
@@ -129,7 +134,7 @@ pub(crate) async fn run<D: Declarative>(
         }
         return Ok(Action::await_change());
     }
-    let retry = failed_child || conflict || desired.retry;
+    let retry = retried_failure || conflict || desired.retry;
     Ok(next_pass(shared, &parent, &desired, retry, snapshot.now))
 }
 
@@ -170,10 +175,7 @@ async fn snapshot<D: Declarative>(
                 .served
                 .push((ar.api_version.clone(), ar.kind.clone()));
         }
-        let types = TypeMeta {
-            api_version: ar.api_version.clone(),
-            kind: ar.kind.clone(),
-        };
+        let types = type_meta(ar);
         let ours = store.state().into_iter().filter(|child| {
             child.metadata.namespace == namespace
                 && child
@@ -181,17 +183,39 @@ async fn snapshot<D: Declarative>(
                     .iter()
                     .any(|r| r.uid == uid && r.controller == Some(true))
         });
-        snap.children.extend(ours.map(|child| {
-            let mut child = DynamicObject::clone(&child);
-            child.types.get_or_insert_with(|| types.clone());
-            Arc::new(child)
-        }));
+        snap.children.extend(ours.map(|child| with_types(&child, &types)));
+    }
+    let me = kube::runtime::reflector::ObjectRef::from_obj(&snap.parent);
+    for (kind, store) in &shared.related {
+        let types = type_meta(&kind.resource);
+        let concerning = store
+            .state()
+            .into_iter()
+            .filter(|o| (kind.parents)(o, &shared.parents).contains(&me));
+        snap.related.extend(concerning.map(|o| with_types(&o, &types)));
     }
     for object in runtime.declarative.lookups(&snap.parent) {
         let found = objects.get(&object).await.map_err(|e| e.to_string());
         snap.lookups.insert(object, found);
     }
     snap
+}
+
+fn type_meta(ar: &kube::discovery::ApiResource) -> TypeMeta {
+    TypeMeta {
+        api_version: ar.api_version.clone(),
+        kind: ar.kind.clone(),
+    }
+}
+
+/// A cached object with its `apiVersion` and `kind` (lists leave them out).
+fn with_types(object: &Arc<DynamicObject>, types: &TypeMeta) -> Arc<DynamicObject> {
+    if object.types.is_some() {
+        return object.clone();
+    }
+    let mut object = DynamicObject::clone(object);
+    object.types = Some(types.clone());
+    Arc::new(object)
 }
 
 /// Applies, keeps and deletes the desired children, then prunes the
@@ -218,7 +242,7 @@ async fn write_children<D: Declarative>(
             Child::Apply(_) if deleting => continue,
             Child::Apply(apply) => apply_child(shared, objects, snapshot, &id, apply).await,
             Child::Keep(_) => continue,
-            Child::Delete { uid, .. } => delete(objects, &id, uid).await,
+            Child::Delete { uid, orphan, .. } => delete(objects, &id, uid, *orphan).await,
         };
         outcomes.insert(id, outcome);
     }
@@ -232,7 +256,7 @@ async fn write_children<D: Declarative>(
         (prunable && !wanted.contains(&id)).then(|| (id, child.uid().unwrap_or_default()))
     });
     for (id, uid) in pruned.collect::<Vec<_>>() {
-        let outcome = delete(objects, &id, &uid).await;
+        let outcome = delete(objects, &id, &uid, false).await;
         outcomes.insert(id, outcome);
     }
     outcomes
@@ -312,8 +336,8 @@ async fn live_child<P>(
     Ok(found)
 }
 
-async fn delete(objects: &Objects, id: &ObjectRef, uid: &str) -> Outcome {
-    match objects.delete_exact(id, uid).await {
+async fn delete(objects: &Objects, id: &ObjectRef, uid: &str, orphan: bool) -> Outcome {
+    match objects.delete_exact(id, uid, orphan).await {
         Ok(Deletion::Absent | Deletion::Requested { .. }) => Outcome::Deleted,
         Err(e) => Outcome::Failed(Failure::from(&e)),
     }

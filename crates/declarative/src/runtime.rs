@@ -83,6 +83,31 @@ pub struct OwnedKind {
     pub prune: bool,
 }
 
+/// Maps an object of a related kind to the parents it concerns, given
+/// the parents' cache.
+pub type ParentsOf<P> = Arc<dyn Fn(&DynamicObject, &Store<P>) -> Vec<ParentRef<P>> + Send + Sync>;
+
+/// A kind the parent reads but does not own (an Application's Pods, its
+/// Component resources): watched, mapped to parents, never written.
+pub struct RelatedKind<P: Resource<DynamicType = ()> + 'static> {
+    /// Where it is served.
+    pub resource: ApiResource,
+    /// A label selector for the watch (less to cache).
+    pub selector: Option<String>,
+    /// The parents an object concerns.
+    pub parents: ParentsOf<P>,
+}
+
+impl<P: Resource<DynamicType = ()> + 'static> Clone for RelatedKind<P> {
+    fn clone(&self) -> Self {
+        RelatedKind {
+            resource: self.resource.clone(),
+            selector: self.selector.clone(),
+            parents: self.parents.clone(),
+        }
+    }
+}
+
 /// The runtime of one [`Declarative`] controller: build it, then
 /// [`run_until`](Runtime::run_until).
 pub struct Runtime<D: Declarative> {
@@ -90,6 +115,7 @@ pub struct Runtime<D: Declarative> {
     pub(crate) name: String,
     pub(crate) marks: Marks,
     pub(crate) owned: Vec<OwnedKind>,
+    pub(crate) related: Vec<RelatedKind<D::Parent>>,
     pub(crate) namespace: Option<String>,
     pub(crate) concurrency: u16,
     pub(crate) finalizer: Option<String>,
@@ -118,6 +144,7 @@ impl<D: Declarative> Runtime<D> {
             recorder: Arc::new(KubeEvents::new(client.clone(), &marks.field_manager)),
             marks,
             owned: Vec::new(),
+            related: Vec::new(),
             namespace: None,
             concurrency: 8,
             finalizer: None,
@@ -143,6 +170,26 @@ impl<D: Declarative> Runtime<D> {
         self.owned.push(OwnedKind {
             resource,
             prune: false,
+        });
+        self
+    }
+
+    /// Watches objects of a kind the parent reads but does not own
+    /// (optionally only those matching a label `selector`); `parents` says
+    /// which parents each concerns. They show in [`crate::Snapshot::related`].
+    pub fn watches(
+        mut self,
+        resource: ApiResource,
+        selector: Option<&str>,
+        parents: impl Fn(&DynamicObject, &Store<D::Parent>) -> Vec<ParentRef<D::Parent>>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.related.push(RelatedKind {
+            resource,
+            selector: selector.map(String::from),
+            parents: Arc::new(parents),
         });
         self
     }
@@ -208,11 +255,29 @@ impl<D: Declarative> Runtime<D> {
             .with_config(Config::default().concurrency(self.concurrency));
         let mut stores = Vec::new();
         for kind in &self.owned {
-            let (store, changes) = child_changes(self.client(), &self.namespace, kind, &self.marks);
+            let selector = self.marks.selector();
+            let (store, changes) =
+                cached(self.client(), &self.namespace, &kind.resource, Some(&selector));
             stores.push((kind.clone(), store));
             controller = controller.watches_stream_with(
                 changes,
                 parents_of::<D::Parent>,
+                kind.resource.clone(),
+            );
+        }
+        let mut related = Vec::new();
+        for kind in &self.related {
+            let (store, changes) = cached(
+                self.client(),
+                &self.namespace,
+                &kind.resource,
+                kind.selector.as_deref(),
+            );
+            related.push((kind.clone(), store));
+            let (map, parents) = (kind.parents.clone(), parents.clone());
+            controller = controller.watches_stream_with(
+                changes,
+                move |object| map(&object, &parents),
                 kind.resource.clone(),
             );
         }
@@ -223,6 +288,8 @@ impl<D: Declarative> Runtime<D> {
         let shared = Arc::new(Shared {
             runtime: self,
             stores,
+            related,
+            parents: parents.clone(),
         });
         let run = controller
             .graceful_shutdown_on(shutdown.clone())
@@ -271,6 +338,8 @@ impl<D: Declarative> Runtime<D> {
 pub(crate) struct Shared<D: Declarative> {
     pub(crate) runtime: Runtime<D>,
     pub(crate) stores: Vec<(OwnedKind, Store<DynamicObject>)>,
+    pub(crate) related: Vec<(RelatedKind<D::Parent>, Store<DynamicObject>)>,
+    pub(crate) parents: Store<D::Parent>,
 }
 
 async fn reconcile<D: Declarative>(
@@ -341,27 +410,34 @@ fn acted_on<P: Resource>(parent: &P) -> Option<u64> {
     Some(hasher.finish())
 }
 
-/// A watch of the marked children of one kind: its cache, and its changes.
-fn child_changes(
+/// A watch of one kind (objects matching `selector`): its cache, and its
+/// changes. Managed fields are dropped before caching: no pass reads them,
+/// and they are often the largest part of an object.
+fn cached(
     client: &Client,
     namespace: &Option<String>,
-    kind: &OwnedKind,
-    marks: &Marks,
+    ar: &ApiResource,
+    selector: Option<&str>,
 ) -> (
     Store<DynamicObject>,
     impl Stream<Item = Result<DynamicObject, watcher::Error>> + Send + 'static,
 ) {
-    let ar = &kind.resource;
     let api: Api<DynamicObject> = match namespace {
         Some(ns) => Api::namespaced_with(client.clone(), ns, ar),
         None => Api::all_with(client.clone(), ar),
     };
     let writer = reflector::store::Writer::new(ar.clone());
     let store = writer.as_reader();
-    let config = watcher::Config::default().labels(&marks.selector());
-    let changes = reflector(writer, watcher(api, config))
-        .default_backoff()
-        .touched_objects();
+    let mut config = watcher::Config::default();
+    if let Some(selector) = selector {
+        config = config.labels(selector);
+    }
+    let changes = reflector(
+        writer,
+        watcher(api, config).modify(|o| o.metadata.managed_fields = None),
+    )
+    .default_backoff()
+    .touched_objects();
     (store, changes)
 }
 
