@@ -89,6 +89,10 @@ pub enum ControllerName {
     Socket,
     /// The DeferredResource controller.
     DeferredResource,
+    /// The Application controller.
+    Application,
+    /// The Component controller.
+    Component,
 }
 
 impl ControllerName {
@@ -98,6 +102,8 @@ impl ControllerName {
             ControllerName::Plug => "plug",
             ControllerName::Socket => "socket",
             ControllerName::DeferredResource => "deferredresource",
+            ControllerName::Application => "application",
+            ControllerName::Component => "component",
         }
     }
 }

@@ -20,20 +20,27 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures::{Stream, StreamExt, TryStreamExt};
-use integration_api::{CommonSpec, FIELD_MANAGER, FINALIZER, GROUP, Plug, Socket, Var};
+use integration_api::{
+    Application, CommonSpec, Component, FIELD_MANAGER, FINALIZER, GROUP, Plug, Socket, Var,
+};
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::DynamicObject;
 use kube::core::PartialObjectMeta;
+use kube::discovery::ApiResource;
 use kube::runtime::controller::{Config, Controller};
-use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::reflector::{ObjectRef, ObjectRef as ParentRef, Store};
 use kube::runtime::{PredicateConfig, WatchStreamExt, reflector, watcher};
 use kube::{Client, Resource, ResourceExt};
-use kube_declarative::{Marks, Observer, Runtime};
+use kube_declarative::{Declarative, Marks, Observer, Runtime};
 
 use crate::apparatus::{ApparatusOptions, reaper};
 use crate::cluster::Cluster;
 use crate::context;
 use crate::context::{Context, scoped};
+use crate::controllers::application::{self, Applications, Components};
 use crate::controllers::deferred::{self, Deferred};
 use crate::controllers::{plug, socket};
 use crate::metrics::{ControllerName, Metrics};
@@ -121,6 +128,7 @@ pub async fn run_until(
     );
 
     let deferred = deferred_controller(&ctx, &options, shutdown.clone());
+    let applications = application_controllers(&ctx, &options, shutdown.clone());
     let (plug_store, plug_changes) = own_changes::<Plug>(&ctx, &wc);
     let plugs =
         Controller::for_stream(plug_changes, plug_store.clone()).with_config(config.clone());
@@ -229,7 +237,7 @@ pub async fn run_until(
         }
     };
     tracing::info!("controllers started");
-    let running = async { tokio::join!(plugs, sockets, deferred, reaper, synced) };
+    let running = async { tokio::join!(plugs, sockets, deferred, applications, reaper, synced) };
     let deadline = async {
         shutdown.await;
         tokio::time::sleep(options.shutdown_timeout).await;
@@ -344,7 +352,32 @@ async fn mark_synced(plugs: Store<Plug>, sockets: Store<Socket>, synced: Arc<Ato
     }
 }
 
-/// The DeferredResource controller, on the declarative runtime.
+/// A declarative runtime for `controller` with the operator's settings:
+/// scope, concurrency, shared clients, Event recorder and pass metrics.
+fn declarative<D: Declarative>(
+    ctx: &Context,
+    options: &RunOptions,
+    name: ControllerName,
+    controller: D,
+) -> Runtime<D> {
+    let metrics = ctx.metrics.clone();
+    let observer: Observer = Arc::new(move |ok, took| metrics.passes.count(name, ok, took));
+    let cluster = &ctx.cluster;
+    Runtime::new(
+        cluster.client().clone(),
+        controller,
+        name.label(),
+        Marks::new(FIELD_MANAGER, GROUP),
+    )
+    .namespace(options.namespace.clone())
+    .concurrency(options.concurrency)
+    .clients(cluster.impersonation().clone(), cluster.mapper().clone())
+    .recorder(Arc::new(ctx.recorder.clone()))
+    .observe(observer)
+}
+
+/// The DeferredResource controller: its one child is created as its
+/// service account and is not watched.
 fn deferred_controller<S>(
     ctx: &Context,
     options: &RunOptions,
@@ -356,26 +389,151 @@ where
     let deferred = Deferred {
         poll: options.deferred_poll,
     };
-    let metrics = ctx.metrics.clone();
-    let observer: Observer = Arc::new(move |ok, took| {
-        metrics
-            .passes
-            .count(ControllerName::DeferredResource, ok, took);
-    });
-    let cluster = &ctx.cluster;
-    Runtime::new(
-        cluster.client().clone(),
-        deferred,
-        "deferredresource",
-        Marks::new(FIELD_MANAGER, GROUP),
-    )
-    .namespace(options.namespace.clone())
-    .concurrency(options.concurrency)
-    .finalizer(FINALIZER)
-    .clients(cluster.impersonation().clone(), cluster.mapper().clone())
-    .recorder(Arc::new(ctx.recorder.clone()))
-    .observe(observer)
-    .run_until(shutdown)
+    declarative(ctx, options, ControllerName::DeferredResource, deferred)
+        .finalizer(FINALIZER)
+        .run_until(shutdown)
+}
+
+/// The Application and Component controllers: they own workloads,
+/// Services and ServiceMonitors, read their components' Pods, each other,
+/// and Prometheus objects, and follow CRDs (the monitoring API may come
+/// and go).
+fn application_controllers<S>(
+    ctx: &Context,
+    options: &RunOptions,
+    shutdown: S,
+) -> impl Future<Output = ()> + Send + use<S>
+where
+    S: Future<Output = ()> + Clone + Send + Sync + 'static,
+{
+    let domain = options.apparatus.cluster_domain.clone();
+    let applications = Applications {
+        cluster_domain: domain.clone(),
+    };
+    let components = Components {
+        cluster_domain: domain,
+    };
+    let applications = app_kinds(declarative(
+        ctx,
+        options,
+        ControllerName::Application,
+        applications,
+    ))
+    .watches(kinds::component(), None, |c, _| app_of_component(c))
+    .run_until(shutdown.clone());
+    let components = app_kinds(declarative(
+        ctx,
+        options,
+        ControllerName::Component,
+        components,
+    ))
+    .watches(kinds::application(), None, components_of_app)
+    .run_until(shutdown);
+    async move {
+        tokio::join!(applications, components);
+    }
+}
+
+/// What both application controllers own and read.
+fn app_kinds<D: Declarative>(runtime: Runtime<D>) -> Runtime<D> {
+    let pods = format!("{}={FIELD_MANAGER}", application::children::MANAGED_BY);
+    runtime
+        .owns(ApiResource::erase::<Deployment>(&()))
+        .owns(ApiResource::erase::<StatefulSet>(&()))
+        .owns(ApiResource::erase::<Service>(&()))
+        .owns(kinds::service_monitor())
+        .watches(
+            ApiResource::erase::<Pod>(&()),
+            Some(&pods),
+            pod_parents::<D::Parent>,
+        )
+        .watches(kinds::prometheus(), None, |_, parents| {
+            parents
+                .state()
+                .iter()
+                .map(|p| ParentRef::from_obj(p.as_ref()))
+                .collect()
+        })
+        .follow_crds()
+}
+
+/// The parent of a component's pod: the Application or the Component
+/// named by its labels.
+fn pod_parents<P: kube::Resource<DynamicType = ()> + Clone + 'static>(
+    pod: &DynamicObject,
+    parents: &Store<P>,
+) -> Vec<ParentRef<P>> {
+    let labels = pod.metadata.labels.as_ref();
+    let label = |key: &str| labels.and_then(|l| l.get(key)).cloned();
+    let namespace = pod.metadata.namespace.clone().unwrap_or_default();
+    let name = match P::kind(&()).as_ref() {
+        "Application" => label(application::children::PART_OF),
+        _ => label(application::children::NAME),
+    };
+    name.map(|name| ParentRef::new(&name).within(&namespace))
+        .filter(|r| parents.get(r).is_some())
+        .into_iter()
+        .collect()
+}
+
+/// The Application a Component names.
+fn app_of_component(component: &DynamicObject) -> Vec<ParentRef<Application>> {
+    let namespace = component.metadata.namespace.clone().unwrap_or_default();
+    component.data["spec"]["application"]
+        .as_str()
+        .map(|app| ParentRef::new(app).within(&namespace))
+        .into_iter()
+        .collect()
+}
+
+/// The Components that name an Application.
+fn components_of_app(
+    app: &DynamicObject,
+    components: &Store<Component>,
+) -> Vec<ParentRef<Component>> {
+    let namespace = app.metadata.namespace.as_deref();
+    components
+        .state()
+        .iter()
+        .filter(|c| c.metadata.namespace.as_deref() == namespace)
+        .filter(|c| Some(c.spec.application.as_str()) == app.metadata.name.as_deref())
+        .map(|c| ParentRef::from_obj(c.as_ref()))
+        .collect()
+}
+
+/// The dynamic kinds the application controllers watch.
+mod kinds {
+    use integration_api::{API_VERSION, GROUP};
+    use kube::core::GroupVersionKind;
+    use kube::discovery::ApiResource;
+
+    fn of(group: &str, version: &str, kind: &str) -> ApiResource {
+        ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind))
+    }
+
+    /// monitoring.coreos.com/v1 ServiceMonitor.
+    pub fn service_monitor() -> ApiResource {
+        of("monitoring.coreos.com", "v1", "ServiceMonitor")
+    }
+
+    /// monitoring.coreos.com/v1 Prometheus.
+    pub fn prometheus() -> ApiResource {
+        let mut ar = of("monitoring.coreos.com", "v1", "Prometheus");
+        ar.plural = "prometheuses".into();
+        ar
+    }
+
+    /// Our Component, as a dynamic object.
+    pub fn component() -> ApiResource {
+        let version = API_VERSION.rsplit('/').next().unwrap_or_default();
+        of(GROUP, version, "Component")
+    }
+
+    /// Our Application, as a dynamic object.
+    pub fn application() -> ApiResource {
+        let version = API_VERSION.rsplit('/').next().unwrap_or_default();
+        of(GROUP, version, "Application")
+    }
 }
 
 /// The objects of a reflected watch as triggers, each once the reflector

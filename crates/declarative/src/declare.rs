@@ -131,6 +131,16 @@ impl<P> Snapshot<P> {
             .find(|c| crate::apply::identity(c).as_ref() == Some(object))
     }
 
+    /// Every child as it is: neither applied nor pruned (say, while the
+    /// parent's spec is invalid).
+    pub fn keep_children(&self) -> Vec<Child> {
+        self.children
+            .iter()
+            .filter_map(|c| crate::apply::identity(c))
+            .map(Child::Keep)
+            .collect()
+    }
+
     /// The related objects of `kind`.
     pub fn related_of<'s>(&'s self, kind: &'s str) -> impl Iterator<Item = &'s DynamicObject> + 's {
         self.related

@@ -109,14 +109,20 @@ impl Objects {
     /// [`Deletion::Absent`], not an error.
     pub async fn delete(&self, object: &ObjectRef) -> Result<Deletion> {
         let target = self.target(object).await?;
-        self.delete_target(&target, None, DeleteParams::background()).await
+        self.delete_target(&target, None, DeleteParams::background())
+            .await
     }
 
     /// Deletes the object only while it is the one with `uid` (a uid
     /// precondition), with background propagation, or leaving its
     /// dependents (`orphan`). A missing object, or another one that has
     /// taken the name since, is [`Deletion::Absent`].
-    pub async fn delete_exact(&self, object: &ObjectRef, uid: &str, orphan: bool) -> Result<Deletion> {
+    pub async fn delete_exact(
+        &self,
+        object: &ObjectRef,
+        uid: &str,
+        orphan: bool,
+    ) -> Result<Deletion> {
         let target = self.target(object).await?;
         let params = if orphan {
             DeleteParams::orphan()
@@ -161,7 +167,10 @@ impl Objects {
     /// `object`. Returns the new object.
     pub async fn recreate(&self, object: &Value) -> Result<DynamicObject> {
         let target = self.target(&ObjectRef::of(object)?).await?;
-        if let Deletion::Requested { uid } = self.delete_target(&target, None, DeleteParams::background()).await? {
+        if let Deletion::Requested { uid } = self
+            .delete_target(&target, None, DeleteParams::background())
+            .await?
+        {
             self.wait_gone(&target, uid.as_deref()).await?;
         }
         self.apply(object).await

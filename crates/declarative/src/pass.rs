@@ -183,7 +183,8 @@ async fn snapshot<D: Declarative>(
                     .iter()
                     .any(|r| r.uid == uid && r.controller == Some(true))
         });
-        snap.children.extend(ours.map(|child| with_types(&child, &types)));
+        snap.children
+            .extend(ours.map(|child| with_types(&child, &types)));
     }
     let me = kube::runtime::reflector::ObjectRef::from_obj(&snap.parent);
     for (kind, store) in &shared.related {
@@ -192,7 +193,8 @@ async fn snapshot<D: Declarative>(
             .state()
             .into_iter()
             .filter(|o| (kind.parents)(o, &shared.parents).contains(&me));
-        snap.related.extend(concerning.map(|o| with_types(&o, &types)));
+        snap.related
+            .extend(concerning.map(|o| with_types(&o, &types)));
     }
     for object in runtime.declarative.lookups(&snap.parent) {
         let found = objects.get(&object).await.map_err(|e| e.to_string());

@@ -256,8 +256,12 @@ impl<D: Declarative> Runtime<D> {
         let mut stores = Vec::new();
         for kind in &self.owned {
             let selector = self.marks.selector();
-            let (store, changes) =
-                cached(self.client(), &self.namespace, &kind.resource, Some(&selector));
+            let (store, changes) = cached(
+                self.client(),
+                &self.namespace,
+                &kind.resource,
+                Some(&selector),
+            );
             stores.push((kind.clone(), store));
             controller = controller.watches_stream_with(
                 changes,

@@ -145,7 +145,10 @@ async fn delete_exact_spares_another_object_with_the_name() {
 
     // The first object is gone; the one now holding its name stays.
     assert_eq!(
-        objects.delete_exact(&target, &first_uid).await.unwrap(),
+        objects
+            .delete_exact(&target, &first_uid, false)
+            .await
+            .unwrap(),
         Deletion::Absent
     );
     let kept = objects.get(&target).await.unwrap().unwrap();
@@ -153,14 +156,20 @@ async fn delete_exact_spares_another_object_with_the_name() {
 
     let second_uid = second.metadata.uid.clone().unwrap();
     assert_eq!(
-        objects.delete_exact(&target, &second_uid).await.unwrap(),
+        objects
+            .delete_exact(&target, &second_uid, false)
+            .await
+            .unwrap(),
         Deletion::Requested {
             uid: Some(second_uid.clone())
         }
     );
     assert_eq!(objects.get(&target).await.unwrap(), None);
     assert_eq!(
-        objects.delete_exact(&target, &second_uid).await.unwrap(),
+        objects
+            .delete_exact(&target, &second_uid, false)
+            .await
+            .unwrap(),
         Deletion::Absent
     );
 }

@@ -180,10 +180,15 @@ fn service(place: &Place<'_>, part: &Part<'_>) -> Value {
 
 /// The ServiceMonitor, when metrics are asked for and served.
 fn service_monitor(place: &Place<'_>, part: &Part<'_>) -> Option<Value> {
-    let metrics = part.workload.metrics.as_ref().filter(|_| place.monitoring)?;
+    let metrics = part
+        .workload
+        .metrics
+        .as_ref()
+        .filter(|_| place.monitoring)?;
     let mut monitor_labels = metrics.labels.clone().unwrap_or_default();
     monitor_labels.extend(labels(place, part));
-    let mut endpoint = json!({"port": metrics.port, "path": metrics.path.as_deref().unwrap_or("/metrics")});
+    let mut endpoint =
+        json!({"port": metrics.port, "path": metrics.path.as_deref().unwrap_or("/metrics")});
     if let Some(interval) = &metrics.interval {
         endpoint["interval"] = json!(interval);
     }
@@ -249,25 +254,47 @@ mod tests {
             "ports": [{"name": "http", "port": 80, "targetPort": 3000}],
             "container": {"env": [{"name": "A", "value": "1"}], "name": "ignored"},
             "podTemplate": {"metadata": {"labels": {"team": "a", "app.kubernetes.io/name": "x"}}}}));
-        let part = Part { name: "web", workload: &w };
+        let part = Part {
+            name: "web",
+            workload: &w,
+        };
         let env = [("API_SERVICE_HOST".to_string(), "h".to_string())];
         let out = children(&place(true), &part, &env);
         assert_eq!(out.len(), 2, "no metrics: no ServiceMonitor");
         let d = &out[0];
         assert_eq!(d["kind"], "Deployment");
         assert_eq!(d["spec"]["replicas"], 2);
-        assert_eq!(d["spec"]["selector"]["matchLabels"], json!({PART_OF: "shop", NAME: "web"}));
+        assert_eq!(
+            d["spec"]["selector"]["matchLabels"],
+            json!({PART_OF: "shop", NAME: "web"})
+        );
         let labels = &d["spec"]["template"]["metadata"]["labels"];
         assert_eq!(labels["team"], "a");
         assert_eq!(labels[NAME], "web", "ours win");
         let c = &d["spec"]["template"]["spec"]["containers"][0];
-        assert_eq!((c["name"].as_str(), c["image"].as_str()), (Some("web"), Some("shop/web:1.4")));
+        assert_eq!(
+            (c["name"].as_str(), c["image"].as_str()),
+            (Some("web"), Some("shop/web:1.4"))
+        );
         assert_eq!(c["ports"], json!([{"name": "http", "containerPort": 3000}]));
-        assert_eq!(c["env"], json!([{"name": "A", "value": "1"}, {"name": "API_SERVICE_HOST", "value": "h"}]));
-        assert_eq!(out[1]["spec"]["ports"], json!([{"name": "http", "port": 80, "targetPort": 3000}]));
+        assert_eq!(
+            c["env"],
+            json!([{"name": "A", "value": "1"}, {"name": "API_SERVICE_HOST", "value": "h"}])
+        );
+        assert_eq!(
+            out[1]["spec"]["ports"],
+            json!([{"name": "http", "port": 80, "targetPort": 3000}])
+        );
 
         let unset = workload(json!({"image": "x"}));
-        let out = children(&place(true), &Part { name: "w", workload: &unset }, &[]);
+        let out = children(
+            &place(true),
+            &Part {
+                name: "w",
+                workload: &unset,
+            },
+            &[],
+        );
         assert_eq!(out.len(), 1, "no ports: no Service");
         assert!(out[0]["spec"].get("replicas").is_none());
     }
@@ -278,28 +305,50 @@ mod tests {
             "ports": [{"name": "http", "port": 80, "targetPort": 8080}],
             "metrics": {"port": "http", "interval": "30s", "labels": {"release": "kps"}},
             "volumeClaimTemplates": [{"metadata": {"name": "data"}}]}));
-        let part = Part { name: "api", workload: &w };
+        let part = Part {
+            name: "api",
+            workload: &w,
+        };
         let out = children(&place(true), &part, &[]);
         let s = &out[0];
-        assert_eq!((s["kind"].as_str(), s["spec"]["serviceName"].as_str()), (Some("StatefulSet"), Some("api")));
-        assert_eq!(s["spec"]["volumeClaimTemplates"][0]["metadata"]["name"], "data");
+        assert_eq!(
+            (s["kind"].as_str(), s["spec"]["serviceName"].as_str()),
+            (Some("StatefulSet"), Some("api"))
+        );
+        assert_eq!(
+            s["spec"]["volumeClaimTemplates"][0]["metadata"]["name"],
+            "data"
+        );
         let m = &out[2];
         assert_eq!(m["apiVersion"], MONITORING_API);
         assert_eq!(m["metadata"]["labels"]["release"], "kps");
-        assert_eq!(m["spec"]["endpoints"], json!([{"port": "http", "path": "/metrics", "interval": "30s"}]));
-        assert_eq!(children(&place(false), &part, &[]).len(), 2, "not served: none");
+        assert_eq!(
+            m["spec"]["endpoints"],
+            json!([{"port": "http", "path": "/metrics", "interval": "30s"}])
+        );
+        assert_eq!(
+            children(&place(false), &part, &[]).len(),
+            2,
+            "not served: none"
+        );
     }
 
     #[test]
     fn connection_variables_use_the_service_port() {
         let w = workload(json!({"image": "x",
             "ports": [{"name": "http", "port": 80, "targetPort": 8080}, {"name": "grpc-api", "port": 9090}]}));
-        let target = Part { name: "my-api", workload: &w };
+        let target = Part {
+            name: "my-api",
+            workload: &w,
+        };
         let env = connection_env(&place(false), &target, &w.ports.as_ref().unwrap()[0]);
         assert_eq!(
             env,
             [
-                ("MY_API_SERVICE_HOST".into(), "my-api.shop.svc.cluster.local".into()),
+                (
+                    "MY_API_SERVICE_HOST".into(),
+                    "my-api.shop.svc.cluster.local".into()
+                ),
                 ("MY_API_SERVICE_PORT".into(), "80".into()),
                 ("MY_API_SERVICE_PORT_HTTP".into(), "80".into()),
                 ("MY_API_SERVICE_PORT_GRPC_API".into(), "9090".into()),

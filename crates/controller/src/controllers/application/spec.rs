@@ -18,30 +18,54 @@ pub fn check_workload(path: &str, name: &str, w: &Workload) -> Result<(), Invali
     if !is_dns_label(name, 63) {
         return Err(format!(
             "{}: {name:?} is not a DNS label (lower case letters, digits and '-', starting with a letter, at most 63 characters)",
-            if path == "spec" { "metadata.name".to_string() } else { at("name") }
+            if path == "spec" {
+                "metadata.name".to_string()
+            } else {
+                at("name")
+            }
         ));
     }
     let kind = w.kind.as_deref().unwrap_or("Deployment");
     if !["Deployment", "StatefulSet"].contains(&kind) {
-        return Err(format!("{}: must be Deployment or StatefulSet, not {kind:?}", at("kind")));
+        return Err(format!(
+            "{}: must be Deployment or StatefulSet, not {kind:?}",
+            at("kind")
+        ));
     }
     if w.image.trim().is_empty() {
         return Err(format!("{}: must not be empty", at("image")));
     }
     if kind != "StatefulSet" && w.volume_claim_templates.is_some() {
-        return Err(format!("{}: only a StatefulSet has volumeClaimTemplates (set kind: StatefulSet)", at("volumeClaimTemplates")));
+        return Err(format!(
+            "{}: only a StatefulSet has volumeClaimTemplates (set kind: StatefulSet)",
+            at("volumeClaimTemplates")
+        ));
     }
-    if let Some(mode) = w.on_immutable_change.as_deref().filter(|m| !["Fail", "Recreate"].contains(m)) {
-        return Err(format!("{}: must be Fail or Recreate, not {mode:?}", at("onImmutableChange")));
+    if let Some(mode) = w
+        .on_immutable_change
+        .as_deref()
+        .filter(|m| !["Fail", "Recreate"].contains(m))
+    {
+        return Err(format!(
+            "{}: must be Fail or Recreate, not {mode:?}",
+            at("onImmutableChange")
+        ));
     }
     if w.container.as_ref().is_some_and(|c| !c.is_object()) {
-        return Err(format!("{}: must be an object (core/v1 Container fields)", at("container")));
+        return Err(format!(
+            "{}: must be an object (core/v1 Container fields)",
+            at("container")
+        ));
     }
     check_ports(&at("ports"), w)?;
     if let Some(metrics) = &w.metrics
         && !w.ports.iter().flatten().any(|p| p.name == metrics.port)
     {
-        return Err(format!("{}: no port named {:?}", at("metrics.port"), metrics.port));
+        return Err(format!(
+            "{}: no port named {:?}",
+            at("metrics.port"),
+            metrics.port
+        ));
     }
     Ok(())
 }
@@ -50,14 +74,19 @@ fn check_ports(path: &str, w: &Workload) -> Result<(), Invalid> {
     let mut seen = BTreeSet::new();
     for (i, port) in w.ports.iter().flatten().enumerate() {
         if !is_dns_label(&port.name, 15) {
-            return Err(format!("{path}[{i}].name: {:?} is not a port name (a DNS label of at most 15 characters)", port.name));
+            return Err(format!(
+                "{path}[{i}].name: {:?} is not a port name (a DNS label of at most 15 characters)",
+                port.name
+            ));
         }
         if !seen.insert(port.name.as_str()) {
             return Err(format!("{path}[{i}].name: {:?} is used twice", port.name));
         }
         for (field, value) in [("port", Some(port.port)), ("targetPort", port.target_port)] {
             if let Some(v) = value.filter(|v| !(1..=65535).contains(v)) {
-                return Err(format!("{path}[{i}].{field}: {v} is not a port number (1-65535)"));
+                return Err(format!(
+                    "{path}[{i}].{field}: {v} is not a port number (1-65535)"
+                ));
             }
         }
     }
@@ -71,29 +100,40 @@ pub fn check_application(spec: &ApplicationSpec) -> Result<(), Invalid> {
     for (i, c) in spec.components.iter().flatten().enumerate() {
         check_workload(&format!("spec.components[{i}]"), &c.name, &c.workload)?;
         if !names.insert(c.name.as_str()) {
-            return Err(format!("spec.components[{i}].name: {:?} is used twice", c.name));
+            return Err(format!(
+                "spec.components[{i}].name: {:?} is used twice",
+                c.name
+            ));
         }
     }
     for (i, r) in spec.component_refs.iter().flatten().enumerate() {
         if !names.insert(r.name.as_str()) {
-            return Err(format!("spec.componentRefs[{i}].name: {:?} is already a component of this application", r.name));
+            return Err(format!(
+                "spec.componentRefs[{i}].name: {:?} is already a component of this application",
+                r.name
+            ));
         }
     }
     match spec.network_policy.as_deref() {
         None | Some("true" | "false" | "audit") => Ok(()),
-        Some(other) => Err(format!("spec.networkPolicy: must be \"true\", \"audit\" or \"false\", not {other:?}")),
+        Some(other) => Err(format!(
+            "spec.networkPolicy: must be \"true\", \"audit\" or \"false\", not {other:?}"
+        )),
     }
 }
 
+/// Environment variables, as (name, value).
+pub type Env = Vec<(String, String)>;
+
 /// The connection variables of the component at `path`, whose connectsTo
 /// name components among `parts`, sorted so that the order of components
-/// and of entries never matters.
+/// and of entries never matters; and the connections as `component:port`.
 pub fn connections(
     path: &str,
     place: &Place<'_>,
     client: &Part<'_>,
     parts: &BTreeMap<&str, Part<'_>>,
-) -> Result<(Vec<(String, String)>, Vec<String>), Invalid> {
+) -> Result<(Env, Vec<String>), Invalid> {
     let mut wanted: Vec<(usize, &str, &str)> = client
         .workload
         .connects_to
@@ -108,14 +148,16 @@ pub fn connections(
     let mut listed = Vec::new();
     for (i, component, port) in wanted {
         let at = format!("{path}.connectsTo[{i}]");
-        let target = parts
-            .get(component)
-            .ok_or_else(|| format!("{at}.component: no component named {component:?} in this application"))?;
+        let target = parts.get(component).ok_or_else(|| {
+            format!("{at}.component: no component named {component:?} in this application")
+        })?;
         let found = target
             .ports()
             .iter()
             .find(|p| p.name == port)
-            .ok_or_else(|| format!("{at}.port: component {component:?} has no port named {port:?}"))?;
+            .ok_or_else(|| {
+                format!("{at}.port: component {component:?} has no port named {port:?}")
+            })?;
         env.extend(connection_env(place, target, found));
         listed.push(format!("{component}:{port}"));
     }
@@ -129,8 +171,12 @@ fn is_dns_label(name: &str, max: usize) -> bool {
     !bytes.is_empty()
         && bytes.len() <= max
         && bytes[0].is_ascii_lowercase()
-        && bytes.last().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes
+            .last()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
 }
 
 #[cfg(test)]
@@ -146,33 +192,61 @@ mod tests {
     #[test]
     fn every_invalid_spec_names_its_field() {
         let cases = [
-            (json!({"components": [{"name": "Web", "image": "x"}]}),
-             "spec.components[0].name: \"Web\" is not a DNS label (lower case letters, digits and '-', starting with a letter, at most 63 characters)"),
-            (json!({"components": [{"name": "web", "image": "x"}, {"name": "web", "image": "y"}]}),
-             "spec.components[1].name: \"web\" is used twice"),
-            (json!({"components": [{"name": "web", "image": "x", "kind": "Job"}]}),
-             "spec.components[0].kind: must be Deployment or StatefulSet, not \"Job\""),
-            (json!({"components": [{"name": "web", "image": " "}]}),
-             "spec.components[0].image: must not be empty"),
-            (json!({"components": [{"name": "web", "image": "x", "volumeClaimTemplates": [{}]}]}),
-             "spec.components[0].volumeClaimTemplates: only a StatefulSet has volumeClaimTemplates (set kind: StatefulSet)"),
-            (json!({"components": [{"name": "web", "image": "x", "onImmutableChange": "Ignore"}]}),
-             "spec.components[0].onImmutableChange: must be Fail or Recreate, not \"Ignore\""),
-            (json!({"components": [{"name": "web", "image": "x", "container": "nginx"}]}),
-             "spec.components[0].container: must be an object (core/v1 Container fields)"),
-            (json!({"components": [{"name": "web", "image": "x", "ports": [{"name": "http", "port": 80}, {"name": "http", "port": 81}]}]}),
-             "spec.components[0].ports[1].name: \"http\" is used twice"),
-            (json!({"components": [{"name": "web", "image": "x", "ports": [{"name": "http", "port": 70000}]}]}),
-             "spec.components[0].ports[0].port: 70000 is not a port number (1-65535)"),
-            (json!({"components": [{"name": "web", "image": "x", "metrics": {"port": "http"}}]}),
-             "spec.components[0].metrics.port: no port named \"http\""),
-            (json!({"components": [{"name": "web", "image": "x"}], "componentRefs": [{"name": "web"}]}),
-             "spec.componentRefs[0].name: \"web\" is already a component of this application"),
-            (json!({"networkPolicy": "yes"}),
-             "spec.networkPolicy: must be \"true\", \"audit\" or \"false\", not \"yes\""),
+            (
+                json!({"components": [{"name": "Web", "image": "x"}]}),
+                "spec.components[0].name: \"Web\" is not a DNS label (lower case letters, digits and '-', starting with a letter, at most 63 characters)",
+            ),
+            (
+                json!({"components": [{"name": "web", "image": "x"}, {"name": "web", "image": "y"}]}),
+                "spec.components[1].name: \"web\" is used twice",
+            ),
+            (
+                json!({"components": [{"name": "web", "image": "x", "kind": "Job"}]}),
+                "spec.components[0].kind: must be Deployment or StatefulSet, not \"Job\"",
+            ),
+            (
+                json!({"components": [{"name": "web", "image": " "}]}),
+                "spec.components[0].image: must not be empty",
+            ),
+            (
+                json!({"components": [{"name": "web", "image": "x", "volumeClaimTemplates": [{}]}]}),
+                "spec.components[0].volumeClaimTemplates: only a StatefulSet has volumeClaimTemplates (set kind: StatefulSet)",
+            ),
+            (
+                json!({"components": [{"name": "web", "image": "x", "onImmutableChange": "Ignore"}]}),
+                "spec.components[0].onImmutableChange: must be Fail or Recreate, not \"Ignore\"",
+            ),
+            (
+                json!({"components": [{"name": "web", "image": "x", "container": "nginx"}]}),
+                "spec.components[0].container: must be an object (core/v1 Container fields)",
+            ),
+            (
+                json!({"components": [{"name": "web", "image": "x", "ports": [{"name": "http", "port": 80}, {"name": "http", "port": 81}]}]}),
+                "spec.components[0].ports[1].name: \"http\" is used twice",
+            ),
+            (
+                json!({"components": [{"name": "web", "image": "x", "ports": [{"name": "http", "port": 70000}]}]}),
+                "spec.components[0].ports[0].port: 70000 is not a port number (1-65535)",
+            ),
+            (
+                json!({"components": [{"name": "web", "image": "x", "metrics": {"port": "http"}}]}),
+                "spec.components[0].metrics.port: no port named \"http\"",
+            ),
+            (
+                json!({"components": [{"name": "web", "image": "x"}], "componentRefs": [{"name": "web"}]}),
+                "spec.componentRefs[0].name: \"web\" is already a component of this application",
+            ),
+            (
+                json!({"networkPolicy": "yes"}),
+                "spec.networkPolicy: must be \"true\", \"audit\" or \"false\", not \"yes\"",
+            ),
         ];
         for (spec, message) in cases {
-            assert_eq!(check_application(&app(spec.clone())).unwrap_err(), message, "{spec}");
+            assert_eq!(
+                check_application(&app(spec.clone())).unwrap_err(),
+                message,
+                "{spec}"
+            );
         }
         let fine = json!({"components": [{"name": "web", "image": "x", "kind": "StatefulSet",
             "ports": [{"name": "http", "port": 80}], "metrics": {"port": "http"},
@@ -186,18 +260,59 @@ mod tests {
             {"name": "web", "image": "x", "connectsTo": [{"component": "db", "port": "pg"}, {"component": "api", "port": "http"}]},
             {"name": "api", "image": "x", "ports": [{"name": "http", "port": 80, "targetPort": 8080}]},
             {"name": "db", "image": "x", "ports": [{"name": "pg", "port": 5432}]}]}));
-        let place = Place { namespace: "shop", application: "shop", cluster_domain: "cluster.local", monitoring: false };
-        let parts: BTreeMap<&str, Part<'_>> = spec.components.iter().flatten()
-            .map(|c| (c.name.as_str(), Part { name: &c.name, workload: &c.workload })).collect();
-        let (env, listed) = connections("spec.components[0]", &place, &parts["web"], &parts).unwrap();
+        let place = Place {
+            namespace: "shop",
+            application: "shop",
+            cluster_domain: "cluster.local",
+            monitoring: false,
+        };
+        let parts: BTreeMap<&str, Part<'_>> = spec
+            .components
+            .iter()
+            .flatten()
+            .map(|c| {
+                (
+                    c.name.as_str(),
+                    Part {
+                        name: &c.name,
+                        workload: &c.workload,
+                    },
+                )
+            })
+            .collect();
+        let (env, listed) =
+            connections("spec.components[0]", &place, &parts["web"], &parts).unwrap();
         assert_eq!(listed, ["api:http", "db:pg"]);
-        assert_eq!(env[0], ("API_SERVICE_HOST".into(), "api.shop.svc.cluster.local".into()));
+        assert_eq!(
+            env[0],
+            (
+                "API_SERVICE_HOST".into(),
+                "api.shop.svc.cluster.local".into()
+            )
+        );
         assert_eq!(env.len(), 6);
 
         let mut bad = spec.clone();
-        bad.components.as_mut().unwrap()[0].workload.connects_to.as_mut().unwrap()[0].port = "http".into();
-        let parts: BTreeMap<&str, Part<'_>> = bad.components.iter().flatten()
-            .map(|c| (c.name.as_str(), Part { name: &c.name, workload: &c.workload })).collect();
+        bad.components.as_mut().unwrap()[0]
+            .workload
+            .connects_to
+            .as_mut()
+            .unwrap()[0]
+            .port = "http".into();
+        let parts: BTreeMap<&str, Part<'_>> = bad
+            .components
+            .iter()
+            .flatten()
+            .map(|c| {
+                (
+                    c.name.as_str(),
+                    Part {
+                        name: &c.name,
+                        workload: &c.workload,
+                    },
+                )
+            })
+            .collect();
         assert_eq!(
             connections("spec.components[0]", &place, &parts["web"], &parts).unwrap_err(),
             "spec.components[0].connectsTo[0].port: component \"db\" has no port named \"http\""

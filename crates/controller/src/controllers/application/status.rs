@@ -30,6 +30,10 @@ pub mod reason {
     pub const APPLICATION_NOT_FOUND: &str = "ApplicationNotFound";
     /// A Component's Application does not list it.
     pub const NOT_REFERENCED: &str = "NotReferenced";
+    /// The monitoring API is not served: no ServiceMonitors.
+    pub const SERVICE_MONITOR_API_NOT_FOUND: &str = "ServiceMonitorAPINotFound";
+    /// No Prometheus picks a component's ServiceMonitor.
+    pub const NOT_SELECTED_BY_ANY_PROMETHEUS: &str = "NotSelectedByAnyPrometheus";
     /// A Component exists but its status is not about its spec yet.
     pub const COMPONENT_NOT_RECONCILED: &str = "ComponentNotReconciled";
 }
@@ -126,7 +130,10 @@ fn previous_of(previous: Option<&ComponentState>) -> Previous {
 
 /// Rule 1: the first child whose apply failed or met someone else's
 /// object, as a reason and a message naming it.
-fn failed_apply(outcomes: &[(&ObjectRef, &Outcome)], owner: &str) -> Option<(&'static str, String)> {
+fn failed_apply(
+    outcomes: &[(&ObjectRef, &Outcome)],
+    owner: &str,
+) -> Option<(&'static str, String)> {
     outcomes.iter().find_map(|(object, outcome)| match outcome {
         Outcome::Conflict { .. } => Some((
             reason::CHILD_CONFLICT,
@@ -146,7 +153,8 @@ fn failed_apply(outcomes: &[(&ObjectRef, &Outcome)], owner: &str) -> Option<(&'s
 
 /// Whether a 422 is about a field the server will not update.
 pub fn is_immutable(message: &str) -> bool {
-    message.contains("field is immutable") || message.contains("updates to statefulset spec for fields other than")
+    message.contains("field is immutable")
+        || message.contains("updates to statefulset spec for fields other than")
 }
 
 /// `StatefulSet shop/api: spec.volumeClaimTemplates cannot be changed …`.
@@ -173,7 +181,17 @@ pub fn conditions(
 ) -> Vec<Condition> {
     workload_health::conditions(phase, reason, message)
         .into_iter()
-        .map(|row| condition(previous, row.condition_type, row.status, &row.reason, &row.message, generation, now))
+        .map(|row| {
+            condition(
+                previous,
+                row.condition_type,
+                row.status,
+                &row.reason,
+                &row.message,
+                generation,
+                now,
+            )
+        })
         .collect()
 }
 
@@ -205,15 +223,21 @@ pub fn condition(
 /// Folds component states into the status of their owner: the worst
 /// phase, its reason and message, READY as ready components over all.
 pub fn summary(status: &mut WorkloadStatus, states: &[ComponentState]) -> (Phase, String, String) {
-    let phase_of = |s: &ComponentState| s.phase.as_deref().and_then(|p| p.parse().ok()).unwrap_or(Phase::Pending);
+    let phase_of = |s: &ComponentState| {
+        s.phase
+            .as_deref()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(Phase::Pending)
+    };
     let phase = workload_health::worst(states.iter().map(phase_of));
-    let ready = states.iter().filter(|s| phase_of(s) == Phase::Running).count();
+    let ready = states
+        .iter()
+        .filter(|s| phase_of(s) == Phase::Running)
+        .count();
     status.ready = Some(format!("{ready}/{}", states.len()));
     let worst = states.iter().find(|s| phase_of(s) == phase);
     let reason = worst.and_then(|s| s.reason.clone()).unwrap_or_default();
-    let message = worst
-        .and_then(|s| s.message.clone())
-        .unwrap_or_default();
+    let message = worst.and_then(|s| s.message.clone()).unwrap_or_default();
     status.phase = Some(phase.as_str().into());
     status.message = Some(message.clone()).filter(|m| !m.is_empty());
     (phase, reason, message)
@@ -231,7 +255,9 @@ pub fn events(
     let mut events: Vec<Event> = outcomes
         .iter()
         .filter_map(|(object, outcome)| match outcome {
-            Outcome::Applied { drift: Some(field), .. } => Some(Event::normal(
+            Outcome::Applied {
+                drift: Some(field), ..
+            } => Some(Event::normal(
                 "DriftCorrected",
                 format!("{object}: {field} was changed by someone else and is set back"),
             )),

@@ -634,6 +634,7 @@ impl<'d> PassOf<'d> {
             self.desired.children.push(Child::Delete {
                 object,
                 uid: old.uid.clone(),
+                orphan: false,
             });
         }
         let mut child = Child::apply(plan.object.clone())
@@ -676,6 +677,7 @@ impl<'d> PassOf<'d> {
         self.desired.children.push(Child::Delete {
             object,
             uid: created.uid.clone(),
+            orphan: false,
         });
     }
 
