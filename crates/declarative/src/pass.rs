@@ -135,6 +135,7 @@ pub(crate) async fn run<D: Declarative>(
         return Ok(Action::await_change());
     }
     let retry = retried_failure || conflict || desired.retry;
+    tracing::trace!(wake_at = ?desired.wake_at, retry, outcomes = ?snapshot.applied, "pass decided");
     Ok(next_pass(shared, &parent, &desired, retry, snapshot.now))
 }
 

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 mod apparatus;
+mod application;
 mod bad_input;
 mod deferred;
 mod drift;

@@ -124,7 +124,6 @@ impl Declarative for Applications {
             desired.children.extend(plan_children(
                 snapshot,
                 plan,
-                &component.workload,
                 previous,
                 component.name.as_str(),
             ));
@@ -233,8 +232,7 @@ impl Declarative for Components {
         });
         match listed {
             Some(true) => {
-                desired.children =
-                    plan_children(snapshot, &plan, &component.spec.workload, previous, &name);
+                desired.children = plan_children(snapshot, &plan, previous, &name);
                 desired.wake_at = wake;
             }
             // Not ours to run (yet): keep what exists, create nothing.
@@ -274,6 +272,7 @@ impl Declarative for Components {
 pub struct Plan {
     name: String,
     metrics: bool,
+    recreate: bool,
     children: Vec<serde_json::Value>,
     connections: Vec<String>,
 }
@@ -303,6 +302,7 @@ fn plan(
     Ok(Plan {
         name: part.name.to_string(),
         metrics: part.workload.metrics.is_some(),
+        recreate: part.workload.on_immutable_change.as_deref() == Some("Recreate"),
         children: children::children(place, part, &env),
         connections,
     })
@@ -314,11 +314,10 @@ fn plan(
 fn plan_children<P>(
     snapshot: &Snapshot<P>,
     plan: &Plan,
-    workload: &Workload,
     previous: Option<&WorkloadStatus>,
     name: &str,
 ) -> Vec<Child> {
-    let recreate = workload.on_immutable_change.as_deref() == Some("Recreate")
+    let recreate = plan.recreate
         && component_of(previous, name).and_then(|c| c.reason.as_deref())
             == Some(reason::IMMUTABLE_FIELD_CHANGED);
     plan.children
@@ -495,12 +494,13 @@ fn finish<P>(
     let before_phase = previous.and_then(|s| s.phase.as_deref());
     desired.events = status::events(kind, name, before_phase, phase, &message, &outcomes);
     desired.events.extend(metrics_warning);
-    // A workload deleted for recreation, or an immutable change to
-    // recreate: look again at once.
-    let recreating = snapshot
-        .applied
-        .values()
-        .any(|o| matches!(o, Outcome::Failed(f) if status::is_immutable(&f.message)));
+    // An immutable change to recreate: look again at once (the next pass
+    // deletes the workload, leaving its pods and claims).
+    let recreating = plans.iter().filter(|p| p.recreate).any(|p| {
+        p.children.iter().filter_map(|c| ObjectRef::of(c).ok()).any(|id| {
+            matches!(snapshot.outcome(&id), Some(Outcome::Failed(f)) if status::is_immutable(&f.message))
+        })
+    });
     if recreating {
         desired.wake_at = Some(snapshot.now);
     }
