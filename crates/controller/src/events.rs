@@ -211,6 +211,32 @@ fn truncate(mut text: String, max: usize) -> String {
     text
 }
 
+/// The declarative runtime's Events go through the same recorder (spam
+/// filter for Normal Events); notes come redacted from the controller.
+impl<P> kube_declarative::Recorder<P> for EventRecorder
+where
+    P: Resource<DynamicType = ()> + Send + Sync + 'static,
+{
+    fn record<'a>(
+        &'a self,
+        parent: &'a P,
+        event: &'a kube_declarative::Event,
+    ) -> futures::future::BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let (reason, note) = (event.reason.as_str(), event.note.as_str());
+            let written = if event.warning {
+                self.warning(parent, reason, note, &Redactor::default())
+                    .await
+            } else {
+                self.normal(parent, reason, note).await
+            };
+            if let Err(e) = written {
+                tracing::warn!(error = %e, reason, "recording an Event failed");
+            }
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,31 +275,5 @@ mod tests {
     fn truncates_on_a_char_boundary() {
         assert_eq!(truncate("héllo".into(), 2), "h");
         assert_eq!(truncate("hello".into(), 10), "hello");
-    }
-}
-
-/// The declarative runtime's Events go through the same recorder (spam
-/// filter for Normal Events); notes come redacted from the controller.
-impl<P> kube_declarative::Recorder<P> for EventRecorder
-where
-    P: Resource<DynamicType = ()> + Send + Sync + 'static,
-{
-    fn record<'a>(
-        &'a self,
-        parent: &'a P,
-        event: &'a kube_declarative::Event,
-    ) -> futures::future::BoxFuture<'a, ()> {
-        Box::pin(async move {
-            let (reason, note) = (event.reason.as_str(), event.note.as_str());
-            let written = if event.warning {
-                self.warning(parent, reason, note, &Redactor::default())
-                    .await
-            } else {
-                self.normal(parent, reason, note).await
-            };
-            if let Err(e) = written {
-                tracing::warn!(error = %e, reason, "recording an Event failed");
-            }
-        })
     }
 }
