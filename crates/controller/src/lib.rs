@@ -46,6 +46,6 @@ pub use kube_declarative::{
 };
 pub use metrics::{Metrics, Passes};
 pub use runtime::{
-    DEFAULT_CONCURRENCY, DEFAULT_RESYNC, MapKind, RunOptions, SocketChange, plugs_for_socket,
-    plugs_reading, run, run_until, sockets_for_plug,
+    DEFAULT_CONCURRENCY, DEFAULT_RESYNC, RunOptions, SocketChange, plugs_for_socket, plugs_reading,
+    run, run_until, sockets_for_plug,
 };
