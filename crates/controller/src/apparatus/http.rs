@@ -41,9 +41,9 @@ pub fn backoff(n: u32) -> Duration {
         .min(MAX_BACKOFF)
 }
 
-/// One call to make.
+/// One POST to make.
 #[derive(Clone, Copy, Debug)]
-pub struct Call<'a> {
+pub struct Post<'a> {
     /// `/config` or an event path.
     pub path: CallPath,
     /// The full URL.
@@ -105,7 +105,7 @@ pub struct CallError {
 }
 
 impl CallError {
-    fn new(call: &Call<'_>, failure: Failure) -> Self {
+    fn new(call: &Post<'_>, failure: Failure) -> Self {
         CallError {
             path: call.path,
             url: shown_url(call.url),
@@ -193,7 +193,7 @@ impl HttpClient {
 
     /// Makes `call`, retrying 5xx answers and broken connections until
     /// its deadline, and counts it (once, with its final outcome).
-    pub async fn post(&self, call: &Call<'_>) -> Result<Answer, CallError> {
+    pub async fn post(&self, call: &Post<'_>) -> Result<Answer, CallError> {
         let outcome = self.retrying(call).await;
         if let Some(metrics) = &self.metrics {
             metrics.count_apparatus_call(call.path.segment(), status(&outcome));
@@ -201,7 +201,7 @@ impl HttpClient {
         outcome
     }
 
-    async fn retrying(&self, call: &Call<'_>) -> Result<Answer, CallError> {
+    async fn retrying(&self, call: &Post<'_>) -> Result<Answer, CallError> {
         let fail = |failure| CallError::new(call, failure);
         let uri: http::Uri = call.url.parse().map_err(|_| fail(Failure::InvalidUrl))?;
         let body = Bytes::from(call.body.to_string());
@@ -231,7 +231,7 @@ impl HttpClient {
 
     async fn attempt(
         &self,
-        call: &Call<'_>,
+        call: &Post<'_>,
         uri: &http::Uri,
         body: Bytes,
     ) -> Result<Answer, Failure> {
@@ -285,7 +285,7 @@ fn status(outcome: &Result<Answer, CallError>) -> Option<u16> {
 }
 
 /// A `/config` answer as JSON; an empty or malformed body is an error.
-pub fn json_answer(call: &Call<'_>, body: &[u8]) -> Result<Value, CallError> {
+pub fn json_answer(call: &Post<'_>, body: &[u8]) -> Result<Value, CallError> {
     serde_json::from_slice(body).map_err(|_| CallError::new(call, Failure::InvalidJson))
 }
 

@@ -400,7 +400,7 @@ impl Pass<'_> {
         self.redactor = coupling.redactor(&sources, &[]);
         self.ctx
             .apparatus
-            .fill_configs(coupling, &mut sources)
+            .fill_configs::<ReconcileError>(coupling, &mut sources)
             .await?;
         let configs = coupling.configs(&sources)?;
         self.redactor = coupling.redactor(&sources, &[&configs.plug, &configs.socket]);
