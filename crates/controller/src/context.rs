@@ -157,10 +157,6 @@ pub enum ReconcileError {
     /// The socket refuses this plug (namespace rules).
     #[error("{0}")]
     Refused(String),
-    /// The object's spec asks for something that cannot be done (a
-    /// DeferredResource without a resource, …); only a spec edit fixes it.
-    #[error("{0}")]
-    Invalid(String),
     /// Reading or writing a Plug, Socket or DeferredResource itself.
     #[error("{action} {kind} {namespace}/{name}: {source}")]
     Own {

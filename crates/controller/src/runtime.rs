@@ -92,11 +92,6 @@ impl Default for RunOptions {
     }
 }
 
-/// Runs the controllers until SIGINT/SIGTERM.
-pub async fn run(client: Client, options: RunOptions) {
-    run_until(client, options, shutdown_signal()).await;
-}
-
 /// Runs the controllers and the apparatus reaper until `shutdown`
 /// completes; in-flight reconciles finish first.
 pub async fn run_until(
@@ -448,30 +443,6 @@ fn socket_relevant(
         };
         futures::future::ready(relevant)
     })
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for SIGINT");
-            futures::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => futures::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = futures::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
 }
 
 /// What changed in a socket, as far as plugs are concerned.

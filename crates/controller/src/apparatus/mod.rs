@@ -6,10 +6,10 @@
 //! * [`Caller`]: builds and posts calls, without Kubernetes (where a call
 //!   goes, its body, `Idempotency-Key`, timeout and retries); the CLI's
 //!   `render` uses it too.
-//! * [`Apparatus`]: what the reconcilers call: a [`Caller`] that also
+//! * `Apparatus`: what the reconcilers call: a [`Caller`] that also
 //!   starts the apparatus. A call that finds nothing listening
 //!   (docs/apparatus.md, "Lazy start") creates the Service and Pod and
-//!   fails with [`Error::Starting`], which retries the pass after
+//!   fails with `Error::Starting`, which retries the pass after
 //!   [`ApparatusOptions::start_delay`] without an error status.
 //! * The reaper deletes Pods idle longer than their timeout; the state is
 //!   in Pod annotations, so a restarted operator reaps what the last one
@@ -27,10 +27,7 @@ mod workload;
 
 pub use caller::{Call, Caller};
 pub use http::CallError;
-pub use options::{
-    ApparatusOptions, DEFAULT_CLUSTER_DOMAIN, DEFAULT_REAP_PERIOD, DEFAULT_START_DELAY,
-    DEFAULT_START_GRACE,
-};
+pub use options::{ApparatusOptions, DEFAULT_CLUSTER_DOMAIN};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -51,7 +48,7 @@ use workload::{IDLE_TIMEOUT, LAST_USED, apparatus_name};
 
 /// Why an apparatus step failed. `Display` is the `Failed` message.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     /// A call failed (timeout, error status, invalid JSON, unreachable).
     #[error(transparent)]
     Call(#[from] CallError),
@@ -87,7 +84,7 @@ enum Started {
 /// The reconcilers' handle on apparatuses: the [`Caller`], the
 /// operator's own client for Pods and Services, and when each Pod's
 /// last-used annotation was last refreshed by this process.
-pub struct Apparatus {
+pub(crate) struct Apparatus {
     client: kube::Client,
     caller: Caller,
     touched: Mutex<HashMap<String, Instant>>,

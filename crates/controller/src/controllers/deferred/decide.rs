@@ -415,13 +415,6 @@ fn created_by_us(status: &DeferredResourceStatus) -> Option<&CreatedObject> {
         .filter(|o| status.preexisting != Some(true) && !o.uid.is_empty())
 }
 
-/// Whether the DR may apply its resource over what exists: nothing (it
-/// creates it), or the object it created itself (same uid). Any other
-/// object is someone else's (decision 4).
-pub fn may_apply(status: &DeferredResourceStatus, existing_uid: Option<&str>) -> bool {
-    existing_uid.is_none_or(|uid| created_by_us(status).is_some_and(|c| c.uid == uid))
-}
-
 /// The object this DR created before, when its resource no longer
 /// resolves to it: what exists under the resource's name now (`existing_uid`)
 /// is another object, or nothing. It is deleted before the resource is
@@ -883,20 +876,13 @@ mod tests {
     }
 
     #[test]
-    fn only_objects_this_dr_created_are_applied_over_or_deleted() {
-        let fresh = DeferredResourceStatus::default();
-        assert!(may_apply(&fresh, None));
-        assert!(!may_apply(&fresh, Some("u1")), "someone else's object");
-
+    fn only_objects_this_dr_created_are_replaced() {
         let ours = resolved_dr("u1", false).status.unwrap();
-        assert!(may_apply(&ours, Some("u1")));
-        assert!(!may_apply(&ours, Some("u2")), "a new object took the name");
         assert_eq!(replaced(&ours, Some("u1")), None);
         assert_eq!(replaced(&ours, Some("u2")), Some(&record("u1")));
         assert_eq!(replaced(&ours, None), Some(&record("u1")));
 
         let theirs = resolved_dr("u1", true).status.unwrap();
-        assert!(!may_apply(&theirs, Some("u1")));
         assert_eq!(replaced(&theirs, Some("u2")), None);
         assert_eq!(replaced(&theirs, None), None);
         assert_eq!(theirs.preexisting, Some(true));
