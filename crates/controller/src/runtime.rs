@@ -1,5 +1,6 @@
 //! Running the Plug and Socket controllers, and the watches that connect
-//! them (§2.1 \[FIX\]: changes reach plugs through watches, not epoch writes).
+//! them: changes reach plugs through watches, never through writes to
+//! their spec (docs/lifecycle.md, "Level-triggered updates").
 //!
 //! * Plug controller: Plugs (changes other than status-only ones, see
 //!   [`own_changes`]); Sockets, mapped to the plugs that name them or
@@ -39,8 +40,9 @@ use crate::controllers::deferred::{self, Deferred};
 use crate::controllers::{plug, socket};
 use crate::metrics::{ControllerName, Metrics};
 
-/// Default period after which an idle plug is looked at again (README
-/// decision 5: var targets of arbitrary kinds are not watched).
+/// Default period after which an idle plug is looked at again: var targets
+/// of arbitrary kinds are not watched (docs/lifecycle.md, "Level-triggered
+/// updates").
 pub const DEFAULT_RESYNC: Duration = Duration::from_secs(600);
 
 /// Default reconciles in flight per controller: passes mostly wait on the
@@ -73,7 +75,8 @@ pub struct RunOptions {
     /// everything (for the operator's readiness probe).
     pub synced: Arc<AtomicBool>,
     /// How long passes in flight may take to finish after shutdown; then
-    /// they are abandoned (the next operator resumes them, decision 6).
+    /// they are abandoned (the next operator resumes them: docs/lifecycle.md,
+    /// "At-least-once hooks and resume").
     pub shutdown_timeout: Duration,
 }
 
@@ -243,7 +246,8 @@ pub async fn run_until(
 /// it acts on: spec (generation), deletion, and metadata a user may edit
 /// (finalizers, labels, annotations such as the force-delete escape hatch).
 /// Status writes, nearly all the controller's
-/// own, are left out (as the reference's event filter does, §2.1): each
+/// own, are left out (as the original's event filter does; docs/lifecycle.md,
+/// "Level-triggered updates"): each
 /// would cost a pass that reads the object and finds nothing to do. A
 /// pass never waits for its own status write to come back.
 fn own_changes<K>(

@@ -1,4 +1,5 @@
-//! The apparatus HTTP client (§5.3 with its \[FIX\]es): `POST` with a
+//! The apparatus HTTP client (docs/apparatus.md, "Requests" and "Answers,
+//! timeouts and retries"): `POST` with a
 //! minified JSON body and `Content-Type: application/json`, an
 //! `Idempotency-Key` header, one deadline for the whole call (retries
 //! included), and up to [`RETRIES`] retries with backoff
@@ -73,8 +74,8 @@ pub enum Answer {
 /// Why a call failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Failure {
-    /// Nothing listens (connection refused, name not resolved): §5.5's
-    /// "not running".
+    /// Nothing listens (connection refused, name not resolved): the
+    /// apparatus is not running (docs/apparatus.md, "Lazy start").
     NotRunning(String),
     /// The whole call took longer than its timeout.
     Timeout,
@@ -114,7 +115,8 @@ impl CallError {
         }
     }
 
-    /// Whether nothing answered at the address (§5.5).
+    /// Whether nothing answered at the address (docs/apparatus.md, "Lazy
+    /// start").
     pub fn is_not_running(&self) -> bool {
         matches!(self.failure, Failure::NotRunning(_))
     }

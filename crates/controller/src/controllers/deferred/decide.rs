@@ -1,19 +1,19 @@
-//! The DeferredResource reconciler (§6 with its \[FIX\]es, scenario A16).
+//! The DeferredResource reconciler (docs/deferred.md; scenario A16 in
+//! docs/scenarios.md).
 //!
-//! A DeferredResource creates one object, `spec.resource` with its
-//! namespace forced to the DR's, as the DR's service account, once
-//! `spec.timeout` seconds have passed since the DR was created and every
-//! `spec.waitFor` object exists (in its `namespace`, default the DR's) and,
-//! when the entry names a `condition`, carries it in `status.conditions`.
-//! Like the Plug reconciler, a pass reads the DR fresh, decides from that
-//! snapshot and the time ([`decide`], [`plan`]), does the I/O of that one
-//! step and writes the status only when it differs. Nothing blocks a
-//! worker: the delay is a requeue after the remaining time, and a DR
-//! waiting for objects looks again every poll period
-//! (`RunOptions::deferred_poll`) with one GET per object and no write
-//! while nothing changed (A16). The `waitFor` GETs, like every other call
-//! of a pass, go through the DR's service account, so an object in another
-//! namespace needs `get` granted there.
+//! A DeferredResource creates one object, `spec.resource` with its namespace
+//! forced to the DR's, as the DR's service account, once `spec.timeout` seconds
+//! have passed since the DR was created and every `spec.waitFor` object exists
+//! (in its `namespace`, default the DR's) and, when the entry names a
+//! `condition`, carries it in `status.conditions`. Like the Plug reconciler, a
+//! pass reads the DR fresh, decides from that snapshot and the time
+//! ([`decide`], [`plan`]), does the I/O of that one step and writes the status
+//! only when it differs. Nothing blocks a worker: the delay is a requeue after
+//! the remaining time, and a DR waiting for objects looks again every poll
+//! period (`RunOptions::deferred_poll`) with one GET per object and no write
+//! while nothing changed (docs/deferred.md, "Resolving"). The `waitFor` GETs,
+//! like every other call of a pass, go through the DR's service account, so an
+//! object in another namespace needs `get` granted there.
 //!
 //! **Modes.** `createOnce` (the default, the spec's behavior): the DR is
 //! done when `Resolved=True` carries its current `metadata.generation`. A
@@ -41,15 +41,15 @@
 //! resumes. A pending DR looks again at the deadline, not up to a poll
 //! period later.
 //!
-//! **Ownership** (decision 4): an object that already exists when the DR
-//! would create it is left untouched, counts as Success, and is recorded
-//! with `status.preexisting: true`; it is never deleted, and `keepApplied`
-//! never applies over it. Only the object this DR created (its uid is in
-//! `status.ownerReferences`) is deleted, with a uid precondition, when the
-//! DR is deleted (the DR carries the operator's finalizer until then). An
-//! object whose creation the status never recorded (the operator stopped
-//! between the apply and the status write) counts as pre-existing: the
-//! safe side of that race.
+//! **Ownership** (docs/deferred.md, "Existing objects"): an object that already
+//! exists when the DR would create it is left untouched, counts as Success, and
+//! is recorded with `status.preexisting: true`; it is never deleted, and
+//! `keepApplied` never applies over it. Only the object this DR created (its
+//! uid is in `status.ownerReferences`) is deleted, with a uid precondition,
+//! when the DR is deleted (the DR carries the operator's finalizer until then).
+//! An object whose creation the status never recorded (the operator stopped
+//! between the apply and the status write) counts as pre-existing: the safe
+//! side of that race.
 //!
 //! Errors (invalid spec, unknown kind, RBAC) show as `Resolved=False/Error`
 //! and `Failed=True/Error/<message>`, with a Warning Event when the message
