@@ -10,7 +10,7 @@
 //! * [`Cluster`]: the operator's client, the shared [`RestMapper`] and the
 //!   cache of impersonated clients. Build one, clone it everywhere;
 //!   [`run_rendered`] carries out one rendered object through it.
-//! * [`fetch`]: reads the ConfigMaps, Secrets and var targets of an engine
+//! * [`fetch()`]: reads the ConfigMaps, Secrets and var targets of an engine
 //!   `FetchPlan` into engine `Sources` (the dev report reads the same).
 //! * [`EventRecorder`]: `events.k8s.io/v1` Events about Plugs and Sockets.
 //! * [`apparatus`]: the kube-free [`apparatus::Caller`] that the CLI's

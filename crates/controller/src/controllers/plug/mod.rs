@@ -2,18 +2,23 @@
 //! it links).
 //!
 //! Level-triggered: every pass reads the plug and its socket fresh, decides
-//! from that snapshot ([`decide`], [`cycle`]) and writes only what differs,
+//! from that snapshot ([`decide()`], [`cycle`]) and writes only what differs,
 //! so an idle coupled pair causes no writes at all. Each write triggers the
 //! next pass through the watch, so a pass does at most one lifecycle step
 //! before its status write, except the coupled/updated cycle, which
 //! persists its progress as it goes (docs/lifecycle.md, "At-least-once
 //! hooks and resume").
 //!
-//! [`decide`] holds the pure part; this module does the I/O of a pass.
+//! [`decide`](mod@decide) holds the pure part; this module does the I/O of
+//! a pass.
 
 pub mod decide;
 
-use decide::*;
+use decide::{
+    Step, admission, cycle, decide, event_words, forget_coupling, has_unrepeatable_steps,
+    hooks_fingerprint, in_process, mark_side_done, mark_succeeded, needs_namespace_labels,
+    own_fingerprint, recreates, resume, side_done, stored_results,
+};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
