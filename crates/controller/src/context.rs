@@ -27,7 +27,8 @@ pub struct Context {
     /// Events about Plugs, Sockets and DeferredResources.
     pub recorder: EventRecorder,
     /// How often an idle plug is looked at again, so var targets of any
-    /// kind (which are not watched) are re-read (README decision 5).
+    /// kind (which are not watched) are re-read (docs/lifecycle.md,
+    /// "Level-triggered updates").
     pub resync: Duration,
     /// The one namespace watched, or `None` for all.
     pub namespace: Option<String>,
@@ -157,10 +158,6 @@ pub enum ReconcileError {
     /// The socket refuses this plug (namespace rules).
     #[error("{0}")]
     Refused(String),
-    /// The object's spec asks for something that cannot be done (a
-    /// DeferredResource without a resource, …); only a spec edit fixes it.
-    #[error("{0}")]
-    Invalid(String),
     /// Reading or writing a Plug, Socket or DeferredResource itself.
     #[error("{action} {kind} {namespace}/{name}: {source}")]
     Own {
@@ -195,7 +192,8 @@ impl ReconcileError {
     }
 
     /// An apparatus was not running and is being started: the pass is
-    /// retried after the start delay, without an error status (§5.5).
+    /// retried after the start delay, without an error status
+    /// (docs/apparatus.md, "Lazy start").
     pub fn is_starting(&self) -> bool {
         matches!(self, ReconcileError::Apparatus(e) if e.is_starting())
     }
@@ -315,7 +313,7 @@ where
 }
 
 /// Runs rendered objects in order as service account `sa` of `namespace`;
-/// the first error stops the sequence (§2.8).
+/// the first error stops the sequence (docs/lifecycle.md, "Order of hooks").
 pub async fn run_all(
     ctx: &Context,
     namespace: &str,
@@ -325,9 +323,9 @@ pub async fn run_all(
     run_each(ctx, namespace, sa, rendered, false).await
 }
 
-/// [`run_all`] for drift repair (decision 9): applies take back the fields
-/// another manager changed (`force`), since a `reconcile: true` resource
-/// declares the operator their owner.
+/// [`run_all`] for drift repair (docs/lifecycle.md, "Drift repair"): applies
+/// take back the fields another manager changed (`force`), since a `reconcile:
+/// true` resource declares the operator their owner.
 pub async fn repair_all(
     ctx: &Context,
     namespace: &str,
@@ -370,7 +368,8 @@ pub async fn run_rendered(objects: &crate::Objects, rendered: &Rendered) -> crat
     }
 }
 
-/// The Event note `plug <name>/<namespace> <verb>` (§2.8: name first).
+/// The Event note `plug <name>/<namespace> <verb>`, name first
+/// (docs/lifecycle.md, "Kubernetes Events").
 pub fn note<K: Resource<DynamicType = ()>>(object: &K, verb: &str) -> String {
     let kind = K::kind(&()).to_lowercase();
     format!(

@@ -1,4 +1,5 @@
-//! Kubernetes Events about Plugs and Sockets (`events.k8s.io/v1`, §2.8),
+//! Kubernetes Events about Plugs and Sockets (`events.k8s.io/v1`;
+//! docs/lifecycle.md, "Kubernetes Events"),
 //! written with kube's [`Recorder`] under reporting controller
 //! `integration-operator`.
 //!

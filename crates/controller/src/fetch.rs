@@ -2,13 +2,17 @@
 //! [`Sources`].
 //!
 //! * Var targets are read as the owner's service account, through the REST
-//!   mapper, so vars may name any kind the account may `get` (§2.1).
+//!   mapper, so vars may name any kind the account may `get`
+//!   (docs/config.md, "Vars").
 //! * ConfigMaps and Secrets are read as the operator itself by default, as
-//!   the reference does (§2.1, §7.2): this needs cluster-wide read on both
-//!   and is a confused-deputy risk (§8.4 #30), mitigated only by the engine
-//!   confining names to the owner's namespace. [`MapReader::ServiceAccount`]
-//!   is the §7.2 \[FIX\]: the owner's account must then be allowed to read
-//!   them.
+//!   the original does (docs/config.md, "Inline values, ConfigMaps and
+//!   Secrets"; docs/operations.md, "RBAC"): this needs cluster-wide read on
+//!   both, and anyone who may create a Plug can have the operator read any
+//!   map of its namespace, confined only by the engine keeping names to
+//!   the owner's namespace (docs/operations.md, "Impersonation").
+//!   [`MapReader::ServiceAccount`] reads them as the owner's service
+//!   account instead, which must then be allowed to; `run` does not offer
+//!   it.
 //!
 //! A missing object is left out of the sources: the engine reports it where
 //! a resolution needs it. Any other failure (Forbidden, …) is an error

@@ -2,21 +2,19 @@
 //! the I/O building blocks they call. The engine
 //! (`integration-engine`) decides; this crate talks to the API server.
 //!
-//! * [`Cluster`]: the operator's client, the shared [`RestMapper`] and the
-//!   cache of [`Impersonation`] clients. Build one, clone it everywhere.
-//! * [`Objects`]: apply (server-side, field manager
-//!   `integration-operator`), delete (background propagation) and recreate
-//!   objects of any kind, usually as the owner's service account
-//!   ([`Cluster::objects_as`]).
-//! * [`fetch`]: reads the ConfigMaps, Secrets and var targets of an engine
-//!   `FetchPlan` into engine `Sources`.
-//! * [`EventRecorder`]: `events.k8s.io/v1` Events about Plugs and Sockets.
+//! What the operator binary, its CLI, the benches and the tests use:
 //!
-//! * [`apparatus`]: calls to each side's apparatus, its Pod and Service,
-//!   and the idle reaper.
-//! * [`run`]: the Plug and Socket controllers ([`plug`], [`socket`]) with
-//!   the watches that connect them, and the DeferredResource controller
-//!   ([`deferred`]).
+//! * [`run_until`] with [`RunOptions`]: the Plug and Socket
+//!   controllers with the watches that connect them, the DeferredResource
+//!   controller, and the apparatus reaper.
+//! * [`Cluster`]: the operator's client, the shared [`RestMapper`] and the
+//!   cache of impersonated clients. Build one, clone it everywhere;
+//!   [`run_rendered`] carries out one rendered object through it.
+//! * [`fetch()`]: reads the ConfigMaps, Secrets and var targets of an engine
+//!   `FetchPlan` into engine `Sources` (the dev report reads the same).
+//! * [`EventRecorder`]: `events.k8s.io/v1` Events about Plugs and Sockets.
+//! * [`apparatus`]: the kube-free [`apparatus::Caller`] that the CLI's
+//!   `render` shares with the controllers, and [`ApparatusOptions`].
 //! * [`leader`]: leader election on a Lease, so only one replica runs the
 //!   controllers; [`metrics`]: everything `/metrics` exports (reconcile
 //!   passes, hook durations, apparatus calls, template errors, couplings).
@@ -27,25 +25,21 @@
 pub mod apparatus;
 mod cluster;
 mod context;
-pub mod controllers;
+mod controllers;
 mod events;
 mod fetch;
 pub mod leader;
 pub mod metrics;
 mod runtime;
-pub mod status;
+mod status;
 
 pub use apparatus::ApparatusOptions;
 pub use cluster::Cluster;
-pub use context::{Context, ReconcileError, run_rendered};
+pub use context::run_rendered;
 pub use events::EventRecorder;
 pub use fetch::{MapReader, fetch};
-pub use kube_declarative::{
-    DEFAULT_DELETION_TIMEOUT, Deletion, Error, Impersonation, Mapping, ObjectRef, Objects,
-    Operation, RestMapper, Result, service_account_user,
-};
-pub use metrics::{Metrics, Passes};
-pub use runtime::{
-    DEFAULT_CONCURRENCY, DEFAULT_RESYNC, MapKind, RunOptions, SocketChange, plugs_for_socket,
-    plugs_reading, run, run_until, sockets_for_plug,
-};
+pub use kube_declarative::{Deletion, Error, ObjectRef, RestMapper, Result, service_account_user};
+pub use metrics::Metrics;
+pub use runtime::{DEFAULT_CONCURRENCY, DEFAULT_RESYNC, RunOptions, run_until};
+
+use kube_declarative::{Impersonation, Objects, Operation};

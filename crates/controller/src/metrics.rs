@@ -1,5 +1,5 @@
-//! What the operator exports on `/metrics` (spec §7.1 and §8.5 item 34), in the
-//! Prometheus text format. [`Metrics`] holds every series and
+//! What the operator exports on `/metrics` (docs/operations.md, "Metrics"), in
+//! the Prometheus text format. [`Metrics`] holds every series and
 //! [`Metrics::register`] is the one place that adds them to a registry.
 //!
 //! controller-runtime's names, so dashboards written for the original

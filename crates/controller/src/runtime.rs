@@ -1,5 +1,6 @@
 //! Running the Plug and Socket controllers, and the watches that connect
-//! them (§2.1 \[FIX\]: changes reach plugs through watches, not epoch writes).
+//! them: changes reach plugs through watches, never through writes to
+//! their spec (docs/lifecycle.md, "Level-triggered updates").
 //!
 //! * Plug controller: Plugs (changes other than status-only ones, see
 //!   [`own_changes`]); Sockets, mapped to the plugs that name them or
@@ -20,9 +21,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures::{Stream, StreamExt, TryStreamExt};
-use integration_api::{
-    Application, CommonSpec, Component, FIELD_MANAGER, FINALIZER, GROUP, Plug, Socket, Var,
-};
+use integration_api::{Application, Component, FIELD_MANAGER, FINALIZER, GROUP, Plug, Socket};
+use integration_engine::{MapObject, reads_map};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::api::core::v1::{Pod, Service};
@@ -45,8 +45,9 @@ use crate::controllers::deferred::{self, Deferred};
 use crate::controllers::{plug, socket};
 use crate::metrics::{ControllerName, Metrics};
 
-/// Default period after which an idle plug is looked at again (README
-/// decision 5: var targets of arbitrary kinds are not watched).
+/// Default period after which an idle plug is looked at again: var targets
+/// of arbitrary kinds are not watched (docs/lifecycle.md, "Level-triggered
+/// updates").
 pub const DEFAULT_RESYNC: Duration = Duration::from_secs(600);
 
 /// Default reconciles in flight per controller: passes mostly wait on the
@@ -79,7 +80,8 @@ pub struct RunOptions {
     /// everything (for the operator's readiness probe).
     pub synced: Arc<AtomicBool>,
     /// How long passes in flight may take to finish after shutdown; then
-    /// they are abandoned (the next operator resumes them, decision 6).
+    /// they are abandoned (the next operator resumes them: docs/lifecycle.md,
+    /// "At-least-once hooks and resume").
     pub shutdown_timeout: Duration,
 }
 
@@ -96,11 +98,6 @@ impl Default for RunOptions {
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }
     }
-}
-
-/// Runs the controllers until SIGINT/SIGTERM.
-pub async fn run(client: Client, options: RunOptions) {
-    run_until(client, options, shutdown_signal()).await;
 }
 
 /// Runs the controllers and the apparatus reaper until `shutdown`
@@ -152,13 +149,13 @@ pub async fn run_until(
         .watches_stream(map_changes::<ConfigMap>(&ctx, &wc), {
             let (plugs, sockets) = (plug_store.clone(), sockets_seen.clone());
             move |cm: PartialObjectMeta<ConfigMap>| {
-                plugs_reading(&plugs.state(), &sockets.state(), MapKind::ConfigMap, &cm)
+                plugs_reading(&plugs.state(), &sockets.state(), MapObject::ConfigMap, &cm)
             }
         })
         .watches_stream(map_changes::<Secret>(&ctx, &wc), {
             let (plugs, sockets) = (plug_store.clone(), sockets_seen.clone());
             move |secret: PartialObjectMeta<Secret>| {
-                plugs_reading(&plugs.state(), &sockets.state(), MapKind::Secret, &secret)
+                plugs_reading(&plugs.state(), &sockets.state(), MapObject::Secret, &secret)
             }
         })
         .graceful_shutdown_on(shutdown.clone())
@@ -255,7 +252,8 @@ pub async fn run_until(
 /// it acts on: spec (generation), deletion, and metadata a user may edit
 /// (finalizers, labels, annotations such as the force-delete escape hatch).
 /// Status writes, nearly all the controller's
-/// own, are left out (as the reference's event filter does, §2.1): each
+/// own, are left out (as the original's event filter does; docs/lifecycle.md,
+/// "Level-triggered updates"): each
 /// would cost a pass that reads the object and finds nothing to do. A
 /// pass never waits for its own status write to come back.
 fn own_changes<K>(
@@ -607,30 +605,6 @@ fn socket_relevant(
     })
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for SIGINT");
-            futures::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => futures::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = futures::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-}
-
 /// What changed in a socket, as far as plugs are concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SocketChange {
@@ -710,60 +684,15 @@ fn marking_deletions(
     })
 }
 
-/// Which of a side's map fields a kind fills.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MapKind {
-    /// `dataConfigMapName`, `configConfigMapName`, `resultConfigMapName`.
-    ConfigMap,
-    /// `dataSecretName`, `configSecretName`, `resultSecretName`.
-    Secret,
-}
-
-impl MapKind {
-    /// The Kubernetes kind.
-    fn kind(self) -> &'static str {
-        match self {
-            MapKind::ConfigMap => "ConfigMap",
-            MapKind::Secret => "Secret",
-        }
-    }
-}
-
-/// Whether `spec` reads the map `name` of `kind`: as a data, config or
-/// result map, or as the target of a var (a templated var name may be any
-/// map of the kind).
-fn reads(spec: &CommonSpec, kind: MapKind, name: &str) -> bool {
-    let names = match kind {
-        MapKind::ConfigMap => [
-            &spec.data_config_map_name,
-            &spec.config_config_map_name,
-            &spec.result_config_map_name,
-        ],
-        MapKind::Secret => [
-            &spec.data_secret_name,
-            &spec.config_secret_name,
-            &spec.result_secret_name,
-        ],
-    };
-    let var_reads = |vars: &Option<Vec<Var>>| {
-        vars.iter().flatten().any(|v| {
-            let target = &v.objref;
-            target.kind.as_deref() == Some(kind.kind())
-                && (target.template_name.is_some() || target.name.as_deref() == Some(name))
-        })
-    };
-    names.into_iter().any(|n| n.as_deref() == Some(name))
-        || var_reads(&spec.vars)
-        || var_reads(&spec.result_vars)
-}
-
 /// The plugs a ConfigMap or Secret feeds: plugs in its namespace that
-/// read it, and the plugs naming a socket in its namespace that reads it.
-/// One pass over each store per event, however many sockets there are.
+/// read it, and the plugs naming a socket in its namespace that reads it
+/// (the engine's [`reads_map`], which covers everything a fetch plan
+/// lists). One pass over each store per event, however many sockets there
+/// are.
 pub fn plugs_reading<K: ResourceExt>(
     plugs: &[Arc<Plug>],
     sockets: &[Arc<Socket>],
-    kind: MapKind,
+    kind: MapObject,
     map: &K,
 ) -> Vec<ObjectRef<Plug>> {
     let ns = map.namespace().unwrap_or_default();
@@ -771,13 +700,13 @@ pub fn plugs_reading<K: ResourceExt>(
     let in_ns = |namespace: Option<String>| namespace.as_deref() == Some(ns.as_str());
     let sockets_reading: HashSet<String> = sockets
         .iter()
-        .filter(|s| in_ns(s.namespace()) && reads(&s.spec.common, kind, &name))
+        .filter(|s| in_ns(s.namespace()) && reads_map(&s.spec.common, kind, &name))
         .map(|s| s.name_any())
         .collect();
     plugs
         .iter()
         .filter(|p| {
-            let own = in_ns(p.namespace()) && reads(&p.spec.common, kind, &name);
+            let own = in_ns(p.namespace()) && reads_map(&p.spec.common, kind, &name);
             let socket_side = !sockets_reading.is_empty()
                 && p.socket_key().is_some_and(|(socket_ns, socket)| {
                     socket_ns == ns && sockets_reading.contains(&socket)
@@ -887,9 +816,93 @@ mod tests {
         let map = |name: &str| -> ConfigMap {
             serde_json::from_value(json!({"metadata": {"name": name, "namespace": "db"}})).unwrap()
         };
-        let woken = plugs_reading(&plugs, &sockets, MapKind::ConfigMap, &map("cm"));
+        let woken = plugs_reading(&plugs, &sockets, MapObject::ConfigMap, &map("cm"));
         assert_eq!(names(woken), ["a"]);
-        assert!(plugs_reading(&plugs, &sockets, MapKind::ConfigMap, &map("x")).is_empty());
-        assert!(plugs_reading(&plugs, &sockets, MapKind::Secret, &map("cm")).is_empty());
+        assert!(plugs_reading(&plugs, &sockets, MapObject::ConfigMap, &map("x")).is_empty());
+        assert!(plugs_reading(&plugs, &sockets, MapObject::Secret, &map("cm")).is_empty());
+    }
+
+    /// The names of the Plug CRD's spec fields that name a map object of
+    /// `object`'s kind (`…ConfigMapName`, `…SecretName`), from the schema,
+    /// so a field added to the API is covered without editing this test.
+    fn map_fields(object: MapObject) -> Vec<String> {
+        let suffix = format!("{}Name", object.kind());
+        let crds = integration_api::crds();
+        let plug = crds.iter().find(|c| c.spec.names.kind == "Plug").unwrap();
+        let schema = plug.spec.versions[0].schema.as_ref().unwrap();
+        let root = schema.open_api_v3_schema.as_ref().unwrap();
+        let spec = &root.properties.as_ref().unwrap()["spec"];
+        let fields = spec.properties.as_ref().unwrap().keys();
+        fields.filter(|f| f.ends_with(&suffix)).cloned().collect()
+    }
+
+    /// A side's spec reading every map field (each its own name, `<side>-<field>`)
+    /// and a var of each map kind.
+    fn reading_everything(side: &str) -> serde_json::Value {
+        let mut spec = serde_json::Map::new();
+        for object in [MapObject::ConfigMap, MapObject::Secret] {
+            let fields = map_fields(object);
+            assert!(!fields.is_empty(), "no {} fields", object.kind());
+            for field in fields {
+                spec.insert(field.clone(), json!(format!("{side}-{field}")));
+            }
+        }
+        let var = |kind: &str| {
+            json!({"name": kind, "fieldref": {"fieldPath": "data.k"},
+            "objref": {"apiVersion": "v1", "kind": kind, "name": format!("{side}-var-{kind}")}})
+        };
+        spec.insert("vars".into(), json!([var("ConfigMap")]));
+        spec.insert("resultVars".into(), json!([var("Secret")]));
+        spec.into()
+    }
+
+    #[test]
+    fn every_map_a_plan_fetches_wakes_its_plug() {
+        let mut plug_spec = reading_everything("p");
+        plug_spec["socket"] = json!({"name": "s", "namespace": "db"});
+        let p: Plug = serde_json::from_value(json!({
+            "apiVersion": "integration.rock8s.com/v1beta1", "kind": "Plug",
+            "metadata": {"name": "a", "namespace": "db", "uid": "p1"},
+            "spec": plug_spec
+        }))
+        .unwrap();
+        let s = socket("s", reading_everything("s"));
+        let plan = integration_engine::Coupling::new(&p, &s)
+            .unwrap()
+            .plan()
+            .unwrap();
+        let (plugs, sockets) = ([Arc::new(p)], [Arc::new(s)]);
+        let wakes = |object: MapObject, name: &str| {
+            let map: ConfigMap =
+                serde_json::from_value(json!({"metadata": {"name": name, "namespace": "db"}}))
+                    .unwrap();
+            names(plugs_reading(&plugs, &sockets, object, &map)) == ["a"]
+        };
+        let mut checked = 0;
+        for side in [&plan.plug, &plan.socket] {
+            let vars = side.var_refs().map(|v| &v.target);
+            let var_maps = vars.filter_map(|t| {
+                let object = [MapObject::ConfigMap, MapObject::Secret]
+                    .into_iter()
+                    .find(|o| o.kind() == t.kind)?;
+                Some((object, t.name.clone()))
+            });
+            let fetched = (side
+                .config_maps
+                .iter()
+                .map(|n| (MapObject::ConfigMap, n.clone())))
+            .chain(side.secrets.iter().map(|n| (MapObject::Secret, n.clone())))
+            .chain(var_maps);
+            for (object, name) in fetched {
+                assert!(
+                    wakes(object, &name),
+                    "{} {name} is fetched but wakes no plug",
+                    object.kind()
+                );
+                checked += 1;
+            }
+        }
+        let fields = map_fields(MapObject::ConfigMap).len() + map_fields(MapObject::Secret).len();
+        assert_eq!(checked, 2 * (fields + 2), "every field is fetched");
     }
 }

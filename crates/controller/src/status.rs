@@ -1,4 +1,5 @@
-//! Pure helpers for status conditions (§2.2, §6).
+//! Pure helpers for status conditions (docs/lifecycle.md, "Conditions";
+//! docs/deferred.md, "Conditions").
 //!
 //! Every kind has one main condition (`Coupled` on Plug and Socket,
 //! `Resolved` on DeferredResource) and a `Failed` condition that carries

@@ -11,13 +11,16 @@ pub struct Fault {
     pub verb: Option<String>,
     /// Resource plural, e.g. `configmaps`.
     pub resource: Option<String>,
+    /// Namespace of the request.
     pub namespace: Option<String>,
+    /// Name of the object the request is about.
     pub name: Option<String>,
     /// How many matching requests fail; `None` is until cleared.
     pub times: Option<u32>,
 }
 
 impl Fault {
+    /// Fails the next request, whatever it is, with `code`.
     pub fn new(code: u16) -> Self {
         Fault {
             code,
@@ -28,26 +31,38 @@ impl Fault {
             times: Some(1),
         }
     }
+
+    /// Only requests with this RBAC verb.
     pub fn verb(mut self, v: &str) -> Self {
         self.verb = Some(v.into());
         self
     }
+
+    /// Only requests for this resource plural.
     pub fn resource(mut self, r: &str) -> Self {
         self.resource = Some(r.into());
         self
     }
+
+    /// Only requests in this namespace.
     pub fn namespace(mut self, n: &str) -> Self {
         self.namespace = Some(n.into());
         self
     }
+
+    /// Only requests for the object of this name.
     pub fn name(mut self, n: &str) -> Self {
         self.name = Some(n.into());
         self
     }
+
+    /// Fails `n` matching requests, then lets them through.
     pub fn times(mut self, n: u32) -> Self {
         self.times = Some(n);
         self
     }
+
+    /// Fails every matching request until the faults are cleared.
     pub fn always(mut self) -> Self {
         self.times = None;
         self

@@ -13,28 +13,28 @@
 //! # Ok(()) }
 //! ```
 
-pub mod auth;
-pub mod convert;
-pub mod crd;
-pub mod discovery;
-pub mod error;
-pub mod faults;
-pub mod fields;
-pub mod gc;
-pub mod meta;
-pub mod patch;
-pub mod proto;
-pub mod requests;
-pub mod resources;
-pub mod schema;
-pub mod selectors;
-pub mod server;
-pub mod state;
-pub mod store;
+mod auth;
+mod convert;
+mod crd;
+mod discovery;
+mod error;
+mod faults;
+mod fields;
+mod gc;
+mod meta;
+mod patch;
+mod proto;
+mod requests;
+mod resources;
+mod schema;
+mod selectors;
+mod server;
+mod state;
+mod store;
 mod table;
-pub mod tls;
+mod tls;
 mod validation;
-pub mod watch;
+mod watch;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -47,14 +47,14 @@ use http::{HeaderValue, Request, header};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-pub use auth::UserInfo;
-pub use error::{ApiError, Cause};
+use auth::UserInfo;
+use state::State;
+
 pub use faults::Fault;
-pub use requests::{RequestCounts, RequestKey};
-pub use state::State;
+pub use requests::{RequestCounts, RequestKey, WRITE_VERBS};
 
 /// State shared by the HTTP front, the watches and the garbage collector.
-pub struct Shared {
+pub(crate) struct Shared {
     state: Mutex<State>,
     /// Bumped to end every open watch (the "drop watch connections" knob).
     epoch: tokio::sync::watch::Sender<u64>,
@@ -152,10 +152,6 @@ impl Emulator {
         server::router(self.shared.clone())
     }
 
-    pub fn shared(&self) -> &Arc<Shared> {
-        &self.shared
-    }
-
     /// `https://127.0.0.1:<port>`, or `http://in-process` when not listening.
     pub fn url(&self) -> String {
         match self.addr {
@@ -185,6 +181,7 @@ impl Emulator {
         self.config_for_token(&self.admin_token)
     }
 
+    /// The bearer token of the built-in cluster-admin user, for clients built by hand.
     pub fn admin_token(&self) -> &str {
         &self.admin_token
     }
@@ -256,6 +253,7 @@ impl Emulator {
         self.shared.lock().faults.push(fault);
     }
 
+    /// Removes every injected fault not yet used up.
     pub fn clear_faults(&self) {
         self.shared.lock().faults.clear();
     }
@@ -271,7 +269,7 @@ impl Emulator {
     }
 
     /// A snapshot of the requests answered so far, per verb and resource (see
-    /// [`requests`]): `emu.requests().since(&before).writes()`.
+    /// [`RequestCounts`]): `emu.requests().since(&before).writes()`.
     pub fn requests(&self) -> RequestCounts {
         self.shared.lock().requests.clone()
     }

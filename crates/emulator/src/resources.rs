@@ -411,13 +411,6 @@ impl Registry {
             .cloned()
     }
 
-    pub fn by_kind(&self, group: &str, version: &str, kind: &str) -> Option<Arc<ResourceType>> {
-        self.types
-            .values()
-            .find(|t| t.group == group && t.version == version && t.kind == kind)
-            .cloned()
-    }
-
     /// Any version of a storage resource (for GC and namespace cleanup).
     pub fn any_version(&self, gr: &Gr) -> Option<Arc<ResourceType>> {
         self.types

@@ -106,10 +106,6 @@ impl LabelSelector {
         Ok(LabelSelector { reqs })
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.reqs.is_empty()
-    }
-
     pub fn matches(&self, obj: &Value) -> bool {
         let labels = obj.get("metadata").and_then(|m| m.get("labels"));
         let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
@@ -185,10 +181,6 @@ impl FieldSelector {
             ));
         }
         Ok(FieldSelector { reqs })
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.reqs.is_empty()
     }
 
     pub fn matches(&self, obj: &Value) -> bool {

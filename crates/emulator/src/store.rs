@@ -16,16 +16,6 @@ pub enum EventType {
     Deleted,
 }
 
-impl EventType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventType::Added => "ADDED",
-            EventType::Modified => "MODIFIED",
-            EventType::Deleted => "DELETED",
-        }
-    }
-}
-
 /// One change, as watches see it. `old` lets a watch with a selector turn an update into
 /// ADDED/DELETED when the object enters or leaves the selection.
 #[derive(Debug)]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use base64::Engine;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
@@ -63,10 +63,6 @@ impl Tls {
     /// `certificate-authority-data` for a kubeconfig.
     pub fn ca_data(&self) -> String {
         base64::engine::general_purpose::STANDARD.encode(self.ca_pem.as_bytes())
-    }
-
-    pub fn ca_cert(&self) -> CertificateDer<'static> {
-        CertificateDer::from(self.ca_der.clone())
     }
 }
 

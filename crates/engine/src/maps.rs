@@ -1,10 +1,15 @@
 //! The three key/value maps of a side (data, config, result) and the fields
 //! they are built from, in merge order (docs/config.md, "Merge order"; each
 //! map reads its own ConfigMap field).
+//!
+//! This is also the one list of the ConfigMaps and Secrets a spec reads:
+//! fetching ([`Coupling::plan`](crate::Coupling::plan)) and the watches
+//! that wake a plug when one changes ([`reads_map`]) both start from
+//! [`named_maps`], so a map field added here is fetched and watched alike.
 
 use std::collections::BTreeMap;
 
-use integration_api::CommonSpec;
+use integration_api::{CommonSpec, Var};
 
 /// One of a side's key/value maps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,4 +85,56 @@ impl<'a> Layers<'a> {
 
 fn non_empty(name: &Option<String>) -> Option<&str> {
     name.as_deref().filter(|n| !n.is_empty())
+}
+
+/// The kind of object a map layer is read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapObject {
+    /// `dataConfigMapName`, `configConfigMapName`, `resultConfigMapName`.
+    ConfigMap,
+    /// `dataSecretName`, `configSecretName`, `resultSecretName`.
+    Secret,
+}
+
+impl MapObject {
+    /// The Kubernetes kind, as a var's `objref.kind` names it.
+    pub fn kind(self) -> &'static str {
+        match self {
+            MapObject::ConfigMap => "ConfigMap",
+            MapObject::Secret => "Secret",
+        }
+    }
+}
+
+/// Every ConfigMap and Secret `spec` names as a layer of its data, config
+/// or result map, in the owner's namespace. Empty names count as unset.
+pub fn named_maps(spec: &CommonSpec) -> impl Iterator<Item = (MapObject, &str)> {
+    MapKind::ALL.into_iter().flat_map(|kind| {
+        let layers = Layers::of(spec, kind);
+        [
+            layers.config_map.map(|name| (MapObject::ConfigMap, name)),
+            layers.secret.map(|name| (MapObject::Secret, name)),
+        ]
+        .into_iter()
+        .flatten()
+    })
+}
+
+/// Whether `spec` may read the `object` named `name` in its own namespace:
+/// as a map layer ([`named_maps`]) or as the target of a var. A var with a
+/// templated name may read any object of its kind, as its name is known
+/// only once the coupling renders it. Everything a
+/// [`FetchPlan`](crate::FetchPlan) lists of these kinds is included, so a
+/// watch that wakes the readers of a changed map misses none.
+pub fn reads_map(spec: &CommonSpec, object: MapObject, name: &str) -> bool {
+    let var_reads = |vars: &Option<Vec<Var>>| {
+        vars.iter().flatten().any(|var| {
+            let target = &var.objref;
+            target.kind.as_deref() == Some(object.kind())
+                && (target.template_name.is_some() || target.name.as_deref() == Some(name))
+        })
+    };
+    named_maps(spec).any(|read| read == (object, name))
+        || var_reads(&spec.vars)
+        || var_reads(&spec.result_vars)
 }

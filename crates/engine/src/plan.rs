@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use crate::coupling::Coupling;
 use crate::error::Result;
-use crate::maps::{Layers, MapKind};
+use crate::maps::{MapObject, named_maps};
 use crate::side::{Pair, Side};
 use crate::sources::ObjectKey;
 use crate::vars::{self, VarList, VarRef};
@@ -82,20 +82,17 @@ impl Coupling<'_> {
     fn side_plan(&self, side: Side, data: &serde_json::Value) -> Result<SidePlan> {
         let owner = self.owner(side);
         let spec = owner.spec();
-        let layers = MapKind::ALL.map(|kind| Layers::of(spec, kind));
+        let names = |object: MapObject| {
+            named_maps(spec)
+                .filter(move |(kind, _)| *kind == object)
+                .map(|(_, name)| name.to_string())
+                .collect()
+        };
         Ok(SidePlan {
             namespace: owner.namespace().to_string(),
             service_account: spec.service_account_name().to_string(),
-            config_maps: layers
-                .iter()
-                .filter_map(|l| l.config_map)
-                .map(String::from)
-                .collect(),
-            secrets: layers
-                .iter()
-                .filter_map(|l| l.secret)
-                .map(String::from)
-                .collect(),
+            config_maps: names(MapObject::ConfigMap),
+            secrets: names(MapObject::Secret),
             vars: vars::refs(owner, VarList::Vars, data)?,
             result_vars: vars::refs(owner, VarList::ResultVars, data)?,
         })

@@ -5,7 +5,7 @@
 
 use crate::coupling::Coupling;
 use crate::interface::Validated;
-use crate::maps::{Layers, MapKind};
+use crate::maps::{MapObject, named_maps};
 use crate::side::Side;
 use crate::sources::{ObjectKey, Sources};
 
@@ -57,10 +57,11 @@ impl Coupling<'_> {
     pub fn redactor<'v>(&self, sources: &'v Sources, validated: &[&'v Validated]) -> Redactor {
         let from_secrets = Side::BOTH.into_iter().flat_map(|side| {
             let owner = self.owner(side);
-            MapKind::ALL
-                .into_iter()
-                .filter_map(move |kind| Layers::of(owner.spec(), kind).secret)
-                .filter_map(move |name| sources.secret(&ObjectKey::new(owner.namespace(), name)))
+            named_maps(owner.spec())
+                .filter(|(kind, _)| *kind == MapObject::Secret)
+                .filter_map(move |(_, name)| {
+                    sources.secret(&ObjectKey::new(owner.namespace(), name))
+                })
         });
         let values = from_secrets
             .flat_map(|m| m.values().map(String::as_str))

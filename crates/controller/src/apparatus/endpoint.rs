@@ -1,4 +1,4 @@
-//! Where an apparatus is called (§5.2 without its bugs): pure.
+//! Where an apparatus is called (docs/apparatus.md, "Endpoint"): pure.
 //!
 //! 1. A per-kind override (`DEBUG_PLUG_ENDPOINT`/`DEBUG_SOCKET_ENDPOINT`,
 //!    carried in [`ApparatusOptions`]) wins.

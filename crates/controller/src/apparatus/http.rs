@@ -1,4 +1,5 @@
-//! The apparatus HTTP client (§5.3 with its \[FIX\]es): `POST` with a
+//! The apparatus HTTP client (docs/apparatus.md, "Requests" and "Answers,
+//! timeouts and retries"): `POST` with a
 //! minified JSON body and `Content-Type: application/json`, an
 //! `Idempotency-Key` header, one deadline for the whole call (retries
 //! included), and up to [`RETRIES`] retries with backoff
@@ -41,9 +42,9 @@ pub fn backoff(n: u32) -> Duration {
         .min(MAX_BACKOFF)
 }
 
-/// One call to make.
+/// One POST to make.
 #[derive(Clone, Copy, Debug)]
-pub struct Call<'a> {
+pub struct Post<'a> {
     /// `/config` or an event path.
     pub path: CallPath,
     /// The full URL.
@@ -73,8 +74,8 @@ pub enum Answer {
 /// Why a call failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Failure {
-    /// Nothing listens (connection refused, name not resolved): §5.5's
-    /// "not running".
+    /// Nothing listens (connection refused, name not resolved): the
+    /// apparatus is not running (docs/apparatus.md, "Lazy start").
     NotRunning(String),
     /// The whole call took longer than its timeout.
     Timeout,
@@ -105,7 +106,7 @@ pub struct CallError {
 }
 
 impl CallError {
-    fn new(call: &Call<'_>, failure: Failure) -> Self {
+    fn new(call: &Post<'_>, failure: Failure) -> Self {
         CallError {
             path: call.path,
             url: shown_url(call.url),
@@ -114,7 +115,8 @@ impl CallError {
         }
     }
 
-    /// Whether nothing answered at the address (§5.5).
+    /// Whether nothing answered at the address (docs/apparatus.md, "Lazy
+    /// start").
     pub fn is_not_running(&self) -> bool {
         matches!(self.failure, Failure::NotRunning(_))
     }
@@ -193,7 +195,7 @@ impl HttpClient {
 
     /// Makes `call`, retrying 5xx answers and broken connections until
     /// its deadline, and counts it (once, with its final outcome).
-    pub async fn post(&self, call: &Call<'_>) -> Result<Answer, CallError> {
+    pub async fn post(&self, call: &Post<'_>) -> Result<Answer, CallError> {
         let outcome = self.retrying(call).await;
         if let Some(metrics) = &self.metrics {
             metrics.count_apparatus_call(call.path.segment(), status(&outcome));
@@ -201,7 +203,7 @@ impl HttpClient {
         outcome
     }
 
-    async fn retrying(&self, call: &Call<'_>) -> Result<Answer, CallError> {
+    async fn retrying(&self, call: &Post<'_>) -> Result<Answer, CallError> {
         let fail = |failure| CallError::new(call, failure);
         let uri: http::Uri = call.url.parse().map_err(|_| fail(Failure::InvalidUrl))?;
         let body = Bytes::from(call.body.to_string());
@@ -231,7 +233,7 @@ impl HttpClient {
 
     async fn attempt(
         &self,
-        call: &Call<'_>,
+        call: &Post<'_>,
         uri: &http::Uri,
         body: Bytes,
     ) -> Result<Answer, Failure> {
@@ -285,7 +287,7 @@ fn status(outcome: &Result<Answer, CallError>) -> Option<u16> {
 }
 
 /// A `/config` answer as JSON; an empty or malformed body is an error.
-pub fn json_answer(call: &Call<'_>, body: &[u8]) -> Result<Value, CallError> {
+pub fn json_answer(call: &Post<'_>, body: &[u8]) -> Result<Value, CallError> {
     serde_json::from_slice(body).map_err(|_| CallError::new(call, Failure::InvalidJson))
 }
 

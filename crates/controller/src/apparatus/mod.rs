@@ -1,36 +1,40 @@
-//! The apparatus (§5, README decision 11): an HTTP service per Plug or
-//! Socket that the operator calls for config (`POST <base>/config`) and on
+//! The apparatus (docs/apparatus.md): an HTTP service per Plug or Socket
+//! that the operator calls for config (`POST <base>/config`) and on
 //! lifecycle events (`POST <base>/<event>`), started lazily as a Pod and
 //! Service named `<owner>-apparatus` and reaped when idle.
 //!
-//! * [`endpoint`]: where calls go (pure).
-//! * [`workload`]: the desired Pod and Service, and the idle rule (pure).
-//! * [`http`]: the HTTP client: timeouts, retries, error messages.
-//! * [`Apparatus`]: what the reconcilers call. A call that finds nothing
-//!   listening (§5.5 "not running") creates the Service and Pod and fails
-//!   with [`Error::Starting`], which retries the pass after
+//! * [`Caller`]: builds and posts calls, without Kubernetes (where a call
+//!   goes, its body, `Idempotency-Key`, timeout and retries); the CLI's
+//!   `render` uses it too.
+//! * `Apparatus`: what the reconcilers call: a [`Caller`] that also
+//!   starts the apparatus. A call that finds nothing listening
+//!   (docs/apparatus.md, "Lazy start") creates the Service and Pod and
+//!   fails with `Error::Starting`, which retries the pass after
 //!   [`ApparatusOptions::start_delay`] without an error status.
-//! * [`reaper`]: deletes Pods idle longer than their timeout; the state is
+//! * The reaper deletes Pods idle longer than their timeout; the state is
 //!   in Pod annotations, so a restarted operator reaps what the last one
 //!   started.
 //!
 //! A `404` answer means "not implemented": an event call is skipped and a
 //! `/config` call counts as `{}`.
 
-pub mod endpoint;
-pub mod http;
-pub mod reaper;
-pub mod workload;
+mod caller;
+mod endpoint;
+mod http;
+mod options;
+pub(crate) mod reaper;
+mod workload;
+
+pub use caller::{Call, Caller};
+pub use http::CallError;
+pub use options::{ApparatusOptions, DEFAULT_CLUSTER_DOMAIN};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use integration_api::{FIELD_MANAGER, SpecApparatus, When};
-use integration_engine::{
-    Configs, Coupling, CouplingEvent, OwnEvent, Owner, Side, Sources, apparatus_own_request,
-    sha256_hex,
-};
+use integration_api::{FIELD_MANAGER, SpecApparatus};
+use integration_engine::{Configs, Coupling, CouplingEvent, OwnEvent, Owner, Side, Sources};
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
@@ -39,56 +43,12 @@ use tokio::time::Instant;
 
 use crate::ObjectRef;
 use crate::Operation;
-use crate::context::ReconcileError;
 use crate::metrics::Metrics;
-use endpoint::CallPath;
-use http::{Answer, Call, CallError, HttpClient};
 use workload::{IDLE_TIMEOUT, LAST_USED, apparatus_name};
-
-/// Default delay before a pass that started an apparatus runs again.
-pub const DEFAULT_START_DELAY: Duration = Duration::from_secs(10);
-/// Default time an apparatus Pod may stay unreachable after its creation
-/// before calls to it count as failures.
-pub const DEFAULT_START_GRACE: Duration = Duration::from_secs(120);
-/// Default period of the idle reaper.
-pub const DEFAULT_REAP_PERIOD: Duration = Duration::from_secs(10);
-/// Default cluster DNS domain of apparatus Service URLs.
-pub const DEFAULT_CLUSTER_DOMAIN: &str = "cluster.local";
-
-/// How apparatus calls, starts and the reaper behave.
-#[derive(Clone, Debug)]
-pub struct ApparatusOptions {
-    /// DNS domain of the cluster, for `<owner>-apparatus.<ns>.svc.<domain>`.
-    pub cluster_domain: String,
-    /// Base URL of every plug's apparatus (`DEBUG_PLUG_ENDPOINT`).
-    pub plug_endpoint: Option<String>,
-    /// Base URL of every socket's apparatus (`DEBUG_SOCKET_ENDPOINT`).
-    pub socket_endpoint: Option<String>,
-    /// Delay before a pass that started an apparatus runs again.
-    pub start_delay: Duration,
-    /// How long after its creation an unreachable apparatus Pod counts as
-    /// starting (silent retries) rather than failing.
-    pub start_grace: Duration,
-    /// How often the reaper looks for idle apparatus Pods.
-    pub reap_period: Duration,
-}
-
-impl Default for ApparatusOptions {
-    fn default() -> Self {
-        ApparatusOptions {
-            cluster_domain: DEFAULT_CLUSTER_DOMAIN.to_string(),
-            plug_endpoint: None,
-            socket_endpoint: None,
-            start_delay: DEFAULT_START_DELAY,
-            start_grace: DEFAULT_START_GRACE,
-            reap_period: DEFAULT_REAP_PERIOD,
-        }
-    }
-}
 
 /// Why an apparatus step failed. `Display` is the `Failed` message.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     /// A call failed (timeout, error status, invalid JSON, unreachable).
     #[error(transparent)]
     Call(#[from] CallError),
@@ -121,48 +81,49 @@ enum Started {
     Existing(Option<Timestamp>),
 }
 
-/// The reconcilers' handle on apparatuses: the HTTP client, the
+/// The reconcilers' handle on apparatuses: the [`Caller`], the
 /// operator's own client for Pods and Services, and when each Pod's
 /// last-used annotation was last refreshed by this process.
-pub struct Apparatus {
+pub(crate) struct Apparatus {
     client: kube::Client,
-    http: HttpClient,
-    options: ApparatusOptions,
+    caller: Caller,
     touched: Mutex<HashMap<String, Instant>>,
 }
 
 impl Apparatus {
     /// Apparatus calls with `options`, counted in `metrics`; Pods and
     /// Services are written through `client` (the operator's identity,
-    /// §7.2).
+    /// docs/operations.md, "Impersonation").
     pub fn new(client: kube::Client, options: ApparatusOptions, metrics: Arc<Metrics>) -> Self {
         Apparatus {
             client,
-            http: HttpClient::new().counting(metrics),
-            options,
+            caller: Caller::new(options).counting(metrics),
             touched: Mutex::default(),
         }
     }
 
     /// The options.
     pub fn options(&self) -> &ApparatusOptions {
-        &self.options
+        self.caller.options()
     }
 
     /// Posts `/config` for each side with an apparatus and puts the answers
-    /// into `sources` (the engine merges them last into config, §3.3).
-    pub async fn fill_configs(
+    /// into `sources` (the engine merges them last into config,
+    /// docs/config.md, "Merge order"). Generic over the caller's error so
+    /// that a request body that cannot be built stays an engine error.
+    pub async fn fill_configs<E>(
         &self,
         coupling: &Coupling<'_>,
         sources: &mut Sources,
-    ) -> Result<(), ReconcileError> {
+    ) -> Result<(), E>
+    where
+        E: From<integration_engine::Error> + From<Error>,
+    {
         for side in Side::BOTH {
-            let owner = coupling.owner(side);
-            let Some(spec) = &owner.spec().apparatus else {
+            let Some(call) = self.caller.config(coupling, side, sources)? else {
                 continue;
             };
-            let body = coupling.apparatus_config_request(side, sources)?;
-            let answer = self.call(owner, spec, CallPath::Config, &body).await?;
+            let answer = self.post(&call).await?;
             *sources.apparatus_config.get_mut(side) = Some(answer);
         }
         Ok(())
@@ -177,56 +138,31 @@ impl Apparatus {
         event: CouplingEvent,
         configs: &Configs,
     ) -> Result<(), Error> {
-        let owner = coupling.owner(side);
-        let Some(spec) = &owner.spec().apparatus else {
-            return Ok(());
-        };
-        let body = coupling.apparatus_event_request(configs);
-        let path = CallPath::Event(When::from(event));
-        self.call(owner, spec, path, &body).await.map(drop)
+        match self.caller.coupling_event(coupling, side, event, configs) {
+            Some(call) => self.post(&call).await.map(drop),
+            None => Ok(()),
+        }
     }
 
     /// Posts the owner's own `created` or `deleted` event, if it has an
     /// apparatus.
     pub async fn own_event(&self, owner: &Owner<'_>, event: OwnEvent) -> Result<(), Error> {
-        let Some(spec) = &owner.spec().apparatus else {
-            return Ok(());
-        };
-        let body = apparatus_own_request(owner);
-        let path = CallPath::Event(When::from(event));
-        self.call(owner, spec, path, &body).await.map(drop)
+        match self.caller.own_event(owner, event) {
+            Some(call) => self.post(&call).await.map(drop),
+            None => Ok(()),
+        }
     }
 
-    /// Makes one call. Returns the `/config` answer (`{}` when not
-    /// implemented), `Null` for events.
-    async fn call(
-        &self,
-        owner: &Owner<'_>,
-        spec: &SpecApparatus,
-        path: CallPath,
-        body: &Value,
-    ) -> Result<Value, Error> {
-        let base = endpoint::base_url(
-            owner.side(),
-            owner.name(),
-            owner.namespace(),
-            spec,
-            &self.options,
-        );
-        let url = endpoint::call_url(&base, path);
-        let key = idempotency_key(owner, path, body);
-        let call = Call {
-            path,
-            url: &url,
-            body,
-            timeout: call_timeout(spec),
-            idempotency_key: &key,
-        };
+    /// Makes one call, refreshing the Pod's last-used mark first and
+    /// starting the Pod when nothing listens. Returns the `/config` answer
+    /// (`{}` when not implemented), `Null` for events.
+    async fn post(&self, call: &Call<'_>) -> Result<Value, Error> {
+        let (owner, spec) = (call.owner(), call.spec());
         let has_pod = !spec.containers.is_empty();
         if has_pod {
             self.touch(owner, spec).await;
         }
-        match post(&self.http, &call).await {
+        match self.caller.post(call).await {
             Err(e) if e.is_not_running() && has_pod => Err(self.start(owner, spec, e).await),
             answer => Ok(answer?),
         }
@@ -245,7 +181,7 @@ impl Apparatus {
             Err(e) => e,
             Ok(Started::Existing(Some(created)))
                 if Timestamp::now().duration_since(created).unsigned_abs()
-                    > self.options.start_grace =>
+                    > self.options().start_grace =>
             {
                 Error::Call(unreachable)
             }
@@ -382,57 +318,12 @@ impl Apparatus {
     }
 }
 
-/// Makes `call` and reads its answer: the `/config` JSON object (`{}`
-/// when the apparatus answers 404), `Null` for events. No Pod is started
-/// or touched: [`Apparatus`] does that, `render` calls this directly.
-pub async fn post(client: &HttpClient, call: &Call<'_>) -> Result<Value, CallError> {
-    tracing::debug!(url = %endpoint::shown_url(call.url), "calling apparatus");
-    match (client.post(call).await?, call.path) {
-        (Answer::NotImplemented, CallPath::Config) => Ok(json!({})),
-        (Answer::Ok { body, .. }, CallPath::Config) => http::json_answer(call, &body),
-        _ => Ok(Value::Null),
-    }
-}
-
-/// The call timeout of `spec` (`timeout`, default 30 s).
-pub fn call_timeout(spec: &SpecApparatus) -> Duration {
-    Duration::from_secs(u64::try_from(spec.timeout_seconds()).unwrap_or(1))
-}
-
 /// How often the last-used annotation is refreshed while calls go on: a
 /// quarter of the idle timeout, between 1 s and 60 s, so a Pod in use is
 /// never idle for the reaper.
-pub fn touch_interval(spec: &SpecApparatus) -> Duration {
+fn touch_interval(spec: &SpecApparatus) -> Duration {
     Duration::from_secs(workload::idle_timeout(spec) / 4)
         .clamp(Duration::from_secs(1), Duration::from_secs(60))
-}
-
-/// The `Idempotency-Key` header: `<owner uid>-<path>-<generation>-<digest>`,
-/// where the digest covers the body without the fields that change with
-/// every status write (`status`, `resourceVersion`, `managedFields`). A
-/// retry of the same call sends the same key; a call with other configs
-/// (an update that changed no generation) sends another.
-pub fn idempotency_key(owner: &Owner<'_>, path: CallPath, body: &Value) -> String {
-    let generation = owner.json()["metadata"]["generation"]
-        .as_i64()
-        .unwrap_or_default();
-    let mut stable = body.clone();
-    for side in Side::BOTH {
-        if let Some(object) = stable.get_mut(side.as_str()).and_then(Value::as_object_mut) {
-            object.remove("status");
-            if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-                meta.remove("resourceVersion");
-                meta.remove("managedFields");
-            }
-        }
-    }
-    let digest = sha256_hex(&stable.to_string());
-    format!(
-        "{}-{}-{generation}-{}",
-        owner.uid(),
-        path.segment(),
-        &digest[..16]
-    )
 }
 
 fn already_exists(err: &kube::Error) -> bool {
@@ -451,36 +342,7 @@ fn start_error(owner: &Owner<'_>, kind: &str, operation: Operation, err: kube::E
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
-    use integration_api::{API_VERSION, Plug};
-
-    fn plug(generation: i64, rv: &str) -> Plug {
-        serde_json::from_value(json!({
-            "apiVersion": API_VERSION, "kind": "Plug",
-            "metadata": {"name": "p", "namespace": "app", "uid": "u1",
-                "generation": generation, "resourceVersion": rv},
-            "spec": {"apparatus": {"idleTimeout": 30, "containers": []}},
-            "status": {"inputsHash": rv}
-        }))
-        .unwrap()
-    }
-
-    #[test]
-    fn idempotency_keys_ignore_status_writes_only() {
-        let (a, b, c) = (plug(1, "10"), plug(1, "11"), plug(2, "12"));
-        let key = |p: &Plug| {
-            let owner = Owner::plug(p).unwrap();
-            idempotency_key(
-                &owner,
-                CallPath::Event(When::Created),
-                &apparatus_own_request(&owner),
-            )
-        };
-        assert_eq!(key(&a), key(&b));
-        assert!(key(&a).starts_with("u1-created-1-"));
-        assert_ne!(key(&a), key(&c));
-    }
 
     #[test]
     fn touches_are_spread_over_the_idle_timeout() {

@@ -1,9 +1,9 @@
-//! The idle reaper (§5.4 \[FIX\]): every period, lists the apparatus Pods in
-//! scope (label `apparatus`) and deletes those unused for longer than their
-//! idle timeout ([`workload::is_idle`]). Services stay. Its only state is
-//! the Pods' annotations, so it survives operator restarts, and each delete
-//! carries the listed resourceVersion, so a concurrent last-used refresh
-//! wins over the delete.
+//! The idle reaper (docs/apparatus.md, "Idle reaper"): every period, lists the
+//! apparatus Pods in scope (label `apparatus`) and deletes those unused for
+//! longer than their idle timeout ([`workload::is_idle`]). Services stay. Its
+//! only state is the Pods' annotations, so it survives operator restarts, and
+//! each delete carries the listed resourceVersion, so a concurrent last-used
+//! refresh wins over the delete.
 
 use std::future::Future;
 use std::time::Duration;

@@ -1,4 +1,5 @@
-//! The apparatus Pod and Service of an owner (§5.1 with its \[FIX\]es), and
+//! The apparatus Pod and Service of an owner (docs/apparatus.md, "Lazy
+//! start"), and
 //! the idle rule the reaper applies: pure.
 //!
 //! Both are named `<owner>-apparatus`, carry the label

@@ -531,8 +531,8 @@ async fn second_resource_fails_after_the_first_applied() {
     fails_with(&op, "orders-db", message).await;
     warned(&op, "orders-db", message).await;
     // Resources run in order and the first error stops the sequence
-    // (§2.8): the first one stays applied, but the coupling is not marked
-    // done, and the socket side did not run.
+    // (docs/lifecycle.md, "Order of hooks"): the first one stays applied, but
+    // the coupling is not marked done, and the socket side did not run.
     assert!(op.config_map("app", "half-first").await.is_some());
     let plug = op.plug("app", "orders-db").await.unwrap();
     let status = plug.status.unwrap();

@@ -10,7 +10,7 @@ use integration_api::{CreatedObject, DeferredResource};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
-use kube_emulator::requests::WRITE_VERBS;
+use kube_emulator::WRITE_VERBS;
 use serde_json::json;
 
 use crate::harness::*;

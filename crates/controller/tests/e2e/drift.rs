@@ -1,6 +1,7 @@
-//! Decision 9: drift repair is opt-in per resource. A `reconcile: true`
-//! resource returns to its rendered state on the plug's next pass (here
-//! the resync); other resources are applied on lifecycle events only.
+//! Drift repair is opt-in per resource (docs/lifecycle.md, "Drift repair"). A
+//! `reconcile: true` resource returns to its rendered state on the plug's next
+//! pass (here the resync); other resources are applied on lifecycle events
+//! only.
 
 use std::time::Duration;
 

@@ -22,7 +22,7 @@ mod common;
 pub use common::{F0, yaml_docs};
 pub use integration_fixtures::{P0, S0, manifest};
 
-/// How long "eventually" may take (§9: 30 s).
+/// How long "eventually" may take (docs/scenarios.md: 30 s).
 pub const EVENTUALLY: u64 = 30;
 
 pub struct Op {
@@ -281,7 +281,8 @@ pub fn condition<'c>(conditions: Option<&'c Vec<Condition>>, type_: &str) -> Opt
     conditions?.iter().find(|c| c.type_ == type_)
 }
 
-/// `type/status/reason/message` of every condition, as §9 compares them.
+/// `type/status/reason/message` of every condition, as docs/scenarios.md
+/// compares them.
 pub fn summary(conditions: Option<&Vec<Condition>>) -> Vec<[String; 4]> {
     conditions
         .into_iter()

@@ -1,5 +1,5 @@
 //! The Plug, Socket and DeferredResource controllers end to end against the emulator
-//! (scenarios of integration.md §9, fixture F0).
+//! (scenarios and fixture F0 of docs/scenarios.md).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 

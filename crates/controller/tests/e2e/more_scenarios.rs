@@ -188,9 +188,9 @@ async fn a6_namespace_allow_and_deny_lists() {
     assert_eq!(message, "namespace app-staging is not whitelisted");
 }
 
-/// Decision 7's `namespaceSelector`: the plug's namespace labels are
-/// checked at coupling, and a socket change that stops allowing a coupled
-/// plug decouples it.
+/// `namespaceSelector` (docs/lifecycle.md, "Namespace rules"): the plug's
+/// namespace labels are checked at coupling, and a socket change that stops
+/// allowing a coupled plug decouples it.
 #[tokio::test]
 async fn namespace_selector_admits_by_namespace_labels() {
     let op = Op::start().await;
@@ -607,10 +607,10 @@ async fn a20_template_safety() {
     );
     assert!(op.config_map("app", "missing").await.is_none());
 
-    // The socket's grant either holds exactly that string or does not
-    // exist, and nothing in the socket's namespace has an `injected` key.
-    // (The plug's own value rendered raw into the plug's own resource is
-    // the plug author's own text; decision 3 guards values that come from
+    // The socket's grant either holds exactly that string or does not exist,
+    // and nothing in the socket's namespace has an `injected` key. (The plug's
+    // own value rendered raw into the plug's own resource is the plug author's
+    // own text; docs/templates.md, "No injection" guards values that come from
     // the other side, and the engine rejects those above.)
     if let Some(grant) = op.config_map("db", "grant-app-orders-db").await {
         assert_eq!(data(&grant)["database"], A20_VALUE);
@@ -703,7 +703,8 @@ async fn restart_after_created() {
 
 /// P0 whose `coupled`/`updated` resource recreates its ConfigMap instead
 /// of applying it, plus `extra` resources: a recreate is not idempotent
-/// (decision 6), so a restart must not repeat it.
+/// (docs/lifecycle.md, "At-least-once hooks and resume"), so a restart
+/// must not repeat it.
 fn p0_recreating(extra: &str) -> Value {
     let resources = format!(
         r#"

@@ -260,7 +260,8 @@ async fn a9_socket_change_reaches_every_plug() {
     }
     for (name, generation) in ["orders-db", "billing-db"].into_iter().zip(generations) {
         let plug = op.plug_reason("app", name, "CouplingSucceeded").await;
-        // No spec writes on the plugs (decision 4).
+        // The operator never writes a plug's spec (docs/lifecycle.md,
+        // "Level-triggered updates").
         assert_eq!(plug.metadata.generation, generation);
         let updated = eventually("PlugUpdated", || async {
             let n = op

@@ -1,4 +1,5 @@
-//! The edge's building blocks against the emulator (F0 of integration.md §9).
+//! The edge's building blocks against the emulator (fixture F0:
+//! docs/scenarios.md, "Fixtures").
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 

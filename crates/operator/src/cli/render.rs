@@ -14,9 +14,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use integration_api::{Plug, Socket};
 use integration_controller::ApparatusOptions;
-use integration_controller::apparatus::endpoint::{self, CallPath};
-use integration_controller::apparatus::http::{Call, HttpClient};
-use integration_controller::apparatus::{call_timeout, idempotency_key, post};
+use integration_controller::apparatus::Caller;
 use integration_engine::{
     Configs, Coupling, CouplingEvent, OwnEvent, Rendered, Results, Side, Sources, Validated,
     render_own_event,
@@ -340,7 +338,8 @@ fn apparatus_configs(
     sources: &mut Sources,
     options: Option<&ApparatusOptions>,
 ) -> anyhow::Result<()> {
-    let mut calls = None;
+    let caller = options.map(|options| Caller::new(options.clone()));
+    let mut runtime = None;
     for side in Side::BOTH {
         let owner = coupling.owner(side);
         let Some(spec) = &owner.spec().apparatus else {
@@ -348,34 +347,23 @@ fn apparatus_configs(
         };
         let who = format!("{} {}/{}", side.as_str(), owner.namespace(), owner.name());
         let flag = format!("--{}-apparatus", side.as_str());
-        let answer = match options {
+        let answer = match &caller {
             None => {
                 eprintln!(
                     "note: --no-apparatus: {who}'s apparatus is not called; its config is treated as empty"
                 );
                 json!({})
             }
-            Some(options) if callable(side, spec, options) => {
-                let base = endpoint::base_url(side, owner.name(), owner.namespace(), spec, options);
-                let url = endpoint::call_url(&base, CallPath::Config);
-                let body = coupling.apparatus_config_request(side, sources)?;
-                let key = idempotency_key(owner, CallPath::Config, &body);
-                let call = Call {
-                    path: CallPath::Config,
-                    url: &url,
-                    body: &body,
-                    timeout: call_timeout(spec),
-                    idempotency_key: &key,
+            Some(caller) if caller.has_own_address(side, spec) => {
+                let Some(call) = caller.config(coupling, side, sources)? else {
+                    continue;
                 };
-                let (runtime, client) = match &calls {
-                    Some(c) => c,
-                    None => calls.insert(http_client()?),
+                let runtime = match &runtime {
+                    Some(r) => r,
+                    None => runtime.insert(async_runtime()?),
                 };
-                eprintln!(
-                    "note: calling {who}'s apparatus: POST {}",
-                    endpoint::shown_url(&url)
-                );
-                runtime.block_on(post(client, &call))?
+                eprintln!("note: calling {who}'s apparatus: POST {}", call.shown_url());
+                runtime.block_on(caller.post(&call))?
             }
             Some(_) => {
                 eprintln!(
@@ -389,23 +377,12 @@ fn apparatus_configs(
     Ok(())
 }
 
-/// Whether `render` calls a side's apparatus: a URL given for its kind, or
-/// an endpoint with an `http(s)://` scheme.
-fn callable(side: Side, spec: &integration_api::SpecApparatus, options: &ApparatusOptions) -> bool {
-    let given = match side {
-        Side::Plug => &options.plug_endpoint,
-        Side::Socket => &options.socket_endpoint,
-    };
-    given.is_some() || spec.endpoint.as_deref().is_some_and(endpoint::has_scheme)
-}
-
-/// A runtime and an HTTP client for apparatus calls.
-fn http_client() -> anyhow::Result<(tokio::runtime::Runtime, HttpClient)> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
+/// A runtime for apparatus calls.
+fn async_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")?;
-    Ok((runtime, HttpClient::new()))
+        .context("starting the async runtime")
 }
 
 /// Says on stderr when the plug does not name the socket.

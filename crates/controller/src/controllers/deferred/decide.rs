@@ -1,19 +1,19 @@
-//! The DeferredResource reconciler (§6 with its \[FIX\]es, scenario A16).
+//! The DeferredResource reconciler (docs/deferred.md; scenario A16 in
+//! docs/scenarios.md).
 //!
-//! A DeferredResource creates one object, `spec.resource` with its
-//! namespace forced to the DR's, as the DR's service account, once
-//! `spec.timeout` seconds have passed since the DR was created and every
-//! `spec.waitFor` object exists (in its `namespace`, default the DR's) and,
-//! when the entry names a `condition`, carries it in `status.conditions`.
-//! Like the Plug reconciler, a pass reads the DR fresh, decides from that
-//! snapshot and the time ([`decide`], [`plan`]), does the I/O of that one
-//! step and writes the status only when it differs. Nothing blocks a
-//! worker: the delay is a requeue after the remaining time, and a DR
-//! waiting for objects looks again every poll period
-//! (`RunOptions::deferred_poll`) with one GET per object and no write
-//! while nothing changed (A16). The `waitFor` GETs, like every other call
-//! of a pass, go through the DR's service account, so an object in another
-//! namespace needs `get` granted there.
+//! A DeferredResource creates one object, `spec.resource` with its namespace
+//! forced to the DR's, as the DR's service account, once `spec.timeout` seconds
+//! have passed since the DR was created and every `spec.waitFor` object exists
+//! (in its `namespace`, default the DR's) and, when the entry names a
+//! `condition`, carries it in `status.conditions`. Like the Plug reconciler, a
+//! pass reads the DR fresh, decides from that snapshot and the time
+//! ([`decide`], [`plan`]), does the I/O of that one step and writes the status
+//! only when it differs. Nothing blocks a worker: the delay is a requeue after
+//! the remaining time, and a DR waiting for objects looks again every poll
+//! period (`RunOptions::deferred_poll`) with one GET per object and no write
+//! while nothing changed (docs/deferred.md, "Resolving"). The `waitFor` GETs,
+//! like every other call of a pass, go through the DR's service account, so an
+//! object in another namespace needs `get` granted there.
 //!
 //! **Modes.** `createOnce` (the default, the spec's behavior): the DR is
 //! done when `Resolved=True` carries its current `metadata.generation`. A
@@ -41,15 +41,15 @@
 //! resumes. A pending DR looks again at the deadline, not up to a poll
 //! period later.
 //!
-//! **Ownership** (decision 4): an object that already exists when the DR
-//! would create it is left untouched, counts as Success, and is recorded
-//! with `status.preexisting: true`; it is never deleted, and `keepApplied`
-//! never applies over it. Only the object this DR created (its uid is in
-//! `status.ownerReferences`) is deleted, with a uid precondition, when the
-//! DR is deleted (the DR carries the operator's finalizer until then). An
-//! object whose creation the status never recorded (the operator stopped
-//! between the apply and the status write) counts as pre-existing: the
-//! safe side of that race.
+//! **Ownership** (docs/deferred.md, "Existing objects"): an object that already
+//! exists when the DR would create it is left untouched, counts as Success, and
+//! is recorded with `status.preexisting: true`; it is never deleted, and
+//! `keepApplied` never applies over it. Only the object this DR created (its
+//! uid is in `status.ownerReferences`) is deleted, with a uid precondition,
+//! when the DR is deleted (the DR carries the operator's finalizer until then).
+//! An object whose creation the status never recorded (the operator stopped
+//! between the apply and the status write) counts as pre-existing: the safe
+//! side of that race.
 //!
 //! Errors (invalid spec, unknown kind, RBAC) show as `Resolved=False/Error`
 //! and `Failed=True/Error/<message>`, with a Warning Event when the message
@@ -413,13 +413,6 @@ fn created_by_us(status: &DeferredResourceStatus) -> Option<&CreatedObject> {
         .owner_references
         .as_ref()
         .filter(|o| status.preexisting != Some(true) && !o.uid.is_empty())
-}
-
-/// Whether the DR may apply its resource over what exists: nothing (it
-/// creates it), or the object it created itself (same uid). Any other
-/// object is someone else's (decision 4).
-pub fn may_apply(status: &DeferredResourceStatus, existing_uid: Option<&str>) -> bool {
-    existing_uid.is_none_or(|uid| created_by_us(status).is_some_and(|c| c.uid == uid))
 }
 
 /// The object this DR created before, when its resource no longer
@@ -885,20 +878,13 @@ mod tests {
     }
 
     #[test]
-    fn only_objects_this_dr_created_are_applied_over_or_deleted() {
-        let fresh = DeferredResourceStatus::default();
-        assert!(may_apply(&fresh, None));
-        assert!(!may_apply(&fresh, Some("u1")), "someone else's object");
-
+    fn only_objects_this_dr_created_are_replaced() {
         let ours = resolved_dr("u1", false).status.unwrap();
-        assert!(may_apply(&ours, Some("u1")));
-        assert!(!may_apply(&ours, Some("u2")), "a new object took the name");
         assert_eq!(replaced(&ours, Some("u1")), None);
         assert_eq!(replaced(&ours, Some("u2")), Some(&record("u1")));
         assert_eq!(replaced(&ours, None), Some(&record("u1")));
 
         let theirs = resolved_dr("u1", true).status.unwrap();
-        assert!(!may_apply(&theirs, Some("u1")));
         assert_eq!(replaced(&theirs, Some("u2")), None);
         assert_eq!(replaced(&theirs, None), None);
         assert_eq!(theirs.preexisting, Some(true));

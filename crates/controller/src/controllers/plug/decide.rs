@@ -66,7 +66,8 @@ pub fn decide(plug: &Plug, socket: Option<&Socket>) -> Step {
 /// hash to `hash`: `coupled` for a new coupling (including one whose hooks
 /// ran but whose result phase has not completed yet: `coupledSocket` is
 /// set, `inputsHash` is not), `updated` when the inputs changed since the
-/// last completed cycle (decision 5), else none.
+/// last completed cycle (docs/lifecycle.md, "Level-triggered updates"),
+/// else none.
 pub fn cycle(status: &PlugStatus, socket_uid: &str, hash: &str) -> Option<CouplingEvent> {
     match (&status.coupled_socket, status.inputs_hash.as_deref()) {
         (Some(c), Some(done)) if c.uid == socket_uid => {
@@ -76,10 +77,10 @@ pub fn cycle(status: &PlugStatus, socket_uid: &str, hash: &str) -> Option<Coupli
     }
 }
 
-/// Namespace rules of the socket (§2.10, decision 7): the deny and allow
-/// patterns (unanchored regular-expression searches; an invalid one is an
-/// error), then `namespaceSelector` against `labels`, the labels of the
-/// plug's namespace (read only when the socket has a selector).
+/// Namespace rules of the socket (docs/lifecycle.md, "Namespace rules"): the
+/// deny and allow patterns (unanchored regular-expression searches; an invalid
+/// one is an error), then `namespaceSelector` against `labels`, the labels of
+/// the plug's namespace (read only when the socket has a selector).
 pub fn admission(
     namespace: &str,
     labels: &BTreeMap<String, String>,
@@ -156,7 +157,8 @@ pub(super) fn mark_succeeded(status: &mut PlugStatus, generation: Option<i64>) {
 
 /// Fingerprint of what a cycle's hooks see: both objects' identity and
 /// spec, and both resolved configs. Stored in `status.progress` so a retry
-/// whose hooks already ran for the same inputs skips them (A13), while a
+/// whose hooks already ran for the same inputs skips them (docs/lifecycle.md,
+/// "Result phase"), while a
 /// changed config runs them again. It covers secret values, so only its
 /// equality means anything.
 pub(super) fn hooks_fingerprint(
@@ -216,7 +218,8 @@ pub(super) fn mark_side_done(progress: &mut CycleProgress, side: Side) {
 
 /// Whether a side's hooks hold a step that must not run twice: an
 /// apparatus call, or a `recreate` (each repeat deletes and re-creates its
-/// object). Decision 6 makes hooks at-least-once: a server-side apply and a
+/// object). Hooks run at least once (docs/lifecycle.md, "At-least-once hooks
+/// and resume"): a server-side apply and a
 /// delete are idempotent, so repeating them after a crash does no harm and
 /// needs no status write. Only an unrepeatable step needs its progress
 /// written before it runs, and its completion before the next step.

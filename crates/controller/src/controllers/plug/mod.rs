@@ -1,17 +1,24 @@
-//! The Plug reconciler (§2.3–2.11 with README decisions 4–8).
+//! The Plug reconciler (docs/lifecycle.md, "Plug passes", and the sections
+//! it links).
 //!
 //! Level-triggered: every pass reads the plug and its socket fresh, decides
-//! from that snapshot ([`decide`], [`cycle`]) and writes only what differs,
+//! from that snapshot ([`decide()`], [`cycle`]) and writes only what differs,
 //! so an idle coupled pair causes no writes at all. Each write triggers the
 //! next pass through the watch, so a pass does at most one lifecycle step
 //! before its status write, except the coupled/updated cycle, which
-//! persists its progress as it goes (decision 6).
+//! persists its progress as it goes (docs/lifecycle.md, "At-least-once
+//! hooks and resume").
 //!
-//! [`decide`] holds the pure part; this module does the I/O of a pass.
+//! [`decide`](mod@decide) holds the pure part; this module does the I/O of
+//! a pass.
 
 pub mod decide;
 
-use decide::*;
+use decide::{
+    Step, admission, cycle, decide, event_words, forget_coupling, has_unrepeatable_steps,
+    hooks_fingerprint, in_process, mark_side_done, mark_succeeded, needs_namespace_labels,
+    own_fingerprint, recreates, resume, side_done, stored_results,
+};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -82,7 +89,8 @@ pub async fn reconcile(
 /// One reconcile pass over a fresh copy of the plug.
 ///
 /// Status changes are staged in `plug.status` and written at checkpoints
-/// (around a step that must not run twice, decision 6), when a step fails
+/// (around a step that must not run twice: docs/lifecycle.md, "At-least-once
+/// hooks and resume"), when a step fails
 /// and at the end of the pass, so a plain coupling writes its status once.
 struct Pass<'c> {
     ctx: &'c Context,
@@ -276,7 +284,8 @@ impl Pass<'_> {
             BTreeMap::new()
         };
         if let Err(refusal) = admission(&namespace, &labels, socket) {
-            // Decision 7: a plug the socket stops allowing is decoupled.
+            // A plug the socket stops allowing is decoupled
+            // (docs/lifecycle.md, "Namespace rules").
             if coupled {
                 self.decouple(socket).await?;
                 self.clear_coupling(true).await?;
@@ -350,16 +359,18 @@ impl Pass<'_> {
             self.run_sides(&coupling, socket, &hooks, &mut progress, starting)
                 .await?;
         }
-        // From here on the plug counts as coupled (§2.4: the socket lists
-        // it while its result is pending, A13, and deleting it runs the
-        // decoupled hooks). A failure below writes this with `Failed`.
+        // From here on the plug counts as coupled: the socket lists it
+        // while its result is pending, and deleting it runs the decoupled
+        // hooks (docs/lifecycle.md, "Socket status" and "Result phase").
+        // A failure below writes this with `Failed`.
         self.stage(|s, _| {
             s.progress = Some(progress);
             s.coupled_socket = Some(coupled_ref);
         });
 
-        // Result phase (§2.8): a missing required result fails here and is
-        // retried without running the hooks again (A13).
+        // Result phase (docs/lifecycle.md, "Result phase"): a missing
+        // required result fails here and is retried without running the
+        // hooks again.
         let results = coupling.results(&sources, &configs)?;
         self.redactor = coupling.redactor(
             &sources,
@@ -400,7 +411,7 @@ impl Pass<'_> {
         self.redactor = coupling.redactor(&sources, &[]);
         self.ctx
             .apparatus
-            .fill_configs(coupling, &mut sources)
+            .fill_configs::<ReconcileError>(coupling, &mut sources)
             .await?;
         let configs = coupling.configs(&sources)?;
         self.redactor = coupling.redactor(&sources, &[&configs.plug, &configs.socket]);
@@ -408,9 +419,9 @@ impl Pass<'_> {
     }
 
     /// Decoupled hooks and the auto-delete pass of both sides, plug first
-    /// (§2.7), resuming at the side a failed attempt left. Stages the
-    /// progress; the caller forgets the coupling. The socket's status is
-    /// left to the socket controller.
+    /// (docs/lifecycle.md, "Decoupling"), resuming at the side a failed attempt
+    /// left. Stages the progress; the caller forgets the coupling. The socket's
+    /// status is left to the socket controller.
     async fn decouple(&mut self, socket: &Socket) -> Result<()> {
         let plug = self.plug.clone();
         let coupling = Coupling::new(&plug, socket)?;
@@ -501,7 +512,8 @@ impl Pass<'_> {
         self.flush().await.map(drop)
     }
 
-    /// Runs one side's hooks of a coupling event (§2.8), timed: its
+    /// Runs one side's hooks of a coupling event (docs/lifecycle.md, "Order
+    /// of hooks"), timed: its
     /// apparatus, its resources, then its Event.
     async fn side_hooks(
         &self,
@@ -523,7 +535,8 @@ impl Pass<'_> {
         self.ctx.metrics.time_hooks(event, side, run).await
     }
 
-    /// Re-applies both sides' `reconcile: true` resources (decision 9), so
+    /// Re-applies both sides' `reconcile: true` resources (docs/lifecycle.md,
+    /// "Drift repair"), so
     /// objects changed or deleted between events return to their rendered
     /// state on the next pass: a watched input's change, or the resync.
     async fn repair_drift(&self, coupling: &Coupling<'_>, configs: &Configs) -> Result<()> {

@@ -1,4 +1,5 @@
-//! The Socket reconciler (§2.6 with decisions 4 and 8).
+//! The Socket reconciler (docs/lifecycle.md, "Socket status" and
+//! "Deletion").
 //!
 //! The socket controller is the only writer of socket status. It never
 //! touches plugs: `coupledPlugs` is computed from the plugs whose
@@ -105,10 +106,10 @@ impl Pass<'_> {
         Ok(Action::await_change())
     }
 
-    /// Deletion. Decision 4: every plug decouples (through its own watch on
-    /// sockets) before the deleted hooks run and the socket goes, unless
-    /// the deletion is forced (`FORCE_DELETE_ANNOTATION`): then the socket
-    /// goes at once, and failing deleted hooks only warn.
+    /// Deletion (docs/lifecycle.md, "Deletion"): every plug decouples (through
+    /// its own watch on sockets) before the deleted hooks run and the socket
+    /// goes, unless the deletion is forced (`FORCE_DELETE_ANNOTATION`): then
+    /// the socket goes at once, and failing deleted hooks only warn.
     async fn finalize(&mut self, coupled: Vec<CoupledRef>) -> Result<Action> {
         let forced = force_delete(self.socket.annotations());
         let waiting = !coupled.is_empty() && !forced;

@@ -233,7 +233,7 @@ fn print_usage(url: &str, kubeconfig: &Path) {
     let path = kubeconfig.display();
     println!(
         "\nintegration-operator dev: kube-emulator serving {url}, the CRDs installed, the operator running\n\
-         as {} (ClusterRole {}, spec §7.2).\n\
+         as {} (ClusterRole {}, see docs/operations.md).\n\
          The kubeconfig {path} is cluster-admin:\n\n  \
          export KUBECONFIG={path}\n  \
          kubectl get plugs,sockets -A\n  \
