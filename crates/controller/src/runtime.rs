@@ -36,6 +36,7 @@ use kube::runtime::{PredicateConfig, WatchStreamExt, reflector, watcher};
 use kube::{Client, Resource, ResourceExt};
 use kube_declarative::{Declarative, Marks, Observer, Runtime};
 
+use crate::EventRecorder;
 use crate::apparatus::{ApparatusOptions, reaper};
 use crate::cluster::Cluster;
 use crate::context;
@@ -418,7 +419,12 @@ where
         applications,
     ))
     .watches(kinds::component(), None, |c, _| app_of_component(c))
-    .run_until(shutdown.clone());
+    .recorder(Arc::new(TimedRecorder {
+        events: ctx.recorder.clone(),
+        metrics: ctx.metrics.clone(),
+    }));
+    ctx.metrics.applications.watch(applications.parents());
+    let applications = applications.run_until(shutdown.clone());
     let components = app_kinds(declarative(
         ctx,
         options,
@@ -429,6 +435,30 @@ where
     .run_until(shutdown);
     async move {
         tokio::join!(applications, components);
+    }
+}
+
+/// The Application controller's Events, timing each Application's first
+/// `Running` on the way (the transition's Event is when it happens).
+struct TimedRecorder {
+    events: EventRecorder,
+    metrics: Arc<Metrics>,
+}
+
+impl kube_declarative::Recorder<Application> for TimedRecorder {
+    fn record<'a>(
+        &'a self,
+        app: &'a Application,
+        event: &'a kube_declarative::Event,
+    ) -> futures::future::BoxFuture<'a, ()> {
+        if event.reason == workload_health::Phase::Running.as_str() {
+            let created = app.meta().creation_timestamp.as_ref().map(|t| t.0);
+            let uid = app.uid().unwrap_or_default();
+            self.metrics
+                .applications
+                .running(&uid, created, jiff::Timestamp::now());
+        }
+        kube_declarative::Recorder::record(&self.events, app, event)
     }
 }
 

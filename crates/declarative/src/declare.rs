@@ -246,6 +246,12 @@ pub struct Apply {
     /// An existing object with this uid counts as ours though unmarked
     /// (one the parent recorded having created).
     pub owned_uid: Option<String>,
+    /// Fields to hand over before this apply: applied first (forced) under
+    /// a second field manager, `<field manager>-handover`, so that fields
+    /// this apply no longer sets keep their live value instead of being
+    /// removed (say `spec.replicas` left to an autoscaler). The same
+    /// identity as `object`, with only those fields.
+    pub handover: Option<Value>,
 }
 
 impl Child {
@@ -256,6 +262,7 @@ impl Child {
             force: false,
             mark: true,
             owned_uid: None,
+            handover: None,
         })
     }
 
@@ -272,6 +279,11 @@ impl Child {
     /// The same, owning an existing object with `uid`.
     pub fn owning(self, uid: Option<String>) -> Self {
         self.map_apply(|a| a.owned_uid = uid)
+    }
+
+    /// The same, handing `fields` over first (see [`Apply::handover`]).
+    pub fn handing_over(self, fields: Value) -> Self {
+        self.map_apply(|a| a.handover = Some(fields))
     }
 
     fn map_apply(mut self, change: impl FnOnce(&mut Apply)) -> Self {

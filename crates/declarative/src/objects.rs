@@ -71,6 +71,14 @@ impl Objects {
         }
     }
 
+    /// The same objects, applied as another field manager.
+    pub fn as_manager(&self, field_manager: &str) -> Self {
+        Objects {
+            field_manager: field_manager.into(),
+            ..self.clone()
+        }
+    }
+
     /// How long [`recreate`](Self::recreate) waits for the old object.
     pub fn with_deletion_timeout(mut self, timeout: Duration) -> Self {
         self.deletion_timeout = timeout;

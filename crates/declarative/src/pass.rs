@@ -301,6 +301,12 @@ async fn apply_child<D: Declarative>(
         }
         Write::Apply { drift } => drift,
     };
+    if let Some(fields) = &apply.handover {
+        let manager = format!("{}-handover", marks.field_manager);
+        if let Err(e) = objects.as_manager(&manager).apply_forced(fields).await {
+            return Outcome::Failed(Failure::from(&e));
+        }
+    }
     let written = if apply.force {
         objects.apply_forced(&body).await
     } else {

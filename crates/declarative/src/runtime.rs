@@ -125,6 +125,9 @@ pub struct Runtime<D: Declarative> {
     pub(crate) observer: Option<Observer>,
     pub(crate) follow_crds: bool,
     pub(crate) failures: Mutex<HashMap<String, u32>>,
+    /// The parents' cache, filled once the runtime runs.
+    parents: Store<D::Parent>,
+    parent_writer: Mutex<Option<reflector::store::Writer<D::Parent>>>,
 }
 
 /// First retry delay after a failed pass; doubles per consecutive failure.
@@ -138,6 +141,7 @@ impl<D: Declarative> Runtime<D> {
     /// A runtime named `name` (logs, Events) running `declarative` through
     /// `client`, marking children with `marks`.
     pub fn new(client: Client, declarative: D, name: &str, marks: Marks) -> Self {
+        let writer = reflector::store::Writer::default();
         Runtime {
             declarative: Arc::new(declarative),
             name: name.to_string(),
@@ -153,6 +157,8 @@ impl<D: Declarative> Runtime<D> {
             observer: None,
             follow_crds: false,
             failures: Mutex::default(),
+            parents: writer.as_reader(),
+            parent_writer: Mutex::new(Some(writer)),
         }
     }
 
@@ -239,6 +245,12 @@ impl<D: Declarative> Runtime<D> {
         self
     }
 
+    /// The parents as the runtime's cache holds them (empty until it runs):
+    /// for gauges computed at scrape time, say.
+    pub fn parents(&self) -> Store<D::Parent> {
+        self.parents.clone()
+    }
+
     /// The operator's own client.
     pub(crate) fn client(&self) -> &Client {
         self.impersonation.base()
@@ -250,7 +262,14 @@ impl<D: Declarative> Runtime<D> {
         S: Future<Output = ()> + Send + Sync + 'static,
     {
         let shutdown = futures::FutureExt::shared(Box::pin(shutdown));
-        let (parents, parent_changes) = parent_changes::<D::Parent>(self.client(), &self.namespace);
+        let writer = self
+            .parent_writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let writer = writer.unwrap_or_default();
+        let parents = writer.as_reader();
+        let parent_changes = parent_changes::<D::Parent>(self.client(), &self.namespace, writer);
         let mut controller = Controller::for_stream(parent_changes, parents.clone())
             .with_config(Config::default().concurrency(self.concurrency));
         let mut stores = Vec::new();
@@ -383,20 +402,16 @@ fn error_policy<D: Declarative>(
 fn parent_changes<P: crate::declare::Parent>(
     client: &Client,
     namespace: &Option<String>,
-) -> (
-    Store<P>,
-    impl Stream<Item = Result<P, watcher::Error>> + Send + 'static,
-) {
+    writer: reflector::store::Writer<P>,
+) -> impl Stream<Item = Result<P, watcher::Error>> + Send + 'static {
     let api: Api<P> = match namespace {
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
     };
-    let (store, writer) = reflector::store();
-    let changes = reflector(writer, watcher(api, watcher::Config::default()))
+    reflector(writer, watcher(api, watcher::Config::default()))
         .default_backoff()
         .applied_objects()
-        .predicate_filter(acted_on::<P>, PredicateConfig::default());
-    (store, changes)
+        .predicate_filter(acted_on::<P>, PredicateConfig::default())
 }
 
 /// Hashes what a pass acts on in the parent itself.

@@ -49,7 +49,7 @@ fn crds_output() -> String {
 }
 
 #[test]
-fn crds_prints_three_crds_as_yaml() {
+fn crds_prints_five_crds_as_yaml() {
     let yaml = crds_output();
     let docs: Vec<CustomResourceDefinition> =
         serde_saphyr::from_multiple(&yaml).expect("valid YAML");
@@ -63,6 +63,8 @@ fn crds_prints_three_crds_as_yaml() {
             "plugs.integration.rock8s.com",
             "sockets.integration.rock8s.com",
             "deferredresources.integration.rock8s.com",
+            "applications.integration.rock8s.com",
+            "components.integration.rock8s.com",
         ]
     );
     assert_eq!(

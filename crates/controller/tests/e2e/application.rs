@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use integration_controller::RunOptions;
 
-use crate::harness::{Op, condition, eventually};
+use crate::harness::{Op, condition, eventually, sample, scrape};
 
 /// Baseline B0: web (a Deployment of 2) connects to api (a StatefulSet
 /// with storage and metrics).
@@ -363,6 +363,32 @@ async fn ap2_never_running_early() {
     deployment_ready(&op, "shop", "web").await;
     let done = app_is(&op, "shop", "Running", "AllComponentsReady").await;
     assert_eq!(done.status.unwrap().message, None);
+
+    // The metrics: one Application, Running (once the cache has the
+    // status), timed once.
+    let text = eventually("the gauge follows the cache", || async {
+        let text = scrape(&op.metrics);
+        let running = sample(
+            &text,
+            r#"integration_operator_applications{phase="Running"}"#,
+        );
+        (running == Some(1.0)).then_some(text)
+    })
+    .await;
+    assert_eq!(
+        sample(
+            &text,
+            r#"integration_operator_applications{phase="Pending"}"#
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "integration_operator_application_time_to_running_seconds_count"
+        ),
+        Some(1.0)
+    );
 }
 
 #[tokio::test]
@@ -684,6 +710,25 @@ async fn ap8_ownership_drift_and_pruning() {
             .then_some(())
     })
     .await;
+
+    // replicas set, then removed: handed over at its live value, not 1.
+    op.apply(&at(B0, "shop").replace("      replicas: 2\n", ""))
+        .await;
+    eventually("ReplicasHandedOver", || async {
+        op.events("shop", "shop")
+            .await
+            .contains(&"ReplicasHandedOver".to_string())
+            .then_some(())
+    })
+    .await;
+    settled(&op).await;
+    let web = deployments(&op, "shop").get("web").await.unwrap();
+    assert_eq!(web.spec.replicas, Some(2), "kept, not scaled to 1");
+    assert!(
+        !web.annotations()
+            .contains_key("integration.rock8s.com/replicas-set")
+    );
+    op.apply(&at(B0, "shop")).await;
 
     // replicas omitted: not ours, and another manager's value survives.
     let api = stateful_set(&op, "shop", "api").await;

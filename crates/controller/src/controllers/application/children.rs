@@ -14,6 +14,11 @@ pub const NAME: &str = "app.kubernetes.io/name";
 /// `app.kubernetes.io/managed-by`: who applies it.
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 
+/// On a workload whose `spec.replicas` the component sets: when the
+/// component stops setting it, the field is handed over (kept at its live
+/// value) rather than dropped, which would scale the workload to 1.
+pub const REPLICAS_SET: &str = "integration.rock8s.com/replicas-set";
+
 /// `apiVersion` of ServiceMonitors.
 pub const MONITORING_API: &str = "monitoring.coreos.com/v1";
 
@@ -100,11 +105,12 @@ fn workload(place: &Place<'_>, part: &Part<'_>, env: &[(String, String)]) -> Val
     } else if let Some(deadline) = w.progress_deadline_seconds {
         spec.insert("progressDeadlineSeconds".into(), json!(deadline));
     }
-    json!({
-        "apiVersion": "apps/v1", "kind": part.kind(),
-        "metadata": {"name": part.name, "namespace": place.namespace, "labels": labels(place, part)},
-        "spec": spec,
-    })
+    let mut metadata =
+        json!({"name": part.name, "namespace": place.namespace, "labels": labels(place, part)});
+    if w.replicas.is_some() {
+        metadata["annotations"] = json!({REPLICAS_SET: "true"});
+    }
+    json!({"apiVersion": "apps/v1", "kind": part.kind(), "metadata": metadata, "spec": spec})
 }
 
 /// The pod template: our labels over the user's, the container, volumes.

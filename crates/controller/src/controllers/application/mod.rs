@@ -322,22 +322,67 @@ fn plan_children<P>(
             == Some(reason::IMMUTABLE_FIELD_CHANGED);
     plan.children
         .iter()
-        .map(|object| {
-            let live = ObjectRef::of(object)
-                .ok()
-                .and_then(|id| snapshot.child(&id).map(|c| (id, c)));
-            match live {
-                Some((id, live))
-                    if recreate && matches!(id.kind.as_str(), "Deployment" | "StatefulSet") =>
-                {
-                    Child::Delete {
-                        object: id,
-                        uid: live.uid().unwrap_or_default(),
-                        orphan: true,
-                    }
-                }
-                _ => Child::apply(object.clone()).forced(),
+        .map(|object| child_for(snapshot, object, recreate))
+        .collect()
+}
+
+/// How to ask for one child: applied (forced: the component owns what it
+/// sets), its `spec.replicas` handed over first when the component
+/// stopped setting it, or, for a workload to recreate, deleted leaving its
+/// pods and claims (the next pass creates it again).
+fn child_for<P>(snapshot: &Snapshot<P>, object: &serde_json::Value, recreate: bool) -> Child {
+    let apply = Child::apply(object.clone()).forced();
+    let Some((id, live)) = ObjectRef::of(object)
+        .ok()
+        .and_then(|id| snapshot.child(&id).map(|c| (id, c)))
+    else {
+        return apply;
+    };
+    if !matches!(id.kind.as_str(), "Deployment" | "StatefulSet") {
+        return apply;
+    }
+    if recreate {
+        return Child::Delete {
+            uid: live.uid().unwrap_or_default(),
+            object: id,
+            orphan: true,
+        };
+    }
+    if !handing_over(object, live) {
+        return apply;
+    }
+    let fields = serde_json::json!({
+        "apiVersion": id.api_version, "kind": id.kind,
+        "metadata": {"name": id.name, "namespace": id.namespace},
+        "spec": {"replicas": live.data["spec"]["replicas"]},
+    });
+    apply.handing_over(fields)
+}
+
+/// Whether `desired` no longer sets `spec.replicas` that the live
+/// workload had from us: it is handed over, not dropped.
+fn handing_over(desired: &serde_json::Value, live: &DynamicObject) -> bool {
+    let set_before = live
+        .metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(children::REPLICAS_SET));
+    set_before && desired["spec"].get("replicas").is_none()
+}
+
+/// The Events of handing `spec.replicas` over, one per workload.
+fn handover_events(children: &[Child]) -> Vec<Event> {
+    children
+        .iter()
+        .filter_map(|child| match child {
+            Child::Apply(apply) if apply.handover.is_some() => {
+                let id = ObjectRef::of(&apply.object).ok()?;
+                Some(Event::normal(
+                    "ReplicasHandedOver",
+                    format!("{id}: spec.replicas is no longer set by the component; its live value is kept for other managers (an autoscaler, kubectl scale)"),
+                ))
             }
+            _ => None,
         })
         .collect()
 }
@@ -494,6 +539,7 @@ fn finish<P>(
     let before_phase = previous.and_then(|s| s.phase.as_deref());
     desired.events = status::events(kind, name, before_phase, phase, &message, &outcomes);
     desired.events.extend(metrics_warning);
+    desired.events.extend(handover_events(&desired.children));
     // An immutable change to recreate: look again at once (the next pass
     // deletes the workload, leaving its pods and claims).
     let recreating = plans.iter().filter(|p| p.recreate).any(|p| {

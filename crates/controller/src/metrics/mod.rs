@@ -49,6 +49,14 @@
 //! * `coupled_plugs`: plugs coupled to a socket (`status.coupledSocket`);
 //! * `sockets`: sockets;
 //! * `socket_plugs_max`: the most plugs coupled to one socket.
+//! * `applications{phase}`: Applications by `status.phase` (`Pending`,
+//!   `Running`, `Degraded`, `Failed`, and `Unknown` before the first
+//!   pass), every phase always there.
+//!
+//! And `application_time_to_running_seconds`: a histogram of the time from
+//! an Application's creation to its first `Running`, observed when this
+//! process sees the transition (once per Application; a recovery from
+//! `Degraded` is not counted again).
 //!
 //! Plugs per socket with a label per socket would be one series per socket:
 //! unbounded, and a series that outlives its socket. What a platform
@@ -79,6 +87,10 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::status;
+
+mod applications;
+
+pub use applications::Applications;
 
 /// A controller, as the `controller` label names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -261,6 +273,8 @@ pub struct Metrics {
     template_errors: Family<SideLabels, Counter>,
     leader: Family<LeaseLabels, Gauge>,
     couplings: Couplings,
+    /// Applications by phase, and their time to first Running.
+    pub applications: Applications,
 }
 
 impl Default for Metrics {
@@ -272,6 +286,7 @@ impl Default for Metrics {
             template_errors: Family::default(),
             leader: Family::default(),
             couplings: Couplings::default(),
+            applications: Applications::default(),
         }
     }
 }
@@ -375,6 +390,12 @@ impl Metrics {
             self.template_errors.clone(),
         );
         registry.register_collector(Box::new(self.couplings.clone()));
+        registry.register(
+            "integration_operator_application_time_to_running_seconds",
+            "Seconds from an Application's creation to its first Running phase",
+            self.applications.to_running(),
+        );
+        registry.register_collector(Box::new(self.applications.clone()));
     }
 }
 
