@@ -36,6 +36,7 @@ mod status;
 pub use apparatus::ApparatusOptions;
 pub use cluster::Cluster;
 pub use context::run_rendered;
+pub use controllers::application;
 pub use events::EventRecorder;
 pub use fetch::{MapReader, fetch};
 pub use kube_declarative::{Deletion, Error, ObjectRef, RestMapper, Result, service_account_user};
