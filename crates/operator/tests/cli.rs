@@ -49,7 +49,7 @@ fn crds_output() -> String {
 }
 
 #[test]
-fn crds_prints_five_crds_as_yaml() {
+fn crds_prints_every_crd_as_yaml() {
     let yaml = crds_output();
     let docs: Vec<CustomResourceDefinition> =
         serde_saphyr::from_multiple(&yaml).expect("valid YAML");
@@ -539,6 +539,188 @@ fn render_help_says_event_paths_are_never_called() {
         "--no-apparatus",
         "never called",
     ] {
+        assert!(help.contains(text), "{text}: {help}");
+    }
+}
+
+/// Runs `render` on examples/shop's Application and Component, with
+/// `extra` arguments (say, its facts file).
+fn render_shop(extra: &[&str]) -> (Output, serde_json::Value) {
+    let dir = format!("{}/../../examples/shop", env!("CARGO_MANIFEST_DIR"));
+    let (app, component) = (
+        format!("{dir}/20-application.yaml"),
+        format!("{dir}/30-component.yaml"),
+    );
+    let mut args = vec!["render", "--application", &app, "--component", &component];
+    let facts = extra
+        .iter()
+        .map(|f| format!("{dir}/{f}"))
+        .collect::<Vec<_>>();
+    for f in &facts {
+        args.extend(["--facts", f.as_str()]);
+    }
+    let output = run(&args, None);
+    let report = serde_saphyr::from_str(&stdout(&output)).unwrap_or_default();
+    (output, report)
+}
+
+/// `Kind/name` of each rendered child.
+fn child_names(rendered: &serde_json::Value) -> Vec<String> {
+    rendered["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{}/{}",
+                c["kind"].as_str().unwrap(),
+                c["metadata"]["name"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// The `status` of `type_` in a rendered status.
+fn condition<'r>(rendered: &'r serde_json::Value, type_: &str) -> &'r serde_json::Value {
+    rendered["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == type_)
+        .unwrap_or_else(|| panic!("no {type_} condition in {rendered:#}"))
+}
+
+#[test]
+fn render_predicts_the_shop_running_with_its_facts() {
+    let (output, report) = render_shop(&["facts.yaml"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let app = &report["application"];
+    assert_eq!(app["name"], "shop/shop");
+    assert_eq!(
+        child_names(app),
+        [
+            "Deployment/web",
+            "Service/web",
+            "StatefulSet/api",
+            "Service/api",
+            "ServiceMonitor/api",
+        ]
+    );
+    let api = &app["children"][2];
+    assert_eq!(
+        api["spec"]["volumeClaimTemplates"][0]["metadata"]["name"],
+        "data"
+    );
+    let env = &app["children"][0]["spec"]["template"]["spec"]["containers"][0]["env"];
+    assert!(
+        env.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["name"] == "API_SERVICE_HOST" && e["value"] == "api.shop.svc.cluster.local"),
+        "{env:#}"
+    );
+    assert_eq!(app["status"]["phase"], "Running", "{app:#}");
+    assert_eq!(app["status"]["ready"], "3/3");
+    assert_eq!(condition(app, "Ready")["status"], "True");
+    assert_eq!(condition(app, "MetricsAvailable")["status"], "True");
+    let worker = &report["components"][0];
+    assert_eq!(worker["name"], "shop/worker");
+    assert_eq!(child_names(worker), ["Deployment/worker"]);
+    assert_eq!(worker["status"]["phase"], "Running", "{worker:#}");
+}
+
+/// Without facts: a bare cluster right after the apply.
+#[test]
+fn render_predicts_the_shop_pending_without_facts() {
+    let (output, report) = render_shop(&[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let app = &report["application"];
+    assert_eq!(app["status"]["phase"], "Pending", "{app:#}");
+    assert_eq!(app["status"]["ready"], "0/3");
+    assert_eq!(
+        condition(app, "Ready")["reason"],
+        "LatestGenerationNotObserved"
+    );
+    // No monitoring API: no ServiceMonitor, and the status says why.
+    assert!(!child_names(app).contains(&"ServiceMonitor/api".to_string()));
+    let metrics = condition(app, "MetricsAvailable");
+    assert_eq!(metrics["status"], "False");
+    assert_eq!(metrics["reason"], "ServiceMonitorAPINotFound");
+    assert_eq!(report["components"][0]["status"]["phase"], "Pending");
+}
+
+#[test]
+fn render_refuses_an_invalid_application_naming_the_field_and_exits_1() {
+    let dir = scratch("render_refuses_an_invalid_application");
+    let file = dir.join("app.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: integration.rock8s.com/v1beta1\nkind: Application\n\
+         metadata: {name: shop, namespace: shop}\n\
+         spec:\n  components:\n    - {name: web, image: nginx, connectsTo: [{component: db, port: sql}]}\n",
+    )
+    .unwrap();
+    let output = run(&["render", "--application", file.to_str().unwrap()], None);
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_saphyr::from_str(&stdout(&output)).unwrap();
+    let app = &report["application"];
+    assert_eq!(app["status"]["phase"], "Failed");
+    assert_eq!(condition(app, "Ready")["reason"], "InvalidSpec");
+    assert!(child_names(app).is_empty(), "nothing is applied: {app:#}");
+    let field = "spec.components[0].connectsTo[0].component";
+    assert!(
+        app["status"]["message"].as_str().unwrap().contains(field),
+        "{app:#}"
+    );
+    let err = stderr(&output);
+    assert!(
+        err.contains("Application shop/shop: invalid spec") && err.contains(field),
+        "{err}"
+    );
+}
+
+#[test]
+fn render_names_the_file_and_field_of_bad_facts() {
+    let dir = scratch("render_names_the_file_and_field_of_bad_facts");
+    let facts = dir.join("facts.yaml");
+    std::fs::write(&facts, "kind: ClusterFacts\nworkloads:\n  web: ready\n").unwrap();
+    let app = format!(
+        "{}/../../examples/shop/20-application.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let output = run(
+        &[
+            "render",
+            "--application",
+            &app,
+            "--facts",
+            facts.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(
+        err.contains("facts.yaml: workloads.web: must be an object"),
+        "{err}"
+    );
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn render_takes_applications_or_a_plug_and_socket_not_both() {
+    let output = run(
+        &["render", "--application", "a.yaml", "--plug", "p.yaml"],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("cannot be used with"),
+        "{}",
+        stderr(&output)
+    );
+    let help = stdout(&run(&["render", "--help"], None));
+    for text in ["--application", "--component", "--facts"] {
         assert!(help.contains(text), "{text}: {help}");
     }
 }

@@ -243,3 +243,53 @@ fn serves_a_kubeconfig_kubectl_can_use_until_sigterm() {
     };
     assert!(status.success(), "{status}");
 }
+
+/// examples/shop: an Application with a Deployment, a StatefulSet with
+/// storage and a ServiceMonitor (its CRD is in the example), and a
+/// Component. No workload controller runs, so they stay Pending but
+/// reconciled, which `--once` counts as fine.
+#[test]
+fn once_reports_the_shop_application_and_its_component() {
+    let output = dev_once(&example("shop"));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report: Value = serde_saphyr::from_str(&stdout(&output)).unwrap();
+    assert!(report.get("plugs").is_none(), "{report:#}");
+    let app = &report["applications"][0];
+    assert_eq!(app["name"], "shop/shop");
+    assert_eq!(app["reconciled"], true);
+    assert_eq!(app["phase"], "Pending", "{app:#}");
+    assert_eq!(app["reason"], "LatestGenerationNotObserved");
+    assert_eq!(app["ready"], "0/3");
+    let children: Vec<&str> = app["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    for child in [
+        "Deployment/web",
+        "Service/web",
+        "StatefulSet/api",
+        "Service/api",
+        "ServiceMonitor/api",
+    ] {
+        assert!(children.contains(&child), "{child}: {app:#}");
+    }
+    assert!(
+        !children.contains(&"Deployment/worker"),
+        "the Component owns its Deployment: {app:#}"
+    );
+    let conditions = app["conditions"].as_array().unwrap();
+    assert!(
+        conditions.contains(&Value::from("MetricsAvailable=True/ServiceMonitorAPIFound")),
+        "{app:#}"
+    );
+    let worker = &report["components"][0];
+    assert_eq!(worker["name"], "shop/worker");
+    assert_eq!(worker["reconciled"], true);
+    assert_eq!(
+        worker["children"],
+        serde_json::json!(["Deployment/worker"]),
+        "{worker:#}"
+    );
+}

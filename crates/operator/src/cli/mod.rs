@@ -27,8 +27,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Print the CustomResourceDefinitions (Plug, Socket, DeferredResource)
-    /// as multi-document YAML, ready for `kubectl apply -f -`.
+    /// Print the CustomResourceDefinitions (Plug, Socket, DeferredResource,
+    /// Application, Component) as multi-document YAML, ready for
+    /// `kubectl apply -f -`.
     Crds,
     /// Render one template ({% %} delimiters) with data from a JSON or YAML
     /// file, as the operator would.
@@ -38,6 +39,9 @@ enum Command {
     Run(run::Args),
     /// Show offline what a plug and its socket would do: both configs, both
     /// results, and the resources each side applies or deletes at each event.
+    /// Or, with --application/--component, what an Application and its
+    /// Components would create and their predicted status, through the
+    /// controllers' own functions (exit 1 when a spec is invalid).
     ///
     /// A side's apparatus `/config` is called when its endpoint is an
     /// absolute URL or --plug-apparatus/--socket-apparatus gives one
@@ -46,7 +50,8 @@ enum Command {
     Render(render::Args),
     /// Start an in-memory API server (kube-emulator) with the CRDs and the
     /// operator in this process; optionally apply a directory of manifests
-    /// and report how its plugs coupled.
+    /// and report how its plugs coupled and its Applications and Components
+    /// read.
     #[cfg(feature = "dev")]
     Dev(dev::Args),
 }

@@ -1,7 +1,9 @@
 //! `render`: what a plug and its socket would do, offline. Prints both
 //! configs, both results, and every resource each side would apply or
 //! delete at each lifecycle event. ConfigMaps, Secrets and var targets come
-//! from `--objects` files instead of a cluster.
+//! from `--objects` files instead of a cluster. With `--application` or
+//! `--component` it renders Applications and Components instead
+//! ([`application`]).
 //!
 //! Apparatus: a side's `POST /config` is called when its endpoint is an
 //! absolute URL or `--plug-apparatus`/`--socket-apparatus` gives one, and
@@ -22,14 +24,42 @@ use integration_engine::{
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use serde_json::{Value, json};
 
+pub(crate) mod application;
+
 #[derive(Debug, clap::Args)]
+#[command(override_usage = "\
+integration-operator render --plug <FILE> --socket <FILE> [--objects <FILE>]... [OPTIONS]
+       integration-operator render --application <FILE> [--component <FILE>]... [--facts <FILE>]
+       integration-operator render --component <FILE>... [--facts <FILE>]")]
+#[command(group(
+    clap::ArgGroup::new("apps")
+        .args(["application", "components"])
+        .multiple(true)
+        .conflicts_with_all([
+            "plug",
+            "socket",
+            "objects",
+            "event",
+            "plug_apparatus",
+            "socket_apparatus",
+            "no_apparatus",
+        ])
+))]
 pub struct Args {
     /// The Plug manifest (YAML or JSON).
-    #[arg(long, value_name = "FILE")]
-    plug: PathBuf,
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present_any = ["application", "components"]
+    )]
+    plug: Option<PathBuf>,
     /// The Socket manifest the plug couples to.
-    #[arg(long, value_name = "FILE")]
-    socket: PathBuf,
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present_any = ["application", "components"]
+    )]
+    socket: Option<PathBuf>,
     /// Files of other objects the integration reads (ConfigMaps, Secrets,
     /// var targets); several documents per file are fine.
     #[arg(long = "objects", value_name = "FILE")]
@@ -47,6 +77,27 @@ pub struct Args {
     /// Call no apparatus: config from an apparatus is treated as empty.
     #[arg(long)]
     no_apparatus: bool,
+    /// Render an Application instead of a plug and socket: its children
+    /// and predicted status. The file may also hold its Component
+    /// resources (several documents).
+    #[arg(long, value_name = "FILE", help_heading = "Applications")]
+    application: Option<PathBuf>,
+    /// Component resources to render with it (or alone); several
+    /// documents per file are fine.
+    #[arg(long = "component", value_name = "FILE", help_heading = "Applications")]
+    components: Vec<PathBuf>,
+    /// Cluster facts (YAML): `served` kinds, `clusterDomain`, `now`, live
+    /// `workloads` by component name (merged onto the desired workload:
+    /// give a `status` to predict health), `pods` and `prometheuses`.
+    /// Without it: a bare cluster (no monitoring API) right after the
+    /// apply, so workloads read as not yet observed.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "apps",
+        help_heading = "Applications"
+    )]
+    facts: Option<PathBuf>,
 }
 
 impl Args {
@@ -87,8 +138,19 @@ const DEFAULT_NAMESPACE: &str = "default";
 const SECRET: &str = "(secret)";
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let plug: Plug = read_manifest(&args.plug)?;
-    let socket: Socket = read_manifest(&args.socket)?;
+    if args.application.is_some() || !args.components.is_empty() {
+        return application::run(&application::Inputs {
+            application: args.application.as_deref(),
+            components: &args.components,
+            facts: args.facts.as_deref(),
+        });
+    }
+    // clap requires both unless rendering applications.
+    let (Some(plug), Some(socket)) = (&args.plug, &args.socket) else {
+        bail!("give --plug and --socket, or --application/--component");
+    };
+    let plug: Plug = read_manifest(plug)?;
+    let socket: Socket = read_manifest(socket)?;
     let objects = args
         .objects
         .iter()

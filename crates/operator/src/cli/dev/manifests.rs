@@ -9,6 +9,8 @@ use kube::Client;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::Value;
 
+use crate::cli::render::application::FACTS_KIND;
+
 /// Namespace of namespaced manifests that name none, as kubectl does.
 const DEFAULT_NAMESPACE: &str = "default";
 
@@ -72,7 +74,12 @@ fn read_file(file: &Path) -> anyhow::Result<Vec<Manifest>> {
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let documents: Vec<Value> = serde_saphyr::from_multiple(&text)
         .with_context(|| format!("{}: not valid YAML", file.display()))?;
-    let documents: Vec<Value> = documents.into_iter().filter(|d| !d.is_null()).collect();
+    // A cluster-facts file for `render` may sit beside the manifests
+    // (examples/shop/facts.yaml): it describes a cluster, it is not applied.
+    let documents: Vec<Value> = documents
+        .into_iter()
+        .filter(|d| !d.is_null() && d["kind"] != FACTS_KIND)
+        .collect();
     let several = documents.len() > 1;
     documents
         .into_iter()

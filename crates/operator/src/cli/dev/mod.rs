@@ -1,9 +1,9 @@
 //! `dev`: a whole development cluster in one process. Starts kube-emulator
-//! on a loopback port, installs the CRDs, runs the Plug, Socket and
-//! DeferredResource controllers as their own service account (the RBAC of
-//! docs/operations.md), and optionally applies a directory of manifests and
-//! reports how its plugs coupled. Nothing is persisted: stopping the
-//! process discards the cluster.
+//! on a loopback port, installs the CRDs, runs the operator's controllers
+//! as their own service account (the RBAC of docs/operations.md), and
+//! optionally applies a directory of manifests and reports how its plugs
+//! coupled and how its Applications and Components read. Nothing is
+//! persisted: stopping the process discards the cluster.
 
 mod identity;
 mod manifests;
@@ -21,7 +21,6 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::wait::{await_condition, conditions};
 use kube_emulator::{Emulator, Options};
-use serde_json::json;
 use tracing_subscriber::EnvFilter;
 
 /// Field manager of everything `dev` itself applies (CRDs, the operator's
@@ -43,15 +42,20 @@ pub struct Args {
     #[arg(long, value_name = "PATH", conflicts_with = "once")]
     kubeconfig: Option<PathBuf>,
     /// Apply every .yaml/.yml/.json manifest of DIR (sorted by file name,
-    /// several documents per file) after the CRDs, then wait for its plugs
-    /// to couple and print what they did.
+    /// several documents per file; `kind: ClusterFacts` documents, for
+    /// `render`, are skipped) after the CRDs, then wait for its plugs to
+    /// couple and its Applications and Components to settle, and print
+    /// what they did.
     #[arg(long, value_name = "DIR")]
     apply: Option<PathBuf>,
     /// Apply, wait, print the result as YAML and exit: 0 when every plug
-    /// coupled, 1 otherwise. Nothing is served.
+    /// coupled and every Application and Component was reconciled and is
+    /// not Failed (workloads never become ready here: no workload
+    /// controller runs), 1 otherwise. Nothing is served.
     #[arg(long, requires = "apply")]
     once: bool,
-    /// Seconds to wait for the plugs of --apply to couple.
+    /// Seconds to wait for the plugs of --apply to couple and its
+    /// Applications and Components to settle.
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     timeout: u64,
     /// Log filter for the operator and the emulator (stderr).
@@ -157,40 +161,96 @@ async fn work(
     })
 }
 
-/// Applies the manifests, waits for their plugs and prints the report as
-/// YAML on stdout; returns whether every plug coupled.
+/// Applies the manifests, waits for their plugs to couple and their
+/// Applications and Components to settle (both at once), and prints the
+/// report as YAML on stdout; returns whether every plug coupled and every
+/// Application and Component was reconciled without failing.
 async fn apply_and_report(
     admin: &kube::Client,
     manifests: Vec<manifests::Manifest>,
     timeout: u64,
 ) -> anyhow::Result<bool> {
     let applied = manifests::apply(admin, manifests, FIELD_MANAGER).await?;
+    let ours = |m: &&manifests::Manifest, kinds: &[&str]| {
+        kinds.contains(&m.kind()) && m.api_version().starts_with("integration.rock8s.com/")
+    };
     let plugs: Vec<(String, String)> = applied
         .iter()
-        .filter(|m| m.kind() == "Plug" && m.api_version().starts_with("integration.rock8s.com/"))
+        .filter(|m| ours(m, &["Plug"]))
         .map(|m| {
             let ns = m.namespace().unwrap_or("default");
             (ns.to_string(), m.name().to_string())
         })
         .collect();
-    let last = report::wait(admin, &plugs, Duration::from_secs(timeout)).await;
+    let parents: Vec<report::application::Key> = applied
+        .iter()
+        .filter(|m| ours(m, &["Application", "Component"]))
+        .map(|m| report::application::Key {
+            kind: m.kind().to_string(),
+            namespace: m.namespace().unwrap_or("default").to_string(),
+            name: m.name().to_string(),
+        })
+        .collect();
+    let timeout = Duration::from_secs(timeout);
+    let (last, last_parents) = tokio::join!(
+        report::wait(admin, &plugs, timeout),
+        report::application::wait(admin, &parents, timeout),
+    );
     let all_coupled = last
         .iter()
         .all(|p| p.as_ref().is_some_and(report::is_coupled));
+    let all_settled = last_parents
+        .iter()
+        .all(|p| p.as_ref().is_some_and(report::application::is_ok));
     let cluster = Cluster::new(admin.clone());
     let mut entries = Vec::with_capacity(plugs.len());
     for (key, plug) in plugs.iter().zip(&last) {
         entries.push(report::plug_report(&cluster, key, plug.as_ref()).await);
     }
-    let yaml = serde_saphyr::to_string(&json!({ "plugs": entries })).context("writing YAML")?;
+    let mut report = Report {
+        plugs: None,
+        applications: Vec::new(),
+        components: Vec::new(),
+    };
+    for (key, parent) in parents.iter().zip(&last_parents) {
+        let entry = report::application::parent_report(admin, key, parent.as_ref()).await;
+        if key.kind == "Application" {
+            report.applications.push(entry);
+        } else {
+            report.components.push(entry);
+        }
+    }
+    // `plugs` always, as before, unless the directory has only
+    // Applications and Components.
+    if !entries.is_empty() || parents.is_empty() {
+        report.plugs = Some(entries);
+    }
+    let yaml = serde_saphyr::to_string(&report).context("writing YAML")?;
     print!("{yaml}");
     let _ = std::io::stdout().flush();
+    let seconds = timeout.as_secs();
     if !all_coupled {
         eprintln!(
-            "error: not every plug coupled (within {timeout}s); see each plug's reason, message and error"
+            "error: not every plug coupled (within {seconds}s); see each plug's reason, message and error"
         );
     }
-    Ok(all_coupled)
+    if !all_settled {
+        eprintln!(
+            "error: not every Application and Component was reconciled without failing (within {seconds}s); see each one's phase, reason and message"
+        );
+    }
+    Ok(all_coupled && all_settled)
+}
+
+/// What `dev --apply` prints: each section in the order a reader wants it.
+#[derive(serde::Serialize)]
+struct Report {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plugs: Option<Vec<report::PlugReport>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    applications: Vec<report::application::ParentReport>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    components: Vec<report::application::ParentReport>,
 }
 
 /// Installs the CRDs server-side and waits until each is served.

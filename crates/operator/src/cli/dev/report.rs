@@ -1,6 +1,9 @@
 //! Waiting for the applied plugs to couple, and what `dev` prints about
 //! each: its Coupled condition, its error, its status, and the objects its
-//! coupling created (read back from the cluster, not guessed).
+//! coupling created (read back from the cluster, not guessed). The same
+//! for Applications and Components is in [`application`].
+
+pub mod application;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
