@@ -68,30 +68,18 @@ impl Declarative for Applications {
             monitoring: snapshot.facts.serves(MONITORING_API, "ServiceMonitor"),
         };
         let inline: Vec<&InlineComponent> = app.spec.components.iter().flatten().collect();
-        let parts: BTreeMap<&str, Part<'_>> = inline
-            .iter()
-            .map(|c| {
-                (
-                    c.name.as_str(),
-                    Part {
-                        name: &c.name,
-                        workload: &c.workload,
-                    },
-                )
-            })
-            .collect();
+        let parts = parts(inline.iter().copied());
         let owner = format!("Application {name}");
         let planned = spec::check_application(&app.spec).and_then(|()| {
             inline
                 .iter()
                 .enumerate()
                 .map(|(i, c)| {
-                    plan(
-                        &format!("spec.components[{i}]"),
-                        &place,
-                        &parts[c.name.as_str()],
-                        &parts,
-                    )
+                    let part = Part {
+                        name: &c.name,
+                        workload: &c.workload,
+                    };
+                    plan(&format!("spec.components[{i}]"), &place, &part, &parts)
                 })
                 .collect::<Result<Vec<_>, _>>()
         });
@@ -184,18 +172,7 @@ impl Declarative for Components {
             name: &name,
             workload: &component.spec.workload,
         };
-        let mut parts: BTreeMap<&str, Part<'_>> = inline
-            .iter()
-            .map(|c| {
-                (
-                    c.name.as_str(),
-                    Part {
-                        name: &c.name,
-                        workload: &c.workload,
-                    },
-                )
-            })
-            .collect();
+        let mut parts = parts(inline.iter());
         parts.insert(&name, me);
         let planned = spec::check_workload("spec", &name, &component.spec.workload)
             .and_then(|()| plan("spec", &place, &me, &parts));
@@ -266,6 +243,20 @@ impl Declarative for Components {
         );
         desired
     }
+}
+
+/// An application's inline components by name: the targets `connectsTo`
+/// may name.
+fn parts<'a>(components: impl Iterator<Item = &'a InlineComponent>) -> BTreeMap<&'a str, Part<'a>> {
+    components
+        .map(|c| {
+            let part = Part {
+                name: &c.name,
+                workload: &c.workload,
+            };
+            (c.name.as_str(), part)
+        })
+        .collect()
 }
 
 /// What one component wants: its children and its connections.
