@@ -9,11 +9,10 @@ use std::time::Duration;
 
 use integration_api::{Do, FINALIZER, When};
 use integration_engine::{OwnEvent, Owner, Redactor, Rendered};
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 use serde::de::DeserializeOwned;
-use serde_json::json;
 
 use crate::apparatus::{Apparatus, ApparatusOptions};
 use crate::cluster::Cluster;
@@ -261,26 +260,9 @@ pub async fn set_finalizer<K>(api: &Api<K>, object: &K, present: bool) -> Result
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
 {
-    let mut finalizers: Vec<String> = object
-        .finalizers()
-        .iter()
-        .filter(|f| *f != FINALIZER)
-        .cloned()
-        .collect();
-    if present {
-        finalizers.push(FINALIZER.to_string());
-    }
-    let patch = json!({"metadata": {
-        "finalizers": finalizers,
-        "resourceVersion": object.resource_version(),
-    }});
-    api.patch(
-        &object.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&patch),
-    )
-    .await
-    .map_err(|e| ReconcileError::own("update finalizers of", object, e))
+    kube_declarative::set_finalizer(api, object, FINALIZER, present)
+        .await
+        .map_err(|e| ReconcileError::own("update finalizers of", object, e))
 }
 
 /// Runs an owner's own `created` or `deleted` hooks, timed: its

@@ -15,7 +15,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -34,7 +33,7 @@ use kube::runtime::controller::{Config, Controller};
 use kube::runtime::reflector::{ObjectRef, ObjectRef as ParentRef, Store};
 use kube::runtime::{PredicateConfig, WatchStreamExt, reflector, watcher};
 use kube::{Client, Resource, ResourceExt};
-use kube_declarative::{Declarative, Marks, Observer, Runtime};
+use kube_declarative::{Declarative, Marks, Observer, Runtime, acted_on, until_synced_or_shutdown};
 
 use crate::EventRecorder;
 use crate::apparatus::{ApparatusOptions, reaper};
@@ -222,8 +221,8 @@ pub async fn run_until(
     let _gauges = options
         .metrics
         .watch(plug_store.clone(), socket_store_ready.clone());
-    let plugs = unless_unsynced(plugs, plug_store.clone(), shutdown.clone());
-    let sockets = unless_unsynced(sockets, socket_store_ready.clone(), shutdown.clone());
+    let plugs = until_synced_or_shutdown(plugs, plug_store.clone(), shutdown.clone());
+    let sockets = until_synced_or_shutdown(sockets, socket_store_ready.clone(), shutdown.clone());
     let synced = {
         let shutdown = shutdown.clone();
         let synced = mark_synced(plug_store, socket_store_ready, options.synced.clone());
@@ -283,22 +282,6 @@ where
     (store, changes)
 }
 
-/// Hashes what a controller acts on in its own object (see
-/// [`own_changes`]).
-fn acted_on<K: Resource>(object: &K) -> Option<u64> {
-    let meta = object.meta();
-    let mut hasher = std::hash::DefaultHasher::new();
-    (
-        meta.generation,
-        meta.deletion_timestamp.as_ref().map(|t| t.0),
-        &meta.finalizers,
-        &meta.labels,
-        &meta.annotations,
-    )
-        .hash(&mut hasher);
-    Some(hasher.finish())
-}
-
 /// Every change of a ConfigMap or Secret in scope, as its metadata.
 fn map_changes<K>(
     ctx: &Context,
@@ -316,30 +299,6 @@ where
     watcher(scoped::<PartialObjectMeta<K>>(ctx), wc.clone())
         .default_backoff()
         .touched_objects()
-}
-
-/// Ends `controller` at `shutdown` when its cache had not finished its
-/// first list: kube-runtime holds a controller's passes until its cache is
-/// ready, which never happens once shutdown has stopped the watch, so it
-/// would wait forever, with no pass running.
-async fn unless_unsynced<K: Resource + Clone>(
-    controller: impl Future<Output = ()>,
-    cache: Store<K>,
-    shutdown: impl Future<Output = ()>,
-) where
-    K::DynamicType: Eq + std::hash::Hash + Clone,
-{
-    let mut controller = std::pin::pin!(controller);
-    tokio::select! {
-        () = &mut controller => return,
-        () = shutdown => {}
-    }
-    if futures::future::poll_immediate(cache.wait_until_ready())
-        .await
-        .is_some()
-    {
-        controller.await;
-    }
 }
 
 /// Sets `synced` once both controllers' caches have listed everything.

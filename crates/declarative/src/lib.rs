@@ -98,5 +98,8 @@ pub use impersonation::{Impersonation, service_account_user};
 pub use mapper::{Mapping, RestMapper};
 pub use object::ObjectRef;
 pub use objects::{DEFAULT_DELETION_TIMEOUT, Deletion, Objects};
-pub use pass::PassError;
-pub use runtime::{KubeEvents, Observer, OwnedKind, ParentsOf, Recorder, RelatedKind, Runtime};
+pub use pass::{PassError, set_finalizer};
+pub use runtime::{
+    KubeEvents, Observer, OwnedKind, ParentsOf, Recorder, RelatedKind, Runtime, acted_on,
+    until_synced_or_shutdown,
+};

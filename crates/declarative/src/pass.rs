@@ -403,12 +403,15 @@ fn next_pass<D: Declarative>(
 /// Adds (`true`) or removes (`false`) `finalizer`; the patch carries the
 /// resourceVersion, so a stale parent fails instead of dropping another
 /// writer's finalizers.
-async fn set_finalizer<P: crate::declare::Parent>(
+pub async fn set_finalizer<P>(
     api: &Api<P>,
     parent: &P,
     finalizer: &str,
     present: bool,
-) -> Result<P, kube::Error> {
+) -> Result<P, kube::Error>
+where
+    P: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
     let mut finalizers: Vec<String> = parent
         .finalizers()
         .iter()

@@ -414,8 +414,11 @@ fn parent_changes<P: crate::declare::Parent>(
         .predicate_filter(acted_on::<P>, PredicateConfig::default())
 }
 
-/// Hashes what a pass acts on in the parent itself.
-fn acted_on<P: Resource>(parent: &P) -> Option<u64> {
+/// Hashes what a controller acts on in its own objects: generation,
+/// deletion, finalizers, labels and annotations. As a watch predicate it
+/// leaves out status-only changes, nearly all of them a controller's own
+/// writes, each of which would cost a pass that finds nothing to do.
+pub fn acted_on<P: Resource>(parent: &P) -> Option<u64> {
     let meta = parent.meta();
     let mut hasher = std::hash::DefaultHasher::new();
     (
@@ -477,7 +480,7 @@ fn parents_of<P: Resource<DynamicType = ()>>(child: DynamicObject) -> Vec<Parent
 /// Ends the controller at `shutdown` when its cache never finished its
 /// first list: kube-runtime holds passes until then, which never happens
 /// once shutdown stopped the watch.
-async fn until_synced_or_shutdown<P: Resource + Clone>(
+pub async fn until_synced_or_shutdown<P: Resource + Clone>(
     controller: impl Future<Output = ()>,
     cache: Store<P>,
     shutdown: impl Future<Output = ()>,

@@ -200,6 +200,19 @@ async fn b0_ready(op: &Op, ns: &str) -> Application {
     app_is(op, ns, "Running", "AllComponentsReady").await
 }
 
+/// Deletes Application shop in `ns` and waits until it is gone.
+async fn delete_app(op: &Op, ns: &str) {
+    apps(op, ns)
+        .delete("shop", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("Application gone", || async {
+        let gone = apps(op, ns).get_opt("shop").await.unwrap().is_none();
+        gone.then_some(())
+    })
+    .await;
+}
+
 fn passes(op: &Op) -> u64 {
     op.metrics.passes.of(ControllerName::Application)
 }
@@ -258,19 +271,7 @@ async fn ap1_apply_order_does_not_matter() {
     assert_eq!(running.status.unwrap().ready.as_deref(), Some("3/3"));
 
     // Deleting the Application leaves the Component and its Deployment.
-    apps(&op, "shop")
-        .delete("shop", &DeleteParams::default())
-        .await
-        .unwrap();
-    eventually("Application gone", || async {
-        apps(&op, "shop")
-            .get_opt("shop")
-            .await
-            .unwrap()
-            .is_none()
-            .then_some(())
-    })
-    .await;
+    delete_app(&op, "shop").await;
     component_is(&op, "shop", "worker", "Pending", "ApplicationNotFound").await;
     assert_eq!(deployment(&op, "shop", "worker").await.uid(), worker.uid());
     op.apply(&b0_with_worker("shop")).await;
@@ -659,19 +660,7 @@ async fn ap8_ownership_drift_and_pruning() {
         8080,
         "untouched"
     );
-    apps(&op, "shop")
-        .delete("shop", &DeleteParams::default())
-        .await
-        .unwrap();
-    eventually("Application gone", || async {
-        apps(&op, "shop")
-            .get_opt("shop")
-            .await
-            .unwrap()
-            .is_none()
-            .then_some(())
-    })
-    .await;
+    delete_app(&op, "shop").await;
     assert!(
         services(&op, "shop")
             .get_opt("web")
