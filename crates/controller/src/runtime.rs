@@ -429,7 +429,7 @@ fn app_kinds<D: Declarative>(runtime: Runtime<D>) -> Runtime<D> {
         .owns(ApiResource::erase::<StatefulSet>(&()))
         .owns(ApiResource::erase::<Service>(&()))
         .owns(kinds::service_monitor())
-        .watches(
+        .watches_status(
             ApiResource::erase::<Pod>(&()),
             Some(&pods),
             pod_parents::<D::Parent>,

@@ -10,7 +10,10 @@
 //!
 //! * watches the parent kind and each owned child kind (only the children
 //!   it marked: a label, and a controller ownerReference to the parent's
-//!   uid), and runs a pass when any of them changes;
+//!   uid), and related kinds the parent reads but does not own
+//!   ([`Runtime::watches`], mapped to parents by a function; with
+//!   [`Runtime::watches_status`] only metadata and status are cached), and
+//!   runs a pass when any of them changes;
 //! * applies each desired child with server-side apply under one field
 //!   manager, skipping writes that would change nothing (a hash of what it
 //!   last applied, and the live fields it sets), and re-applying when a
@@ -25,7 +28,10 @@
 //!   status from it: a failed child is one failed apply (server-side apply
 //!   writes an object whole or not at all), never half a child;
 //! * writes the status only when it changed, keeps a finalizer when asked,
-//!   and backs off per parent after failures.
+//!   and backs off per parent after failures (not after a 422: the same
+//!   write fails the same way until something changes, which wakes it);
+//! * hands fields over when asked ([`Apply::handover`]): a field the parent
+//!   stops setting keeps its live value instead of being removed.
 //!
 //! A pass is bounded: the runtime's own status writes do not wake the
 //! parent, and a write that changes nothing makes no watch event, so one

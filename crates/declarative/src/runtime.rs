@@ -96,6 +96,9 @@ pub struct RelatedKind<P: Resource<DynamicType = ()> + 'static> {
     pub selector: Option<String>,
     /// The parents an object concerns.
     pub parents: ParentsOf<P>,
+    /// Cache only metadata and status (say, Pods, whose spec a health
+    /// check never reads): less memory per object.
+    pub status_only: bool,
 }
 
 impl<P: Resource<DynamicType = ()> + 'static> Clone for RelatedKind<P> {
@@ -104,6 +107,7 @@ impl<P: Resource<DynamicType = ()> + 'static> Clone for RelatedKind<P> {
             resource: self.resource.clone(),
             selector: self.selector.clone(),
             parents: self.parents.clone(),
+            status_only: self.status_only,
         }
     }
 }
@@ -196,8 +200,27 @@ impl<D: Declarative> Runtime<D> {
             resource,
             selector: selector.map(String::from),
             parents: Arc::new(parents),
+            status_only: false,
         });
         self
+    }
+
+    /// [`watches`](Self::watches), caching only each object's metadata and
+    /// status: for kinds whose spec the controller never reads.
+    pub fn watches_status(
+        self,
+        resource: ApiResource,
+        selector: Option<&str>,
+        parents: impl Fn(&DynamicObject, &Store<D::Parent>) -> Vec<ParentRef<D::Parent>>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        let mut runtime = self.watches(resource, selector, parents);
+        if let Some(kind) = runtime.related.last_mut() {
+            kind.status_only = true;
+        }
+        runtime
     }
 
     /// Watches one namespace only.
@@ -280,6 +303,7 @@ impl<D: Declarative> Runtime<D> {
                 &self.namespace,
                 &kind.resource,
                 Some(&selector),
+                false,
             );
             stores.push((kind.clone(), store));
             controller = controller.watches_stream_with(
@@ -295,6 +319,7 @@ impl<D: Declarative> Runtime<D> {
                 &self.namespace,
                 &kind.resource,
                 kind.selector.as_deref(),
+                kind.status_only,
             );
             related.push((kind.clone(), store));
             let (map, parents) = (kind.parents.clone(), parents.clone());
@@ -434,12 +459,14 @@ pub fn acted_on<P: Resource>(parent: &P) -> Option<u64> {
 
 /// A watch of one kind (objects matching `selector`): its cache, and its
 /// changes. Managed fields are dropped before caching: no pass reads them,
-/// and they are often the largest part of an object.
+/// and they are often the largest part of an object; so is the spec with
+/// `status_only`.
 fn cached(
     client: &Client,
     namespace: &Option<String>,
     ar: &ApiResource,
     selector: Option<&str>,
+    status_only: bool,
 ) -> (
     Store<DynamicObject>,
     impl Stream<Item = Result<DynamicObject, watcher::Error>> + Send + 'static,
@@ -456,7 +483,12 @@ fn cached(
     }
     let changes = reflector(
         writer,
-        watcher(api, config).modify(|o| o.metadata.managed_fields = None),
+        watcher(api, config).modify(move |o| {
+            o.metadata.managed_fields = None;
+            if status_only && let Some(fields) = o.data.as_object_mut() {
+                fields.retain(|key, _| key == "status");
+            }
+        }),
     )
     .default_backoff()
     .touched_objects();
