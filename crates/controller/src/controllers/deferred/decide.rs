@@ -1129,4 +1129,157 @@ mod tests {
         );
         assert_eq!(redactor(&dr()).redact("world"), "world");
     }
+
+    /// A snapshot of `dr` at `seconds` after creation, its lookups found
+    /// as `found` says (`None`: absent).
+    fn snapshot(
+        dr: DeferredResource,
+        seconds: i64,
+        found: &[(&str, Option<&str>)],
+    ) -> Snapshot<DeferredResource> {
+        let mut snap = Snapshot::new(dr, at(seconds));
+        for (kind, uid) in found {
+            let (api_version, name) = match *kind {
+                "Secret" => ("v1", "db-credentials"),
+                _ => ("v1", "late-cm"),
+            };
+            let object = ObjectRef::new(api_version, *kind, Some("app"), name);
+            let live = uid.map(|uid| {
+                serde_json::from_value(json!({"apiVersion": api_version, "kind": kind,
+                    "metadata": {"name": name, "namespace": "app", "uid": uid}}))
+                .unwrap()
+            });
+            snap.lookups.insert(object, Ok(live));
+        }
+        snap
+    }
+
+    fn target() -> ObjectRef {
+        ObjectRef::new("v1", "ConfigMap", Some("app"), "late-cm")
+    }
+
+    #[test]
+    fn sync_waits_then_asks_for_the_resource_and_records_what_the_runtime_did() {
+        let poll = Duration::from_secs(10);
+        // Before the delay: pending, woken when it ends, nothing asked for.
+        let early = sync(&snapshot(dr(), 2, &[]), poll);
+        assert!(early.children.is_empty());
+        assert_eq!(early.wake_at, Some(at(5)));
+        assert_eq!(summary(&early.status)[0].3, "waiting for timeout");
+
+        // The Secret is missing: pending, looked at again after the poll.
+        let waiting = sync(&snapshot(dr(), 6, &[("Secret", None)]), poll);
+        assert!(waiting.children.is_empty());
+        assert_eq!(waiting.wake_at, Some(at(16)));
+        assert_eq!(summary(&waiting.status)[0].3, "waiting for resource");
+
+        // It exists: the resource is asked for, unmarked, owning nothing yet.
+        let mut ready = snapshot(dr(), 6, &[("Secret", Some("s1")), ("ConfigMap", None)]);
+        let first = sync(&ready, poll);
+        let [Child::Apply(apply)] = &first.children[..] else {
+            panic!("{:?}", first.children)
+        };
+        assert!(!apply.mark && !apply.force && apply.owned_uid.is_none());
+        assert_eq!(apply.object["metadata"]["namespace"], "app");
+
+        // Created: resolved with the new object's uid.
+        let created = Outcome::Applied {
+            uid: "u1".into(),
+            drift: None,
+        };
+        ready.applied.insert(target(), created);
+        let done = sync(&ready, poll);
+        assert_eq!(
+            summary(&done.status)[0],
+            ("Resolved", "True", "Success", "success")
+        );
+        assert_eq!(done.status.owner_references.as_ref().unwrap().uid, "u1");
+        assert_eq!(done.status.preexisting, None);
+        assert_eq!(done.wake_at, None, "createOnce: nothing more to do");
+
+        // Someone else's object had the name: pre-existing, left alone.
+        ready.applied.insert(
+            target(),
+            Outcome::Conflict {
+                uid: "theirs".into(),
+            },
+        );
+        let theirs = sync(&ready, poll);
+        assert_eq!(theirs.status.preexisting, Some(true));
+        assert_eq!(
+            theirs.status.owner_references.as_ref().unwrap().uid,
+            "theirs"
+        );
+    }
+
+    #[test]
+    fn sync_reports_a_failed_apply_once_and_retries() {
+        let mut waited = dr();
+        let mut status = DeferredResourceStatus::default();
+        pending(&mut status, message::WAITING_FOR_TIMEOUT, Some(1));
+        waited.status = Some(status);
+        let mut snap = snapshot(waited, 6, &[("Secret", Some("s1")), ("ConfigMap", None)]);
+        let failure = kube_declarative::Failure {
+            message: "apply ConfigMap app/late-cm: Forbidden: no".into(),
+            reason: "Forbidden".into(),
+            code: 403,
+        };
+        snap.applied.insert(target(), Outcome::Failed(failure));
+        let failed = sync(&snap, Duration::from_secs(10));
+        assert!(failed.retry, "backs off and tries again");
+        assert_eq!(
+            summary(&failed.status),
+            [
+                ("Resolved", "False", "Error", "failed"),
+                (
+                    "Failed",
+                    "True",
+                    "Error",
+                    "apply ConfigMap app/late-cm: Forbidden: no"
+                )
+            ]
+        );
+        assert_eq!(
+            failed.events,
+            [Event::warning(
+                "Failed",
+                "apply ConfigMap app/late-cm: Forbidden: no"
+            )]
+        );
+        // The same failure again: the status does not change, no new Event.
+        let mut again = snap.clone();
+        again.parent.status = Some(failed.status.clone());
+        assert!(sync(&again, Duration::from_secs(10)).events.is_empty());
+    }
+
+    #[test]
+    fn sync_deletes_only_what_it_created_when_the_dr_goes() {
+        let mut deleting = resolved_dr("u1", false);
+        deleting.metadata.deletion_timestamp = Some(Time(at(70)));
+        let gone = sync(
+            &snapshot(deleting.clone(), 70, &[]),
+            Duration::from_secs(10),
+        );
+        assert_eq!(
+            gone.children,
+            [Child::Delete {
+                object: target(),
+                uid: "u1".into(),
+                orphan: false
+            }]
+        );
+        let mut theirs = resolved_dr("u1", true);
+        theirs.metadata.deletion_timestamp = Some(Time(at(70)));
+        assert!(
+            sync(&snapshot(theirs, 70, &[]), Duration::from_secs(10))
+                .children
+                .is_empty()
+        );
+        assert!(lookups(&deleting).is_empty(), "a deleting DR reads nothing");
+        assert_eq!(
+            lookups(&dr()).len(),
+            2,
+            "the Secret to wait for and the target"
+        );
+    }
 }
