@@ -131,6 +131,14 @@ fn services(op: &Op, ns: &str) -> Api<Service> {
     Api::namespaced(op.client.clone(), ns)
 }
 
+/// Whether `name` does not exist (now).
+async fn absent<K>(api: &Api<K>, name: &str) -> bool
+where
+    K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    api.get_opt(name).await.unwrap().is_none()
+}
+
 /// Waits for Deployment `name` and returns it.
 async fn deployment(op: &Op, ns: &str, name: &str) -> Deployment {
     eventually(&format!("Deployment {ns}/{name}"), || async {
@@ -251,13 +259,7 @@ async fn ap1_apply_order_does_not_matter() {
     );
     op.start_operator();
     component_is(&op, "shop", "worker", "Pending", "ApplicationNotFound").await;
-    assert!(
-        deployments(&op, "shop")
-            .get_opt("worker")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(absent(&deployments(&op, "shop"), "worker").await);
 
     op.apply(&b0_with_worker("shop")).await;
     let worker = deployment(&op, "shop", "worker").await;
@@ -301,13 +303,7 @@ async fn ap1_apply_order_does_not_matter() {
     op.apply(&at(WORKER, "shop").replace("name: worker", "name: stray"))
         .await;
     component_is(&op, "shop", "stray", "Pending", "NotReferenced").await;
-    assert!(
-        deployments(&op, "shop")
-            .get_opt("stray")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(absent(&deployments(&op, "shop"), "stray").await);
 }
 
 #[tokio::test]

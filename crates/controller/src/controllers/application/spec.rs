@@ -266,20 +266,7 @@ mod tests {
             cluster_domain: "cluster.local",
             monitoring: false,
         };
-        let parts: BTreeMap<&str, Part<'_>> = spec
-            .components
-            .iter()
-            .flatten()
-            .map(|c| {
-                (
-                    c.name.as_str(),
-                    Part {
-                        name: &c.name,
-                        workload: &c.workload,
-                    },
-                )
-            })
-            .collect();
+        let parts = super::super::parts(spec.components.iter().flatten());
         let (env, listed) =
             connections("spec.components[0]", &place, &parts["web"], &parts).unwrap();
         assert_eq!(listed, ["api:http", "db:pg"]);
@@ -299,20 +286,7 @@ mod tests {
             .as_mut()
             .unwrap()[0]
             .port = "http".into();
-        let parts: BTreeMap<&str, Part<'_>> = bad
-            .components
-            .iter()
-            .flatten()
-            .map(|c| {
-                (
-                    c.name.as_str(),
-                    Part {
-                        name: &c.name,
-                        workload: &c.workload,
-                    },
-                )
-            })
-            .collect();
+        let parts = super::super::parts(bad.components.iter().flatten());
         assert_eq!(
             connections("spec.components[0]", &place, &parts["web"], &parts).unwrap_err(),
             "spec.components[0].connectsTo[0].port: component \"db\" has no port named \"http\""
