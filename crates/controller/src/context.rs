@@ -3,8 +3,7 @@
 //! backoff, and the small I/O steps they take (finalizers, running rendered
 //! objects).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use integration_api::{Do, FINALIZER, When};
@@ -12,6 +11,7 @@ use integration_engine::{OwnEvent, Owner, Redactor, Rendered};
 use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
+use kube_declarative::Backoff;
 use serde::de::DeserializeOwned;
 
 use crate::apparatus::{Apparatus, ApparatusOptions};
@@ -36,13 +36,8 @@ pub struct Context {
     /// What the operator exports on `/metrics`.
     pub metrics: Arc<Metrics>,
     /// Consecutive failures per object, for exponential backoff.
-    failures: Mutex<HashMap<String, u32>>,
+    failures: Backoff,
 }
-
-/// First retry delay after a failure; doubles per consecutive failure.
-const BACKOFF_BASE: Duration = Duration::from_millis(500);
-/// Longest retry delay.
-const BACKOFF_MAX: Duration = Duration::from_secs(300);
 
 impl Context {
     /// A context over `cluster`, observed in `metrics`.
@@ -62,26 +57,19 @@ impl Context {
             namespace,
             apparatus,
             metrics,
-            failures: Mutex::default(),
+            failures: Backoff::default(),
         }
     }
 
     /// Records one more failure of `key` and returns the delay before its
     /// retry.
     pub fn backoff(&self, key: &str) -> Duration {
-        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        let n = failures.entry(key.to_string()).or_default();
-        *n = n.saturating_add(1);
-        let factor = 2u32.saturating_pow(n.saturating_sub(1).min(16));
-        BACKOFF_BASE.saturating_mul(factor).min(BACKOFF_MAX)
+        self.failures.failed(key)
     }
 
     /// Forgets the failures of `key` after a successful pass.
     pub fn succeeded(&self, key: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(key);
+        self.failures.succeeded(key);
     }
 
     /// Closes a pass over the object with `key` (`object_key`): success
@@ -130,16 +118,7 @@ pub fn error_policy<K: Resource<DynamicType = ()>>(
     Action::requeue(ctx.backoff(&object_key(object.as_ref())))
 }
 
-/// An object's key in logs and for counting its failures:
-/// `Kind/namespace/name`.
-pub fn object_key<K: Resource<DynamicType = ()>>(object: &K) -> String {
-    format!(
-        "{}/{}/{}",
-        K::kind(&()),
-        object.meta().namespace.as_deref().unwrap_or_default(),
-        object.meta().name.as_deref().unwrap_or_default()
-    )
-}
+pub use kube_declarative::object_key;
 
 /// Why a reconcile pass failed. `Display` is the user-facing `Failed`
 /// message (before redaction).

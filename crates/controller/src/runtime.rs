@@ -377,7 +377,9 @@ where
         ControllerName::Application,
         applications,
     ))
-    .watches(kinds::component(), None, |c, _| app_of_component(c))
+    .watches(ApiResource::erase::<Component>(&()), None, |c, _| {
+        app_of_component(c)
+    })
     .recorder(Arc::new(TimedRecorder {
         events: ctx.recorder.clone(),
         metrics: ctx.metrics.clone(),
@@ -390,7 +392,11 @@ where
         ControllerName::Component,
         components,
     ))
-    .watches(kinds::application(), None, components_of_app)
+    .watches(
+        ApiResource::erase::<Application>(&()),
+        None,
+        components_of_app,
+    )
     .run_until(shutdown);
     async move {
         tokio::join!(applications, components);
@@ -488,38 +494,27 @@ fn components_of_app(
         .collect()
 }
 
-/// The dynamic kinds the application controllers watch.
+/// The kinds of the monitoring API (prometheus-operator's CRDs), which
+/// have no Rust types here.
 mod kinds {
-    use integration_api::{API_VERSION, GROUP};
     use kube::core::GroupVersionKind;
     use kube::discovery::ApiResource;
 
-    fn of(group: &str, version: &str, kind: &str) -> ApiResource {
-        ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind))
+    fn of(kind: &str) -> ApiResource {
+        ApiResource::from_gvk(&GroupVersionKind::gvk("monitoring.coreos.com", "v1", kind))
     }
 
     /// monitoring.coreos.com/v1 ServiceMonitor.
     pub fn service_monitor() -> ApiResource {
-        of("monitoring.coreos.com", "v1", "ServiceMonitor")
+        of("ServiceMonitor")
     }
 
     /// monitoring.coreos.com/v1 Prometheus.
     pub fn prometheus() -> ApiResource {
-        let mut ar = of("monitoring.coreos.com", "v1", "Prometheus");
-        ar.plural = "prometheuses".into();
-        ar
-    }
-
-    /// Our Component, as a dynamic object.
-    pub fn component() -> ApiResource {
-        let version = API_VERSION.rsplit('/').next().unwrap_or_default();
-        of(GROUP, version, "Component")
-    }
-
-    /// Our Application, as a dynamic object.
-    pub fn application() -> ApiResource {
-        let version = API_VERSION.rsplit('/').next().unwrap_or_default();
-        of(GROUP, version, "Application")
+        ApiResource {
+            plural: "prometheuses".into(),
+            ..of("Prometheus")
+        }
     }
 }
 

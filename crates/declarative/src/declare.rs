@@ -165,8 +165,9 @@ impl<P> Snapshot<P> {
     }
 }
 
-/// Facts about the cluster: which of the kinds the runtime was told about
-/// are served.
+/// Facts about the cluster: which of the kinds the runtime owns are served.
+/// Looked up once, and again after each CRD change when the runtime
+/// follows CRDs ([`crate::Runtime::follow_crds`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Facts {
     /// `(apiVersion, kind)` of every served kind among the watched ones.

@@ -85,6 +85,7 @@
 #![warn(missing_docs)]
 
 mod apply;
+mod backoff;
 mod declare;
 mod error;
 mod impersonation;
@@ -95,6 +96,7 @@ mod pass;
 mod runtime;
 
 pub use apply::Marks;
+pub use backoff::{Backoff, object_key};
 pub use declare::{
     Apply, Child, Declarative, Desired, Event, Facts, Failure, Outcome, Parent, ServiceAccount,
     Snapshot,

@@ -14,7 +14,8 @@ use kube::{Resource, ResourceExt};
 use serde_json::json;
 
 use crate::apply::{self, Owner, Write};
-use crate::declare::{Apply, Child, Declarative, Desired, Failure, Outcome, Snapshot};
+use crate::backoff::object_key;
+use crate::declare::{Apply, Child, Declarative, Desired, Facts, Failure, Outcome, Snapshot};
 use crate::error::Error;
 use crate::object::ObjectRef;
 use crate::objects::{Deletion, Objects};
@@ -50,16 +51,6 @@ impl PassError {
     }
 }
 
-/// A parent's key in logs and for counting its failures.
-pub fn key<P: Resource<DynamicType = ()>>(parent: &P) -> String {
-    format!(
-        "{}/{}/{}",
-        P::kind(&()),
-        parent.meta().namespace.as_deref().unwrap_or_default(),
-        parent.meta().name.as_deref().unwrap_or_default()
-    )
-}
-
 /// Runs one pass over `parent` (as the cache had it).
 pub(crate) async fn run<D: Declarative>(
     shared: &Shared<D>,
@@ -70,7 +61,7 @@ pub(crate) async fn run<D: Declarative>(
     let api: Api<D::Parent> = Api::namespaced(runtime.client().clone(), &namespace);
     let parent_error = |action, source| PassError::Parent {
         action,
-        parent: key(cached),
+        parent: object_key(cached),
         source,
     };
     // Fresh: the cache may not hold our own last status write yet.
@@ -164,19 +155,9 @@ async fn snapshot<D: Declarative>(
     let uid = parent.uid().unwrap_or_default();
     let namespace = parent.namespace();
     let mut snap = Snapshot::new(parent, Timestamp::now());
+    snap.facts = facts(shared).await;
     for (kind, store) in &shared.stores {
-        let ar = &kind.resource;
-        if runtime
-            .mapper
-            .mapping(&ar.api_version, &ar.kind)
-            .await
-            .is_ok()
-        {
-            snap.facts
-                .served
-                .push((ar.api_version.clone(), ar.kind.clone()));
-        }
-        let types = type_meta(ar);
+        let types = type_meta(&kind.resource);
         let ours = store.state().into_iter().filter(|child| {
             child.metadata.namespace == namespace
                 && child
@@ -204,10 +185,37 @@ async fn snapshot<D: Declarative>(
     snap
 }
 
+/// Which owned kinds are served: cached until a CRD changes.
+async fn facts<D: Declarative>(shared: &Shared<D>) -> Facts {
+    let runtime = &shared.runtime;
+    let epoch = match runtime.facts.get() {
+        Ok(facts) => return facts,
+        Err(epoch) => epoch,
+    };
+    let mut facts = Facts::default();
+    for (kind, _) in &shared.stores {
+        let ar = &kind.resource;
+        if runtime
+            .mapper
+            .mapping(&ar.api_version, &ar.kind)
+            .await
+            .is_ok()
+        {
+            facts.served.push((ar.api_version.clone(), ar.kind.clone()));
+        }
+    }
+    runtime.facts.keep(epoch, &facts);
+    facts
+}
+
 fn type_meta(ar: &kube::discovery::ApiResource) -> TypeMeta {
+    types(&ar.api_version, &ar.kind)
+}
+
+fn types(api_version: &str, kind: &str) -> TypeMeta {
     TypeMeta {
-        api_version: ar.api_version.clone(),
-        kind: ar.kind.clone(),
+        api_version: api_version.to_string(),
+        kind: kind.to_string(),
     }
 }
 
@@ -337,10 +345,9 @@ async fn live_child<P>(
     }
     let mut found = objects.get(id).await?;
     if let Some(object) = &mut found {
-        object.types.get_or_insert_with(|| TypeMeta {
-            api_version: id.api_version.clone(),
-            kind: id.kind.clone(),
-        });
+        object
+            .types
+            .get_or_insert_with(|| types(&id.api_version, &id.kind));
     }
     Ok(found)
 }
@@ -381,11 +388,12 @@ fn next_pass<D: Declarative>(
     failed: bool,
     now: Timestamp,
 ) -> Action {
-    let key = key(parent);
+    let key = object_key(parent);
+    let failures = &shared.runtime.failures;
     let retry = if failed {
-        Some(shared.runtime.backoff(&key))
+        Some(failures.failed(&key))
     } else {
-        shared.runtime.succeeded(&key);
+        failures.succeeded(&key);
         None
     };
     let wake = desired.wake_at.map(|at| {

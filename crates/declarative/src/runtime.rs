@@ -2,7 +2,6 @@
 //! [`Declarative`] controller's passes ([`crate::pass`]) when any of them
 //! changes, when the controller asked to be woken, or after a failure.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -20,7 +19,8 @@ use kube::runtime::{PredicateConfig, WatchStreamExt, watcher};
 use kube::{Client, Resource};
 
 use crate::apply::Marks;
-use crate::declare::{Declarative, Event};
+use crate::backoff::{Backoff, object_key};
+use crate::declare::{Declarative, Event, Facts};
 use crate::impersonation::Impersonation;
 use crate::mapper::RestMapper;
 use crate::pass::{self, PassError};
@@ -128,16 +128,14 @@ pub struct Runtime<D: Declarative> {
     pub(crate) recorder: Arc<dyn Recorder<D::Parent>>,
     pub(crate) observer: Option<Observer>,
     pub(crate) follow_crds: bool,
-    pub(crate) failures: Mutex<HashMap<String, u32>>,
+    pub(crate) failures: Backoff,
+    /// Which owned kinds are served, once known (see [`FactsCache`]).
+    pub(crate) facts: Arc<FactsCache>,
     /// The parents' cache, filled once the runtime runs.
     parents: Store<D::Parent>,
     parent_writer: Mutex<Option<reflector::store::Writer<D::Parent>>>,
 }
 
-/// First retry delay after a failed pass; doubles per consecutive failure.
-const BACKOFF_BASE: Duration = Duration::from_millis(500);
-/// Longest retry delay.
-const BACKOFF_MAX: Duration = Duration::from_secs(300);
 /// Retry delay after a stale write: the next pass reads fresher state.
 const CONFLICT_RETRY: Duration = Duration::from_millis(200);
 
@@ -160,7 +158,8 @@ impl<D: Declarative> Runtime<D> {
             impersonation: Impersonation::new(client),
             observer: None,
             follow_crds: false,
-            failures: Mutex::default(),
+            failures: Backoff::default(),
+            facts: Arc::default(),
             parents: writer.as_reader(),
             parent_writer: Mutex::new(Some(writer)),
         }
@@ -262,7 +261,8 @@ impl<D: Declarative> Runtime<D> {
     }
 
     /// Wakes every parent when a CustomResourceDefinition changes, so
-    /// [`crate::Facts`] follow kinds being installed and removed.
+    /// [`crate::Facts`] follow kinds being installed and removed (without
+    /// it they are looked up once).
     pub fn follow_crds(mut self) -> Self {
         self.follow_crds = true;
         self
@@ -354,31 +354,45 @@ impl<D: Declarative> Runtime<D> {
     /// One unit per CRD change, after forgetting the cached mappings.
     fn crd_changes(&self) -> impl Stream<Item = ()> + Send + 'static {
         let api: Api<PartialObjectMeta<CustomResourceDefinition>> = Api::all(self.client().clone());
-        let mapper = self.mapper.clone();
+        let (mapper, facts) = (self.mapper.clone(), self.facts.clone());
         watcher(api, watcher::Config::default())
             .default_backoff()
             .touched_objects()
             .filter_map(move |change| {
                 mapper.forget_all();
+                facts.forget();
                 futures::future::ready(change.ok().map(drop))
             })
     }
+}
 
-    /// Records one more failure of `key`; the delay before its retry.
-    pub(crate) fn backoff(&self, key: &str) -> Duration {
-        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        let n = failures.entry(key.to_string()).or_default();
-        *n = n.saturating_add(1);
-        let factor = 2u32.saturating_pow(n.saturating_sub(1).min(16));
-        BACKOFF_BASE.saturating_mul(factor).min(BACKOFF_MAX)
+/// The facts of the last look at discovery, so a pass does not ask the
+/// API server again (a kind that is not served would cost a request per
+/// pass). Forgotten on every CRD change when the runtime follows CRDs;
+/// the epoch keeps a look that started before a change from being kept
+/// after it.
+#[derive(Debug, Default)]
+pub(crate) struct FactsCache(Mutex<(u64, Option<Facts>)>);
+
+impl FactsCache {
+    /// The cached facts, or the epoch a new look starts in.
+    pub(crate) fn get(&self) -> Result<Facts, u64> {
+        let cache = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        cache.1.clone().ok_or(cache.0)
     }
 
-    /// Forgets the failures of `key`.
-    pub(crate) fn succeeded(&self, key: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(key);
+    /// Keeps `facts`, looked at in `epoch`, unless a change came since.
+    pub(crate) fn keep(&self, epoch: u64, facts: &Facts) {
+        let mut cache = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.0 == epoch {
+            cache.1 = Some(facts.clone());
+        }
+    }
+
+    /// Forgets the facts: the kinds served may have changed.
+    fn forget(&self) {
+        let mut cache = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        *cache = (cache.0.wrapping_add(1), None);
     }
 }
 
@@ -398,7 +412,7 @@ async fn reconcile<D: Declarative>(
     let result = pass::run(&shared, parent.as_ref()).await;
     tracing::debug!(
         controller = %shared.runtime.name,
-        parent = %pass::key(parent.as_ref()),
+        parent = %object_key(parent.as_ref()),
         result = ?result.as_ref().map_err(ToString::to_string),
         "pass"
     );
@@ -417,7 +431,7 @@ fn error_policy<D: Declarative>(
         return Action::requeue(CONFLICT_RETRY);
     }
     tracing::warn!(controller = %shared.runtime.name, error = %error, "pass failed");
-    Action::requeue(shared.runtime.backoff(&pass::key(parent.as_ref())))
+    Action::requeue(shared.runtime.failures.failed(&object_key(parent.as_ref())))
 }
 
 /// The parent watch: its cache, and the changes a pass acts on (spec,

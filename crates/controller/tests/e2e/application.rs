@@ -221,6 +221,15 @@ async fn delete_app(op: &Op, ns: &str) {
     .await;
 }
 
+/// Waits until Application shop in namespace shop has an Event `reason`.
+async fn event_recorded(op: &Op, reason: &str) {
+    eventually(reason, || async {
+        let events = op.events("shop", "shop").await;
+        events.iter().any(|r| r == reason).then_some(())
+    })
+    .await;
+}
+
 fn passes(op: &Op) -> u64 {
     op.metrics.passes.of(ControllerName::Application)
 }
@@ -688,24 +697,12 @@ async fn ap8_ownership_drift_and_pruning() {
     .await;
     let d = deployments(&op, "shop").get("web").await.unwrap();
     assert_eq!(d.annotations().get("team").map(String::as_str), Some("a"));
-    eventually("DriftCorrected", || async {
-        op.events("shop", "shop")
-            .await
-            .contains(&"DriftCorrected".to_string())
-            .then_some(())
-    })
-    .await;
+    event_recorded(&op, "DriftCorrected").await;
 
     // replicas set, then removed: handed over at its live value, not 1.
     op.apply(&at(B0, "shop").replace("      replicas: 2\n", ""))
         .await;
-    eventually("ReplicasHandedOver", || async {
-        op.events("shop", "shop")
-            .await
-            .contains(&"ReplicasHandedOver".to_string())
-            .then_some(())
-    })
-    .await;
+    event_recorded(&op, "ReplicasHandedOver").await;
     settled(&op).await;
     let web = deployments(&op, "shop").get("web").await.unwrap();
     assert_eq!(web.spec.replicas, Some(2), "kept, not scaled to 1");

@@ -162,8 +162,7 @@ impl Declarative for Components {
         let app = snapshot
             .related_of("Application")
             .find(|a| a.metadata.name.as_deref() == Some(application))
-            .and_then(|a| serde_json::to_value(a).ok())
-            .and_then(|a| serde_json::from_value::<Application>(a).ok());
+            .and_then(typed::<Application>);
         let inline: Vec<InlineComponent> = app
             .iter()
             .flat_map(|a| a.spec.components.iter().flatten().cloned())
@@ -431,8 +430,7 @@ fn referenced(snapshot: &Snapshot<Application>, app: &Application) -> Vec<Compon
             let found = snapshot
                 .related_of("Component")
                 .find(|c| c.metadata.name.as_deref() == Some(r.name.as_str()))
-                .and_then(|c| serde_json::to_value(c).ok())
-                .and_then(|c| serde_json::from_value::<Component>(c).ok());
+                .and_then(typed::<Component>);
             let pending = |why: &str, message: String| ComponentState {
                 name: r.name.clone(),
                 phase: Some(Phase::Pending.as_str().into()),
@@ -630,6 +628,12 @@ fn metrics_event(before: Option<&Vec<Condition>>, after: &[Condition]) -> Option
 /// The recorded state of component `name`.
 fn component_of<'s>(status: Option<&'s WorkloadStatus>, name: &str) -> Option<&'s ComponentState> {
     status?.components.as_ref()?.iter().find(|c| c.name == name)
+}
+
+/// A related object as its type (`None` when it does not fit, which the
+/// API server's schema rules out).
+fn typed<K: serde::de::DeserializeOwned>(object: &DynamicObject) -> Option<K> {
+    serde_json::from_value(serde_json::to_value(object).ok()?).ok()
 }
 
 /// A label of an object.
