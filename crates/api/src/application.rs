@@ -10,7 +10,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::NamespacedName;
 use crate::schema::{free_form, free_form_list};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 /// Desired state of an Application: its components, inline or as
 /// Component resources.
@@ -162,6 +164,90 @@ pub struct Workload {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("enum" = ["Fail", "Recreate"]))]
     pub on_immutable_change: Option<String>,
+    /// Extra ingress sources admitted when the application's
+    /// networkPolicy is on (an ingress controller, say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_from: Option<Vec<AllowFrom>>,
+    /// Ports other applications may consume: each becomes a Socket named
+    /// `<application>-<component>-<name>`, whose `access` says which
+    /// namespaces may couple.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provides: Option<Vec<Provide>>,
+    /// Sockets of other applications this component consumes: each becomes
+    /// a Plug named `<application>-<component>-<name>` and, once coupled,
+    /// an ExternalName Service named `alias` and <ALIAS>_SERVICE_HOST and
+    /// <ALIAS>_SERVICE_PORT variables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requires: Option<Vec<Require>>,
+}
+
+/// An ingress source admitted besides the declared flows.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AllowFrom {
+    /// Namespaces whose pods are admitted (all namespaces when only
+    /// podSelector is set; the application's own when neither is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace_selector: Option<LabelSelector>,
+    /// Pods admitted (in the selected namespaces).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_selector: Option<LabelSelector>,
+    /// The name of the port they may reach; every port when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<String>,
+}
+
+/// A port offered to other applications, as a Socket.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Provide {
+    /// Its name, unique within the component (a DNS label).
+    pub name: String,
+    /// The name of the component's port it offers.
+    pub port: String,
+    /// What is spoken on it (`http`, `postgres`, …): a label on the Socket
+    /// so consumers can find it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    /// Which namespaces may consume it; only the application's own
+    /// namespace when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<Access>,
+}
+
+/// The namespaces that may couple to a provided Socket.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Access {
+    /// Regular expressions, searched in the consumer's namespace name
+    /// (write `^shop$` for one name); one must match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespaces: Option<Vec<String>>,
+    /// Labels the consumer's namespace must have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace_selector: Option<LabelSelector>,
+}
+
+/// A Socket of another application this component consumes.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Require {
+    /// Its name, unique within the component (a DNS label).
+    pub name: String,
+    /// The Socket (in the application's namespace when no namespace is
+    /// given).
+    pub socket: NamespacedName,
+    /// The name of the ExternalName Service and the prefix of the
+    /// variables (default: name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+}
+
+impl Require {
+    /// The alias, or the name.
+    pub fn alias(&self) -> &str {
+        self.alias.as_deref().unwrap_or(&self.name)
+    }
 }
 
 /// Pod template metadata.
@@ -245,6 +331,13 @@ pub struct WorkloadStatus {
     /// Each component's state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub components: Option<Vec<ComponentState>>,
+    /// Each `requires` link and how far it got.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub links: Option<Vec<LinkState>>,
+    /// The ingress rules of each component's NetworkPolicy (networkPolicy
+    /// "true" or "audit").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_policies: Option<Vec<PolicyState>>,
     /// Ready, Reconciling, Stalled, MetricsAvailable and MetricsSelected,
     /// each with the generation it is about.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -289,4 +382,33 @@ pub struct ComponentState {
     /// The env vars connectsTo gave the container, as component:port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connections: Option<Vec<String>>,
+}
+
+/// How a `requires` link is doing.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkState {
+    /// The consuming component.
+    pub from: String,
+    /// The Socket, as namespace/name.
+    pub to: String,
+    /// The Plug, as namespace/name.
+    pub plug: String,
+    /// Coupled, Pending or NotAllowed.
+    pub state: String,
+    /// Why it is not Coupled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The ingress rules of one component's NetworkPolicy.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyState {
+    /// The component (and policy) name.
+    pub component: String,
+    /// Who may connect, and to which port: `component web -> 8080`,
+    /// `namespace monitoring -> 8080`, …
+    #[serde(default)]
+    pub ingress: Vec<String>,
 }

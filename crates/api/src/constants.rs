@@ -64,6 +64,10 @@ pub mod condition {
         /// Plug `Coupled=False`: the socket's `limit` is reached (new;
         /// docs/lifecycle.md, "Socket limit").
         pub const SOCKET_LIMIT_REACHED: &str = "SocketLimitReached";
+        /// Plug `Failed=True`: the socket's namespace rules refuse the
+        /// plug's namespace (new; `Coupled` still reads `Error`, as the
+        /// original's did, so only this reason tells a refusal apart).
+        pub const NAMESPACE_NOT_ALLOWED: &str = "NamespaceNotAllowed";
         /// Socket `Coupled=False`: the `created` hooks ran.
         pub const SOCKET_CREATED: &str = "SocketCreated";
         /// Socket `Coupled=True`: at least one plug is coupled.

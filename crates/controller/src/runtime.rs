@@ -25,6 +25,7 @@ use integration_engine::{MapObject, reads_map};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::DynamicObject;
 use kube::core::PartialObjectMeta;
@@ -83,6 +84,9 @@ pub struct RunOptions {
     /// they are abandoned (the next operator resumes them: docs/lifecycle.md,
     /// "At-least-once hooks and resume").
     pub shutdown_timeout: Duration,
+    /// The namespace Prometheus scrapes from: Applications' network
+    /// policies admit it on metrics ports (none by default).
+    pub scrape_namespace: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -96,6 +100,7 @@ impl Default for RunOptions {
             deferred_poll: deferred::DEFAULT_POLL,
             synced: Arc::default(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            scrape_namespace: None,
         }
     }
 }
@@ -367,9 +372,11 @@ where
     let domain = options.apparatus.cluster_domain.clone();
     let applications = Applications {
         cluster_domain: domain.clone(),
+        scrape_namespace: options.scrape_namespace.clone(),
     };
     let components = Components {
         cluster_domain: domain,
+        scrape_namespace: options.scrape_namespace.clone(),
     };
     let applications = app_kinds(declarative(
         ctx,
@@ -396,6 +403,16 @@ where
         ApiResource::erase::<Application>(&()),
         None,
         components_of_app,
+    )
+    // Sibling Components: the clients whose flows a policy admits, the
+    // targets a connectsTo may name.
+    .watches(
+        ApiResource::erase::<Component>(&()),
+        None,
+        |c, components| {
+            let app = c.data["spec"]["application"].as_str().unwrap_or_default();
+            siblings(c.metadata.namespace.as_deref(), app, components)
+        },
     )
     .run_until(shutdown);
     async move {
@@ -427,14 +444,28 @@ impl kube_declarative::Recorder<Application> for TimedRecorder {
     }
 }
 
-/// What both application controllers own and read.
-fn app_kinds<D: Declarative>(runtime: Runtime<D>) -> Runtime<D> {
+/// What both application controllers own and read: workloads, Services,
+/// ServiceMonitors, NetworkPolicies, the Plugs and Sockets of links, the
+/// Sockets their links require (in any namespace), Pods and Prometheuses.
+fn app_kinds<D>(runtime: Runtime<D>) -> Runtime<D>
+where
+    D: Declarative,
+    D::Parent: application::Wired,
+{
     let pods = format!("{}={FIELD_MANAGER}", application::children::MANAGED_BY);
     runtime
         .owns(ApiResource::erase::<Deployment>(&()))
         .owns(ApiResource::erase::<StatefulSet>(&()))
         .owns(ApiResource::erase::<Service>(&()))
         .owns(kinds::service_monitor())
+        .owns(ApiResource::erase::<NetworkPolicy>(&()))
+        .owns(ApiResource::erase::<Plug>(&()))
+        .owns(ApiResource::erase::<Socket>(&()))
+        .watches(
+            ApiResource::erase::<Socket>(&()),
+            None,
+            requiring::<D::Parent>,
+        )
         .watches_status(
             ApiResource::erase::<Pod>(&()),
             Some(&pods),
@@ -484,13 +515,41 @@ fn components_of_app(
     app: &DynamicObject,
     components: &Store<Component>,
 ) -> Vec<ParentRef<Component>> {
-    let namespace = app.metadata.namespace.as_deref();
+    let name = app.metadata.name.as_deref().unwrap_or_default();
+    siblings(app.metadata.namespace.as_deref(), name, components)
+}
+
+/// The Components of application `app` in `namespace`.
+fn siblings(
+    namespace: Option<&str>,
+    app: &str,
+    components: &Store<Component>,
+) -> Vec<ParentRef<Component>> {
     components
         .state()
         .iter()
         .filter(|c| c.metadata.namespace.as_deref() == namespace)
-        .filter(|c| Some(c.spec.application.as_str()) == app.metadata.name.as_deref())
+        .filter(|c| c.spec.application == app)
         .map(|c| ParentRef::from_obj(c.as_ref()))
+        .collect()
+}
+
+/// The parents with a `requires` entry naming this Socket.
+fn requiring<P>(socket: &DynamicObject, parents: &Store<P>) -> Vec<ParentRef<P>>
+where
+    P: application::Wired + kube::Resource<DynamicType = ()> + Clone + 'static,
+{
+    let id = (
+        socket.metadata.namespace.as_deref().unwrap_or_default(),
+        socket.metadata.name.as_deref().unwrap_or_default(),
+    );
+    parents
+        .state()
+        .iter()
+        .filter(|p| {
+            application::requires_socket(p.as_ref(), &p.namespace().unwrap_or_default(), id)
+        })
+        .map(|p| ParentRef::from_obj(p.as_ref()))
         .collect()
 }
 

@@ -139,6 +139,24 @@ pub fn set_failed(conditions: &mut Option<Vec<Condition>>, message: &str, genera
     set_error(conditions, COUPLED, COUPLING_FAILED, message, generation);
 }
 
+/// [`set_failed`] with the reason of `Failed` given: a refusal by the
+/// socket's namespace rules is `NamespaceNotAllowed`, so an Application
+/// can tell a refused link from one still trying.
+pub fn set_failed_because(
+    conditions: &mut Option<Vec<Condition>>,
+    reason: &str,
+    message: &str,
+    generation: Option<i64>,
+) {
+    set_failed(conditions, message, generation);
+    if let Some(failed) = conditions
+        .as_mut()
+        .and_then(|list| list.iter_mut().find(|c| c.type_ == FAILED))
+    {
+        failed.reason = reason.to_string();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -19,7 +19,7 @@ use crate::harness::{Op, condition, eventually, sample, scrape};
 
 /// Baseline B0: web (a Deployment of 2) connects to api (a StatefulSet
 /// with storage and metrics).
-const B0: &str = r#"
+pub(crate) const B0: &str = r#"
 apiVersion: integration.rock8s.com/v1beta1
 kind: Application
 metadata: {name: shop, namespace: NS}
@@ -40,7 +40,7 @@ spec:
           spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
 "#;
 
-const WORKER: &str = r#"
+pub(crate) const WORKER: &str = r#"
 apiVersion: integration.rock8s.com/v1beta1
 kind: Component
 metadata: {name: worker, namespace: NS}
@@ -50,36 +50,36 @@ spec:
 "#;
 
 /// `text` with its namespace.
-fn at(text: &str, ns: &str) -> String {
+pub(crate) fn at(text: &str, ns: &str) -> String {
     text.replace("NS", ns)
 }
 
 /// B0 with `componentRefs: [{name: worker}]`.
-fn b0_with_worker(ns: &str) -> String {
+pub(crate) fn b0_with_worker(ns: &str) -> String {
     at(B0, ns).replace(
         "spec:\n  components:",
         "spec:\n  componentRefs: [{name: worker}]\n  components:",
     )
 }
 
-async fn namespace(op: &Op, ns: &str) {
+pub(crate) async fn namespace(op: &Op, ns: &str) {
     op.admin_apply(&format!(
         "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}}}\n"
     ))
     .await;
 }
 
-fn apps(op: &Op, ns: &str) -> Api<Application> {
+pub(crate) fn apps(op: &Op, ns: &str) -> Api<Application> {
     Api::namespaced(op.client.clone(), ns)
 }
 
-async fn app(op: &Op, ns: &str) -> Application {
+pub(crate) async fn app(op: &Op, ns: &str) -> Application {
     apps(op, ns).get("shop").await.unwrap()
 }
 
 /// Waits until Application shop in `ns` is in `phase` with `reason`
 /// (any reason when empty) for its generation.
-async fn app_is(op: &Op, ns: &str, phase: &str, reason: &str) -> Application {
+pub(crate) async fn app_is(op: &Op, ns: &str, phase: &str, reason: &str) -> Application {
     let what = format!("Application {ns}/shop {phase} {reason}");
     eventually(&what, || async {
         let app = apps(op, ns).get_opt("shop").await.unwrap()?;
@@ -96,7 +96,7 @@ async fn app_is(op: &Op, ns: &str, phase: &str, reason: &str) -> Application {
     .await
 }
 
-fn component_reason(app: &Application) -> Option<&str> {
+pub(crate) fn component_reason(app: &Application) -> Option<&str> {
     app.status
         .as_ref()?
         .components
@@ -105,7 +105,13 @@ fn component_reason(app: &Application) -> Option<&str> {
         .find_map(|c| c.reason.as_deref())
 }
 
-async fn component_is(op: &Op, ns: &str, name: &str, phase: &str, reason: &str) -> Component {
+pub(crate) async fn component_is(
+    op: &Op,
+    ns: &str,
+    name: &str,
+    phase: &str,
+    reason: &str,
+) -> Component {
     let api: Api<Component> = Api::namespaced(op.client.clone(), ns);
     let what = format!("Component {ns}/{name} {phase} {reason}");
     eventually(&what, || async {
@@ -119,20 +125,20 @@ async fn component_is(op: &Op, ns: &str, name: &str, phase: &str, reason: &str) 
     .await
 }
 
-fn deployments(op: &Op, ns: &str) -> Api<Deployment> {
+pub(crate) fn deployments(op: &Op, ns: &str) -> Api<Deployment> {
     Api::namespaced(op.client.clone(), ns)
 }
 
-fn stateful_sets(op: &Op, ns: &str) -> Api<StatefulSet> {
+pub(crate) fn stateful_sets(op: &Op, ns: &str) -> Api<StatefulSet> {
     Api::namespaced(op.client.clone(), ns)
 }
 
-fn services(op: &Op, ns: &str) -> Api<Service> {
+pub(crate) fn services(op: &Op, ns: &str) -> Api<Service> {
     Api::namespaced(op.client.clone(), ns)
 }
 
 /// Whether `name` does not exist (now).
-async fn absent<K>(api: &Api<K>, name: &str) -> bool
+pub(crate) async fn absent<K>(api: &Api<K>, name: &str) -> bool
 where
     K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
@@ -140,14 +146,14 @@ where
 }
 
 /// Waits for Deployment `name` and returns it.
-async fn deployment(op: &Op, ns: &str, name: &str) -> Deployment {
+pub(crate) async fn deployment(op: &Op, ns: &str, name: &str) -> Deployment {
     eventually(&format!("Deployment {ns}/{name}"), || async {
         deployments(op, ns).get_opt(name).await.unwrap()
     })
     .await
 }
 
-async fn stateful_set(op: &Op, ns: &str, name: &str) -> StatefulSet {
+pub(crate) async fn stateful_set(op: &Op, ns: &str, name: &str) -> StatefulSet {
     eventually(&format!("StatefulSet {ns}/{name}"), || async {
         stateful_sets(op, ns).get_opt(name).await.unwrap()
     })
@@ -155,7 +161,7 @@ async fn stateful_set(op: &Op, ns: &str, name: &str) -> StatefulSet {
 }
 
 /// Writes a workload's status as its controller would.
-async fn set_status<K>(api: &Api<K>, name: &str, status: Value)
+pub(crate) async fn set_status<K>(api: &Api<K>, name: &str, status: Value)
 where
     K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
@@ -169,7 +175,7 @@ where
 }
 
 /// "Make web ready": replicas of the current generation, all ready.
-async fn deployment_ready(op: &Op, ns: &str, name: &str) {
+pub(crate) async fn deployment_ready(op: &Op, ns: &str, name: &str) {
     let d = deployment(op, ns, name).await;
     let replicas = d.spec.replicas.unwrap_or(1);
     set_status(
@@ -187,7 +193,7 @@ async fn deployment_ready(op: &Op, ns: &str, name: &str) {
 }
 
 /// "Make api ready".
-async fn stateful_set_ready(op: &Op, ns: &str, name: &str) {
+pub(crate) async fn stateful_set_ready(op: &Op, ns: &str, name: &str) {
     let s = stateful_set(op, ns, name).await;
     set_status(
         &stateful_sets(op, ns),
@@ -201,7 +207,7 @@ async fn stateful_set_ready(op: &Op, ns: &str, name: &str) {
     .await;
 }
 
-async fn b0_ready(op: &Op, ns: &str) -> Application {
+pub(crate) async fn b0_ready(op: &Op, ns: &str) -> Application {
     op.apply(&at(B0, ns)).await;
     deployment_ready(op, ns, "web").await;
     stateful_set_ready(op, ns, "api").await;
@@ -209,7 +215,7 @@ async fn b0_ready(op: &Op, ns: &str) -> Application {
 }
 
 /// Deletes Application shop in `ns` and waits until it is gone.
-async fn delete_app(op: &Op, ns: &str) {
+pub(crate) async fn delete_app(op: &Op, ns: &str) {
     apps(op, ns)
         .delete("shop", &DeleteParams::default())
         .await
@@ -222,7 +228,7 @@ async fn delete_app(op: &Op, ns: &str) {
 }
 
 /// Waits until Application shop in namespace shop has an Event `reason`.
-async fn event_recorded(op: &Op, reason: &str) {
+pub(crate) async fn event_recorded(op: &Op, reason: &str) {
     eventually(reason, || async {
         let events = op.events("shop", "shop").await;
         events.iter().any(|r| r == reason).then_some(())
@@ -230,13 +236,13 @@ async fn event_recorded(op: &Op, reason: &str) {
     .await;
 }
 
-fn passes(op: &Op) -> u64 {
+pub(crate) fn passes(op: &Op) -> u64 {
     op.metrics.passes.of(ControllerName::Application)
 }
 
 /// Waits until the Application controller has been idle for a moment
 /// and returns its pass count (a hot loop never settles: it fails here).
-async fn settled(op: &Op) -> u64 {
+pub(crate) async fn settled(op: &Op) -> u64 {
     crate::harness::within(30, "application passes settle", async {
         loop {
             let before = passes(op);
@@ -249,7 +255,7 @@ async fn settled(op: &Op) -> u64 {
     .await
 }
 
-fn ready_condition(app: &Application) -> (String, String) {
+pub(crate) fn ready_condition(app: &Application) -> (String, String) {
     let c = condition(app.status.as_ref().unwrap().conditions.as_ref(), "Ready").unwrap();
     (c.status.clone(), c.reason.clone())
 }

@@ -14,3 +14,4 @@ mod leader;
 mod metrics;
 mod more_scenarios;
 mod scenarios;
+mod wiring;

@@ -28,6 +28,10 @@ pub struct Args {
     /// gives (local development).
     #[arg(long, env = "DEBUG_SOCKET_ENDPOINT", value_name = "URL")]
     socket_endpoint: Option<String>,
+    /// The namespace Prometheus scrapes from: Applications' network
+    /// policies admit it on their metrics ports.
+    #[arg(long, env = "SCRAPE_NAMESPACE", value_name = "NS")]
+    scrape_namespace: Option<String>,
     /// Log filter: a level (`info`, `debug`, …) or `tracing` directives
     /// (`integration_controller=debug,kube=info`).
     #[arg(long, env = "LOG_LEVEL", default_value = "info", value_name = "LEVEL")]
@@ -60,6 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             socket_endpoint: args.socket_endpoint.filter(|e| !e.is_empty()),
             ..ApparatusOptions::default()
         },
+        scrape_namespace: args.scrape_namespace.filter(|ns| !ns.is_empty()),
         ..RunOptions::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -33,6 +33,34 @@ pub struct Place<'a> {
     pub cluster_domain: &'a str,
     /// Whether ServiceMonitors are served.
     pub monitoring: bool,
+    /// The application's `networkPolicy`.
+    pub network_policy: PolicyMode,
+    /// The namespace Prometheus scrapes from (an operator flag), admitted
+    /// on metrics ports when policies are on.
+    pub scrape_namespace: Option<&'a str>,
+}
+
+/// What `networkPolicy` asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolicyMode {
+    /// "false" (the default): no policies.
+    Off,
+    /// "audit": compute them and list them in the status, create none.
+    Audit,
+    /// "true": one ingress policy per component.
+    On,
+}
+
+impl PolicyMode {
+    /// The mode a `networkPolicy` value asks for (an invalid one is
+    /// refused by the spec check first).
+    pub fn of(value: Option<&str>) -> PolicyMode {
+        match value {
+            Some("true") => PolicyMode::On,
+            Some("audit") => PolicyMode::Audit,
+            _ => PolicyMode::Off,
+        }
+    }
 }
 
 /// A component: its name and what it runs.
@@ -66,7 +94,7 @@ pub fn selector(place: &Place<'_>, part: &Part<'_>) -> BTreeMap<String, String> 
 }
 
 /// The labels of every child: the selector's, and managed-by.
-fn labels(place: &Place<'_>, part: &Part<'_>) -> BTreeMap<String, String> {
+pub fn labels(place: &Place<'_>, part: &Part<'_>) -> BTreeMap<String, String> {
     let mut labels = selector(place, part);
     labels.insert(MANAGED_BY.into(), integration_api::FIELD_MANAGER.into());
     labels
@@ -214,12 +242,11 @@ pub fn connection_env(
     port: &ComponentPort,
 ) -> Vec<(String, String)> {
     let prefix = env_name(target.name);
-    let host = format!(
-        "{}.{}.svc.{}",
-        target.name, place.namespace, place.cluster_domain
-    );
     let mut vars = vec![
-        (format!("{prefix}_SERVICE_HOST"), host),
+        (
+            format!("{prefix}_SERVICE_HOST"),
+            service_host(place, target.name),
+        ),
         (format!("{prefix}_SERVICE_PORT"), port.port.to_string()),
     ];
     vars.extend(target.ports().iter().map(|p| {
@@ -231,8 +258,13 @@ pub fn connection_env(
     vars
 }
 
+/// The DNS name of the Service of component `name`.
+pub fn service_host(place: &Place<'_>, name: &str) -> String {
+    format!("{name}.{}.svc.{}", place.namespace, place.cluster_domain)
+}
+
 /// A name as an environment variable prefix: upper case, `-` → `_`.
-fn env_name(name: &str) -> String {
+pub fn env_name(name: &str) -> String {
     name.to_ascii_uppercase().replace('-', "_")
 }
 
@@ -247,6 +279,8 @@ mod tests {
             application: "shop",
             cluster_domain: "cluster.local",
             monitoring,
+            network_policy: PolicyMode::Off,
+            scrape_namespace: None,
         }
     }
 

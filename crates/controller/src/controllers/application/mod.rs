@@ -10,14 +10,17 @@
 //! message and the Ready/Reconciling/Stalled conditions.
 
 pub mod children;
+pub mod links;
 pub mod metrics;
+pub mod policy;
 pub mod spec;
 pub mod status;
 
 use std::collections::BTreeMap;
 
 use integration_api::{
-    Application, Component, ComponentState, InlineComponent, Workload, WorkloadStatus,
+    Application, Component, ComponentState, InlineComponent, LinkState, PolicyState, Workload,
+    WorkloadStatus,
 };
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
@@ -27,19 +30,64 @@ use kube_declarative::{Child, Declarative, Desired, Event, Outcome, Snapshot};
 use workload_health::{Kind, Phase};
 
 use crate::ObjectRef;
-use children::{MONITORING_API, NAME, PART_OF, Part, Place};
+use children::{MONITORING_API, NAME, PART_OF, Part, Place, PolicyMode};
 use status::{Seen, reason};
 
 /// The Application controller.
 pub struct Applications {
     /// The cluster's DNS domain, for connection variables.
     pub cluster_domain: String,
+    /// The namespace Prometheus scrapes from, admitted on metrics ports
+    /// by network policies (none by default).
+    pub scrape_namespace: Option<String>,
 }
 
 /// The Component controller.
 pub struct Components {
     /// The cluster's DNS domain, for connection variables.
     pub cluster_domain: String,
+    /// The namespace Prometheus scrapes from, admitted on metrics ports
+    /// by network policies (none by default).
+    pub scrape_namespace: Option<String>,
+}
+
+/// The components a parent defines, for the watches that find which
+/// parents require a Socket.
+pub trait Wired {
+    /// The workloads of its components.
+    fn workloads(&self) -> Vec<&Workload>;
+}
+
+impl Wired for Application {
+    fn workloads(&self) -> Vec<&Workload> {
+        self.spec
+            .components
+            .iter()
+            .flatten()
+            .map(|c| &c.workload)
+            .collect()
+    }
+}
+
+impl Wired for Component {
+    fn workloads(&self) -> Vec<&Workload> {
+        vec![&self.spec.workload]
+    }
+}
+
+/// Whether `parent`, in `namespace`, has a `requires` entry naming the
+/// Socket `socket_namespace/socket_name`.
+pub fn requires_socket(
+    parent: &impl Wired,
+    namespace: &str,
+    (socket_namespace, socket_name): (&str, &str),
+) -> bool {
+    parent.workloads().iter().any(|w| {
+        w.requires.iter().flatten().any(|r| {
+            let ns = r.socket.namespace.as_deref().filter(|n| !n.is_empty());
+            r.socket.name == socket_name && ns.unwrap_or(namespace) == socket_namespace
+        })
+    })
 }
 
 impl Declarative for Applications {
@@ -66,9 +114,17 @@ impl Declarative for Applications {
             application: &name,
             cluster_domain: &self.cluster_domain,
             monitoring: snapshot.facts.serves(MONITORING_API, "ServiceMonitor"),
+            network_policy: PolicyMode::of(app.spec.network_policy.as_deref()),
+            scrape_namespace: self.scrape_namespace.as_deref(),
         };
         let inline: Vec<&InlineComponent> = app.spec.components.iter().flatten().collect();
-        let parts = parts(inline.iter().copied());
+        let referenced = listed_components(snapshot, app);
+        let mut parts = parts(inline.iter().copied());
+        parts.extend(
+            referenced
+                .iter()
+                .map(|c| (c.metadata.name.as_deref().unwrap_or_default(), part_of(c))),
+        );
         let owner = format!("Application {name}");
         let planned = spec::check_application(&app.spec).and_then(|()| {
             inline
@@ -79,7 +135,13 @@ impl Declarative for Applications {
                         name: &c.name,
                         workload: &c.workload,
                     };
-                    plan(&format!("spec.components[{i}]"), &place, &part, &parts)
+                    plan(
+                        snapshot,
+                        &format!("spec.components[{i}]"),
+                        &place,
+                        &part,
+                        &parts,
+                    )
                 })
                 .collect::<Result<Vec<_>, _>>()
         });
@@ -118,7 +180,7 @@ impl Declarative for Applications {
             states.push(state);
             wake = earliest(wake, at);
         }
-        states.extend(referenced(snapshot, app));
+        states.extend(referenced_states(snapshot, app));
         desired.wake_at = wake;
         finish(
             &mut desired,
@@ -128,6 +190,20 @@ impl Declarative for Applications {
             ("Application", &name),
             app.meta().generation,
             &plans,
+        );
+        let referenced_links = referenced.iter().flat_map(|c| {
+            c.status
+                .iter()
+                .flat_map(|s| s.links.iter().flatten().cloned())
+        });
+        let status = &mut desired.status;
+        status.links = non_empty(
+            status
+                .links
+                .take()
+                .into_iter()
+                .flatten()
+                .chain(referenced_links),
         );
         desired
     }
@@ -153,28 +229,41 @@ impl Declarative for Components {
         let name = component.name_any();
         let namespace = component.namespace().unwrap_or_default();
         let application = component.spec.application.as_str();
+        let app = snapshot
+            .related_of("Application")
+            .find(|a| a.metadata.name.as_deref() == Some(application))
+            .and_then(typed::<Application>);
         let place = Place {
             namespace: &namespace,
             application,
             cluster_domain: &self.cluster_domain,
             monitoring: snapshot.facts.serves(MONITORING_API, "ServiceMonitor"),
+            network_policy: PolicyMode::of(
+                app.as_ref().and_then(|a| a.spec.network_policy.as_deref()),
+            ),
+            scrape_namespace: self.scrape_namespace.as_deref(),
         };
-        let app = snapshot
-            .related_of("Application")
-            .find(|a| a.metadata.name.as_deref() == Some(application))
-            .and_then(typed::<Application>);
         let inline: Vec<InlineComponent> = app
             .iter()
             .flat_map(|a| a.spec.components.iter().flatten().cloned())
             .collect();
+        let siblings: Vec<Component> = match &app {
+            Some(app) => listed_components(snapshot, app),
+            None => Vec::new(),
+        };
         let me = Part {
             name: &name,
             workload: &component.spec.workload,
         };
         let mut parts = parts(inline.iter());
+        parts.extend(
+            siblings
+                .iter()
+                .map(|c| (c.metadata.name.as_deref().unwrap_or_default(), part_of(c))),
+        );
         parts.insert(&name, me);
         let planned = spec::check_workload("spec", &name, &component.spec.workload)
-            .and_then(|()| plan("spec", &place, &me, &parts));
+            .and_then(|()| plan(snapshot, "spec", &place, &me, &parts));
         let plan = match planned {
             Ok(plan) => plan,
             Err(invalid) => {
@@ -258,13 +347,47 @@ fn parts<'a>(components: impl Iterator<Item = &'a InlineComponent>) -> BTreeMap<
         .collect()
 }
 
-/// What one component wants: its children and its connections.
+/// The Component resources an Application lists that exist, as the
+/// snapshot holds them.
+fn listed_components<P>(snapshot: &Snapshot<P>, app: &Application) -> Vec<Component> {
+    let listed = |c: &&DynamicObject| {
+        app.spec
+            .component_refs
+            .iter()
+            .flatten()
+            .any(|r| c.metadata.name.as_deref() == Some(r.name.as_str()))
+    };
+    snapshot
+        .related_of("Component")
+        .filter(listed)
+        .filter_map(typed::<Component>)
+        .collect()
+}
+
+/// A Component resource as a part of its application.
+fn part_of(component: &Component) -> Part<'_> {
+    Part {
+        name: component.metadata.name.as_deref().unwrap_or_default(),
+        workload: &component.spec.workload,
+    }
+}
+
+/// `Some(list)` unless it is empty.
+fn non_empty<T>(items: impl IntoIterator<Item = T>) -> Option<Vec<T>> {
+    let list: Vec<T> = items.into_iter().collect();
+    (!list.is_empty()).then_some(list)
+}
+
+/// What one component wants: its children, its connections, its links and
+/// its policy's rules.
 pub struct Plan {
     name: String,
     metrics: bool,
     recreate: bool,
     children: Vec<serde_json::Value>,
     connections: Vec<String>,
+    links: Vec<LinkState>,
+    policy: Option<PolicyState>,
 }
 
 /// The components that export metrics.
@@ -281,20 +404,48 @@ const METRICS_AVAILABLE: &str = "MetricsAvailable";
 /// `MetricsSelected`: whether a Prometheus picks every ServiceMonitor.
 const METRICS_SELECTED: &str = "MetricsSelected";
 
-/// The plan of one component, or what is wrong with its spec.
-fn plan(
+/// The plan of one component, or what is wrong with its spec: its
+/// workload, Service and ServiceMonitor, the Sockets it provides, the
+/// Plugs it requires (with their Services once coupled), its policy.
+fn plan<P>(
+    snapshot: &Snapshot<P>,
     path: &str,
     place: &Place<'_>,
     part: &Part<'_>,
     parts: &BTreeMap<&str, Part<'_>>,
 ) -> Result<Plan, spec::Invalid> {
-    let (env, connections) = spec::connections(path, place, part, parts)?;
+    spec::check_links(path, part, parts)?;
+    let (mut env, connections) = spec::connections(path, place, part, parts)?;
+    let required: Vec<links::Link> = part
+        .workload
+        .requires
+        .iter()
+        .flatten()
+        .map(|r| links::link(snapshot, place, part, r))
+        .collect();
+    env.extend(required.iter().flat_map(|l| l.env.iter().cloned()));
+    let provides = part.workload.provides.iter().flatten();
+    let consumers = provides
+        .clone()
+        .map(|p| (p.name.clone(), links::consumers(snapshot, place, part, p)))
+        .collect();
+    let (policy_object, policy) = policy::policy(place, part, parts, &consumers);
+    let mut children = children::children(place, part, &env);
+    children.extend(provides.map(|p| links::socket(place, part, p)));
+    let mut link_states = Vec::new();
+    for link in required {
+        children.extend(link.children);
+        link_states.push(link.state);
+    }
+    children.extend(policy_object);
     Ok(Plan {
         name: part.name.to_string(),
         metrics: part.workload.metrics.is_some(),
         recreate: part.workload.on_immutable_change.as_deref() == Some("Recreate"),
-        children: children::children(place, part, &env),
+        children,
         connections,
+        links: link_states,
+        policy,
     })
 }
 
@@ -415,12 +566,13 @@ fn observe<P>(
         deadline: workload.progress_deadline_seconds,
         connections: plan.connections.clone(),
     };
-    status::component(&seen, component_of(previous, name), owner, snapshot.now)
+    let (state, wake) = status::component(&seen, component_of(previous, name), owner, snapshot.now);
+    (status::with_links(state, &plan.links), wake)
 }
 
 /// The states of an Application's Component resources, as their own
 /// status says, or why there is none.
-fn referenced(snapshot: &Snapshot<Application>, app: &Application) -> Vec<ComponentState> {
+fn referenced_states(snapshot: &Snapshot<Application>, app: &Application) -> Vec<ComponentState> {
     let namespace = app.namespace().unwrap_or_default();
     app.spec
         .component_refs
@@ -523,6 +675,8 @@ fn finish<P>(
     let metrics_warning = metrics_event(before, &conditions);
     status.conditions = Some(conditions);
     status.components = Some(states);
+    status.links = non_empty(plans.iter().flat_map(|p| p.links.iter().cloned()));
+    status.network_policies = non_empty(plans.iter().filter_map(|p| p.policy.clone()));
     status.observed_generation = generation;
     let outcomes: Vec<(&ObjectRef, &Outcome)> = snapshot.applied.iter().collect();
     let before_phase = previous.and_then(|s| s.phase.as_deref());

@@ -67,6 +67,98 @@ pub fn check_workload(path: &str, name: &str, w: &Workload) -> Result<(), Invali
             metrics.port
         ));
     }
+    check_wiring(path, w)
+}
+
+/// Checks `allowFrom`, `provides` and `requires`: names, ports, patterns.
+fn check_wiring(path: &str, w: &Workload) -> Result<(), Invalid> {
+    let has_port = |name: &str| w.ports.iter().flatten().any(|p| p.name == name);
+    for (i, allow) in w.allow_from.iter().flatten().enumerate() {
+        if let Some(port) = allow.port.as_deref().filter(|p| !has_port(p)) {
+            return Err(format!(
+                "{path}.allowFrom[{i}].port: no port named {port:?}"
+            ));
+        }
+    }
+    let mut names = BTreeSet::new();
+    for (i, provide) in w.provides.iter().flatten().enumerate() {
+        let at = format!("{path}.provides[{i}]");
+        check_entry_name(&at, &provide.name, &mut names)?;
+        if !has_port(&provide.port) {
+            return Err(format!("{at}.port: no port named {:?}", provide.port));
+        }
+        if let Some(interface) = provide
+            .interface
+            .as_deref()
+            .filter(|i| !is_dns_label(i, 63))
+        {
+            return Err(format!(
+                "{at}.interface: {interface:?} is not a DNS label (it becomes a label value)"
+            ));
+        }
+        let patterns = provide
+            .access
+            .iter()
+            .flat_map(|a| a.namespaces.iter().flatten());
+        for (j, pattern) in patterns.enumerate() {
+            if let Err(e) = regex::Regex::new(pattern) {
+                return Err(format!(
+                    "{at}.access.namespaces[{j}]: {pattern:?} is not a regular expression: {e}"
+                ));
+            }
+        }
+    }
+    let mut names = BTreeSet::new();
+    let mut aliases = BTreeSet::new();
+    for (i, require) in w.requires.iter().flatten().enumerate() {
+        let at = format!("{path}.requires[{i}]");
+        check_entry_name(&at, &require.name, &mut names)?;
+        if require.socket.name.trim().is_empty() {
+            return Err(format!("{at}.socket.name: must not be empty"));
+        }
+        let alias = require.alias();
+        if !is_dns_label(alias, 63) {
+            return Err(format!(
+                "{at}.alias: {alias:?} is not a DNS label (it names a Service)"
+            ));
+        }
+        if !aliases.insert(alias) {
+            return Err(format!("{at}.alias: {alias:?} is used twice"));
+        }
+    }
+    Ok(())
+}
+
+/// A `provides` or `requires` name: a DNS label, unique in its list.
+fn check_entry_name<'a>(
+    at: &str,
+    name: &'a str,
+    seen: &mut BTreeSet<&'a str>,
+) -> Result<(), Invalid> {
+    if !is_dns_label(name, 63) {
+        return Err(format!("{at}.name: {name:?} is not a DNS label"));
+    }
+    if !seen.insert(name) {
+        return Err(format!("{at}.name: {name:?} is used twice"));
+    }
+    Ok(())
+}
+
+/// Checks what needs the whole application: an alias (the name of an
+/// ExternalName Service) must not be a component's name (its Service).
+pub fn check_links(
+    path: &str,
+    part: &Part<'_>,
+    parts: &BTreeMap<&str, Part<'_>>,
+) -> Result<(), Invalid> {
+    for (i, require) in part.workload.requires.iter().flatten().enumerate() {
+        let alias = require.alias();
+        if parts.contains_key(alias) {
+            return Err(format!(
+                "{path}.requires[{i}].alias: {alias:?} is a component of this application, whose Service has that name"
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -237,6 +329,29 @@ mod tests {
                 "spec.componentRefs[0].name: \"web\" is already a component of this application",
             ),
             (
+                json!({"components": [{"name": "web", "image": "x", "allowFrom": [{"port": "http"}]}]}),
+                "spec.components[0].allowFrom[0].port: no port named \"http\"",
+            ),
+            (
+                json!({"components": [{"name": "api", "image": "x", "ports": [{"name": "http", "port": 80}],
+                    "provides": [{"name": "api", "port": "grpc"}]}]}),
+                "spec.components[0].provides[0].port: no port named \"grpc\"",
+            ),
+            (
+                json!({"components": [{"name": "api", "image": "x", "ports": [{"name": "http", "port": 80}],
+                    "provides": [{"name": "api", "port": "http", "access": {"namespaces": ["("]}}]}]}),
+                "spec.components[0].provides[0].access.namespaces[0]: \"(\" is not a regular expression: regex parse error:\n    (\n    ^\nerror: unclosed group",
+            ),
+            (
+                json!({"components": [{"name": "web", "image": "x", "requires": [
+                    {"name": "billing", "socket": {"name": "s"}}, {"name": "pay", "socket": {"name": "t"}, "alias": "billing"}]}]}),
+                "spec.components[0].requires[1].alias: \"billing\" is used twice",
+            ),
+            (
+                json!({"components": [{"name": "web", "image": "x", "requires": [{"name": "Billing", "socket": {"name": "s"}}]}]}),
+                "spec.components[0].requires[0].name: \"Billing\" is not a DNS label",
+            ),
+            (
                 json!({"networkPolicy": "yes"}),
                 "spec.networkPolicy: must be \"true\", \"audit\" or \"false\", not \"yes\"",
             ),
@@ -265,6 +380,8 @@ mod tests {
             application: "shop",
             cluster_domain: "cluster.local",
             monitoring: false,
+            network_policy: super::super::children::PolicyMode::Off,
+            scrape_namespace: None,
         };
         let parts = super::super::parts(spec.components.iter().flatten());
         let (env, listed) =

@@ -36,6 +36,33 @@ pub mod reason {
     pub const NOT_SELECTED_BY_ANY_PROMETHEUS: &str = "NotSelectedByAnyPrometheus";
     /// A Component exists but its status is not about its spec yet.
     pub const COMPONENT_NOT_RECONCILED: &str = "ComponentNotReconciled";
+    /// A `requires` link is refused by the socket's namespace rules.
+    pub const LINK_NOT_ALLOWED: &str = "LinkNotAllowed";
+    /// A `requires` link is not coupled yet.
+    pub const LINK_PENDING: &str = "LinkPending";
+}
+
+/// A component whose workload is Running but with a link not coupled is
+/// `Pending`: `LinkNotAllowed` (quoting the plug) before `LinkPending`.
+pub fn with_links(
+    mut state: ComponentState,
+    links: &[integration_api::LinkState],
+) -> ComponentState {
+    use super::links::state;
+    if state.phase.as_deref() != Some(Phase::Running.as_str()) {
+        return state;
+    }
+    let refused = links.iter().find(|l| l.state == state::NOT_ALLOWED);
+    let waiting = links.iter().find(|l| l.state != state::COUPLED);
+    let (link, why) = match (refused, waiting) {
+        (Some(link), _) => (link, reason::LINK_NOT_ALLOWED),
+        (None, Some(link)) => (link, reason::LINK_PENDING),
+        (None, None) => return state,
+    };
+    state.phase = Some(Phase::Pending.as_str().into());
+    state.reason = Some(why.into());
+    state.message = link.message.clone();
+    state
 }
 
 /// What a pass saw of one component.

@@ -641,9 +641,13 @@ impl Pass<'_> {
         let recorded = self.recorded.as_ref().and_then(|s| s.conditions.as_ref());
         let new_message =
             status::find(recorded, FAILED).map(|c| c.message.as_str()) != Some(message.as_str());
+        let reason = match err {
+            ReconcileError::Refused(_) => integration_api::condition::reason::NAMESPACE_NOT_ALLOWED,
+            _ => integration_api::condition::reason::ERROR,
+        };
         let written = self
             .write_status(|s, generation| {
-                status::set_failed(&mut s.conditions, &message, generation)
+                status::set_failed_because(&mut s.conditions, reason, &message, generation)
             })
             .await;
         match written {

@@ -192,8 +192,16 @@ struct World {
     facts: Facts,
     /// Fields merged onto the live workload of each component.
     workloads: BTreeMap<String, Value>,
+    /// Fields merged onto any other live child, by `Kind/name` (a link's
+    /// Plug with its status, a provided Socket with its coupled plugs).
+    children: BTreeMap<String, Value>,
     pods: Vec<Arc<DynamicObject>>,
     prometheuses: Vec<Arc<DynamicObject>>,
+    /// The Sockets that links require, as they are in the cluster.
+    sockets: Vec<Arc<DynamicObject>>,
+    /// The namespace Prometheus scrapes from (the operator's
+    /// `--scrape-namespace`).
+    scrape_namespace: Option<String>,
 }
 
 /// The facts file as written; unknown fields are errors (a typo must not
@@ -215,9 +223,15 @@ struct FactsFile {
     #[serde(default)]
     workloads: BTreeMap<String, Value>,
     #[serde(default)]
+    children: BTreeMap<String, Value>,
+    #[serde(default)]
     pods: Vec<Value>,
     #[serde(default)]
     prometheuses: Vec<Value>,
+    #[serde(default)]
+    sockets: Vec<Value>,
+    #[serde(default)]
+    scrape_namespace: Option<String>,
 }
 
 /// One served kind.
@@ -236,8 +250,11 @@ impl World {
             cluster_domain: DEFAULT_CLUSTER_DOMAIN.into(),
             facts: served(std::iter::empty()),
             workloads: BTreeMap::new(),
+            children: BTreeMap::new(),
             pods: Vec::new(),
             prometheuses: Vec::new(),
+            sockets: Vec::new(),
+            scrape_namespace: None,
         }
     }
 
@@ -263,6 +280,13 @@ impl World {
                 );
             }
         }
+        for (id, overlay) in &file.children {
+            if !overlay.is_object() || !id.contains('/') {
+                bail!(
+                    "{origin}: children.{id}: must be keyed Kind/name and be an object (fields of the live child, such as status)"
+                );
+            }
+        }
         Ok(World {
             now,
             cluster_domain: file
@@ -270,6 +294,14 @@ impl World {
                 .unwrap_or_else(|| DEFAULT_CLUSTER_DOMAIN.into()),
             facts: served(file.served.into_iter().map(|s| (s.api_version, s.kind))),
             workloads: file.workloads,
+            children: file.children,
+            scrape_namespace: file.scrape_namespace,
+            sockets: objects(
+                &origin,
+                "sockets",
+                file.sockets,
+                (integration_api::API_VERSION, "Socket"),
+            )?,
             pods: objects(&origin, "pods", file.pods, ("v1", "Pod"))?,
             prometheuses: objects(
                 &origin,
@@ -299,6 +331,7 @@ impl World {
             .filter(|p| here(p))
             .cloned()
             .chain(self.prometheuses.iter().cloned())
+            .chain(self.sockets.iter().cloned())
             .chain(others.into_iter().filter(here))
             .collect()
     }
@@ -314,7 +347,11 @@ impl World {
         live["metadata"]["generation"] = json!(1);
         live["metadata"]["ownerReferences"] = json!([owner]);
         let workload = matches!(id.kind.as_str(), "Deployment" | "StatefulSet");
-        if let Some(overlay) = self.workloads.get(&id.name).filter(|_| workload) {
+        let overlay = match workload {
+            true => self.workloads.get(&id.name),
+            false => self.children.get(&format!("{}/{}", id.kind, id.name)),
+        };
+        if let Some(overlay) = overlay {
             json_patch::merge(&mut live, overlay);
             if live["status"].is_object() && live["status"]["observedGeneration"].is_null() {
                 live["status"]["observedGeneration"] = live["metadata"]["generation"].clone();
@@ -409,6 +446,7 @@ fn render(parents: Parents, world: &World) -> anyhow::Result<Report> {
     let app = parents.application.as_ref().map(dynamic).transpose()?;
     let components = Components {
         cluster_domain: world.cluster_domain.clone(),
+        scrape_namespace: world.scrape_namespace.clone(),
     };
     let mut reconciled = Vec::new();
     let mut rendered = Vec::new();
@@ -423,6 +461,7 @@ fn render(parents: Parents, world: &World) -> anyhow::Result<Report> {
     }
     let applications = Applications {
         cluster_domain: world.cluster_domain.clone(),
+        scrape_namespace: world.scrape_namespace.clone(),
     };
     let application = parents
         .application
