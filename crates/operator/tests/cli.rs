@@ -601,12 +601,24 @@ fn render_predicts_the_shop_running_with_its_facts() {
         [
             "Deployment/web",
             "Service/web",
+            "Plug/shop-web-billing",
+            "Service/billing",
             "StatefulSet/api",
             "Service/api",
             "ServiceMonitor/api",
         ]
     );
-    let api = &app["children"][2];
+    // The link to billing, coupled in the facts: its ExternalName Service
+    // and variables.
+    let billing = &app["children"][3];
+    assert_eq!(billing["spec"]["type"], "ExternalName");
+    assert_eq!(
+        billing["spec"]["externalName"],
+        "api.billing.svc.cluster.local"
+    );
+    assert_eq!(app["status"]["links"][0]["state"], "Coupled", "{app:#}");
+    assert_eq!(app["status"]["links"][0]["to"], "billing/billing-api-api");
+    let api = &app["children"][4];
     assert_eq!(
         api["spec"]["volumeClaimTemplates"][0]["metadata"]["name"],
         "data"
@@ -617,6 +629,13 @@ fn render_predicts_the_shop_running_with_its_facts() {
             .unwrap()
             .iter()
             .any(|e| e["name"] == "API_SERVICE_HOST" && e["value"] == "api.shop.svc.cluster.local"),
+        "{env:#}"
+    );
+    assert!(
+        env.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["name"] == "BILLING_SERVICE_PORT" && e["value"] == "80"),
         "{env:#}"
     );
     assert_eq!(app["status"]["phase"], "Running", "{app:#}");
@@ -642,7 +661,12 @@ fn render_predicts_the_shop_pending_without_facts() {
         "LatestGenerationNotObserved"
     );
     // No monitoring API: no ServiceMonitor, and the status says why.
-    assert!(!child_names(app).contains(&"ServiceMonitor/api".to_string()));
+    let children = child_names(app);
+    assert!(!children.contains(&"ServiceMonitor/api".to_string()));
+    // The link is asked for (its Plug), nothing more until it couples.
+    assert!(children.contains(&"Plug/shop-web-billing".to_string()));
+    assert!(!children.contains(&"Service/billing".to_string()));
+    assert_eq!(app["status"]["links"][0]["state"], "Pending", "{app:#}");
     let metrics = condition(app, "MetricsAvailable");
     assert_eq!(metrics["status"], "False");
     assert_eq!(metrics["reason"], "ServiceMonitorAPINotFound");

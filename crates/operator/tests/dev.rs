@@ -254,8 +254,18 @@ fn once_reports_the_shop_application_and_its_component() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let report: Value = serde_saphyr::from_str(&stdout(&output)).unwrap();
     assert!(report.get("plugs").is_none(), "{report:#}");
-    let app = &report["applications"][0];
-    assert_eq!(app["name"], "shop/shop");
+    let apps = report["applications"].as_array().unwrap();
+    let app = apps.iter().find(|a| a["name"] == "shop/shop").unwrap();
+    let billing = apps.iter().find(|a| a["name"] == "billing/billing");
+    let billing = billing.unwrap_or_else(|| panic!("the second app: {report:#}"));
+    assert_eq!(billing["reconciled"], true, "{billing:#}");
+    assert!(
+        billing["children"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("Socket/billing-api-api")),
+        "{billing:#}"
+    );
     assert_eq!(app["reconciled"], true);
     assert_eq!(app["phase"], "Pending", "{app:#}");
     assert_eq!(app["reason"], "LatestGenerationNotObserved");
@@ -272,9 +282,15 @@ fn once_reports_the_shop_application_and_its_component() {
         "StatefulSet/api",
         "Service/api",
         "ServiceMonitor/api",
+        "Plug/shop-web-billing",
     ] {
         assert!(children.contains(&child), "{child}: {app:#}");
     }
+    assert_eq!(
+        app["links"],
+        serde_json::json!(["web -> billing/billing-api-api: Coupled"]),
+        "{app:#}"
+    );
     assert!(
         !children.contains(&"Deployment/worker"),
         "the Component owns its Deployment: {app:#}"
@@ -292,4 +308,44 @@ fn once_reports_the_shop_application_and_its_component() {
         serde_json::json!(["Deployment/worker"]),
         "{worker:#}"
     );
+}
+
+/// `graph` from the live objects: examples/shop under `dev`, with its link
+/// to billing coupled.
+#[test]
+fn graph_draws_the_live_shop_with_its_coupled_link() {
+    let dir = scratch("dev-graph");
+    let kubeconfig = dir.join("kubeconfig");
+    let _server = Server(
+        Command::new(BIN)
+            .args(["dev", "--kubeconfig", kubeconfig.to_str().unwrap()])
+            .args(["--apply", &example("shop")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("binary starts"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let drawn = loop {
+        if kubeconfig.exists() {
+            let output = Command::new(BIN)
+                .args(["graph", "--namespace", "shop"])
+                .env("KUBECONFIG", &kubeconfig)
+                .output()
+                .unwrap();
+            if output.status.success() && stdout(&output).contains("billing: Coupled") {
+                break stdout(&output);
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "graph never showed the coupled link"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(drawn.starts_with("flowchart LR\n"), "{drawn}");
+    assert!(drawn.contains("Application shop/shop"), "{drawn}");
+    // Only namespace shop is read: the far end is billing's Socket.
+    assert!(drawn.contains("Socket billing/billing-api-api"), "{drawn}");
 }

@@ -197,6 +197,26 @@ async fn ap7_network_policies_admit_exactly_the_declared_flows() {
     let api = policy_is(&op, "shop", "api", json!([])).await;
     assert_eq!(api.uid(), uid, "updated in place");
 
+    // Removing a component removes its policy and nothing of the others.
+    let web_policy = policies(&op, "shop").get("web").await.unwrap().uid();
+    let web = deployment(&op, "shop", "web").await;
+    let without_api = &text[..text.find("    - name: api").unwrap()];
+    op.apply(without_api).await;
+    eventually("policy api removed", || async {
+        absent(&policies(&op, "shop"), "api").await.then_some(())
+    })
+    .await;
+    settled(&op).await;
+    assert_eq!(
+        policies(&op, "shop").get("web").await.unwrap().uid(),
+        web_policy
+    );
+    let after = deployment(&op, "shop", "web").await;
+    assert_eq!(
+        (after.uid(), after.metadata.generation),
+        (web.uid(), web.metadata.generation)
+    );
+
     // Audit: no policies, the rules in the status.
     op.apply(&with_policies("audit")).await;
     eventually("policies deleted", || async {
@@ -399,7 +419,35 @@ async fn ap10_links_across_namespaces_are_couplings_with_consent() {
     );
     policy_is(&op, "billing", "api", json!([from_namespace("shop", 8080)])).await;
 
-    // Removing the link from other removes exactly its plug.
+    // Removing the coupled link from shop removes exactly its plug, its
+    // Service, its variables and the provider's rule.
+    let shop_web = deployment(&op, "shop", "web").await.uid();
+    let unlinked = at(CONSUMER, "shop").replace(
+        "      requires:\n        - {name: billing, socket: {name: billing-api-api, namespace: billing}, alias: billing}\n",
+        "",
+    );
+    op.apply(&unlinked).await;
+    with_env(&op, "shop", "web", "BILLING_SERVICE_PORT=80", false).await;
+    eventually("shop's link removed", || async {
+        let plug_gone = absent(&plugs(&op, "shop"), "shop-web-billing").await;
+        let service_gone = absent(&services(&op, "shop"), "billing").await;
+        (plug_gone && service_gone).then_some(())
+    })
+    .await;
+    policy_is(&op, "billing", "api", json!([])).await;
+    assert_eq!(deployment(&op, "shop", "web").await.uid(), shop_web);
+    assert!(
+        services(&op, "shop")
+            .get_opt("web")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    op.apply(&at(CONSUMER, "shop")).await;
+    plug_coupled(&op, "shop", "shop-web-billing", "True").await;
+    policy_is(&op, "billing", "api", json!([from_namespace("shop", 8080)])).await;
+
+    // Removing the refused link from other removes exactly its plug.
     let other_web = web.uid();
     op.apply(&at(CONSUMER, "other").replace(
         "      requires:\n        - {name: billing, socket: {name: billing-api-api, namespace: billing}, alias: billing}\n",

@@ -10,6 +10,7 @@ mod crds;
 #[cfg(feature = "dev")]
 mod dev;
 mod endpoints;
+mod graph;
 mod operate;
 mod render;
 mod run;
@@ -48,6 +49,11 @@ enum Command {
     /// (otherwise, or with --no-apparatus, it counts as empty); its event
     /// paths are never called, because they have side effects.
     Render(render::Args),
+    /// Draw the applications of a namespace or cluster and how they are
+    /// wired (connectsTo flows, links across namespaces, plain plugs and
+    /// sockets) as Mermaid or Graphviz DOT, from manifests (--file) or from
+    /// the live cluster.
+    Graph(graph::Args),
     /// Start an in-memory API server (kube-emulator) with the CRDs and the
     /// operator in this process; optionally apply a directory of manifests
     /// and report how its plugs coupled and its Applications and Components
@@ -65,6 +71,7 @@ impl Cli {
             Command::Template(args) => template::run(args),
             Command::Render(args) => render::run(args),
             Command::Run(args) => run::run(args),
+            Command::Graph(args) => graph::run(args),
             #[cfg(feature = "dev")]
             Command::Dev(args) => dev::run(args),
         };

@@ -483,7 +483,7 @@ fn read_manifest<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<
 }
 
 /// Every YAML or JSON document of a file.
-fn read_documents(path: &Path) -> anyhow::Result<Vec<Value>> {
+pub(crate) fn read_documents(path: &Path) -> anyhow::Result<Vec<Value>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let documents: Vec<Value> = serde_saphyr::from_multiple(&text)

@@ -26,11 +26,14 @@ use super::{FAILING_FOR, POLL};
 const STEADY: Duration = Duration::from_secs(2);
 
 /// The kinds an Application or Component makes, as `(apiVersion, kind)`.
-const CHILD_KINDS: [(&str, &str); 4] = [
+const CHILD_KINDS: [(&str, &str); 7] = [
     ("apps/v1", "Deployment"),
     ("apps/v1", "StatefulSet"),
     ("v1", "Service"),
     ("monitoring.coreos.com/v1", "ServiceMonitor"),
+    ("networking.k8s.io/v1", "NetworkPolicy"),
+    (integration_api::API_VERSION, "Plug"),
+    (integration_api::API_VERSION, "Socket"),
 ];
 
 /// An applied Application or Component.
@@ -182,6 +185,9 @@ pub struct ParentReport {
     /// Each component's state.
     #[serde(skip_serializing_if = "Option::is_none")]
     components: Option<Vec<integration_api::ComponentState>>,
+    /// Each link to another application, as `from -> socket: State`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    links: Vec<String>,
     /// Its children in the cluster, as `Kind/name`.
     children: Vec<String>,
     /// Why `children` could not be listed.
@@ -204,6 +210,7 @@ pub async fn parent_report(
         ready: String::new(),
         conditions: Vec::new(),
         components: None,
+        links: Vec::new(),
         children: Vec::new(),
         children_error: None,
     };
@@ -226,6 +233,12 @@ pub async fn parent_report(
         .iter()
         .flatten()
         .map(|c| format!("{}={}/{}", c.type_, c.status, c.reason))
+        .collect();
+    report.links = status
+        .links
+        .iter()
+        .flatten()
+        .map(|l| format!("{} -> {}: {}", l.from, l.to, l.state))
         .collect();
     report.components = status.components;
     match children(client, &key.namespace, object).await {
