@@ -748,3 +748,39 @@ fn render_takes_applications_or_a_plug_and_socket_not_both() {
         assert!(help.contains(text), "{text}: {help}");
     }
 }
+
+/// The billing application of examples/shop: its Socket and its policy,
+/// which admits no one until a plug couples.
+#[test]
+fn render_shows_a_provided_socket_and_the_policy() {
+    let file = format!(
+        "{}/../../examples/shop/40-billing.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let output = run(&["render", "--application", &file], None);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report: serde_json::Value = serde_saphyr::from_str(&stdout(&output)).unwrap();
+    let app = &report["application"];
+    assert_eq!(
+        child_names(app),
+        [
+            "Deployment/api",
+            "Service/api",
+            "Socket/billing-api-api",
+            "NetworkPolicy/api"
+        ]
+    );
+    let socket = &app["children"][2];
+    assert_eq!(
+        socket["spec"]["validation"]["namespaceWhitelist"][0],
+        "^shop$"
+    );
+    assert_eq!(socket["spec"]["config"]["port"], "80");
+    let policy = &app["children"][3];
+    assert_eq!(policy["spec"]["policyTypes"][0], "Ingress");
+    assert_eq!(policy["spec"]["ingress"], serde_json::json!([]));
+    assert_eq!(
+        app["status"]["networkPolicies"],
+        serde_json::json!([{"component": "api", "ingress": []}])
+    );
+}
