@@ -213,6 +213,11 @@ pub struct Provide {
     /// namespace when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access: Option<Access>,
+    /// How many consumers may couple at once (the Socket's limit; unset:
+    /// no limit); the others wait, `LinkPending`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub limit: Option<i32>,
 }
 
 /// The namespaces that may couple to a provided Socket.

@@ -60,7 +60,7 @@ pub fn socket(place: &Place<'_>, part: &Part<'_>, provide: &Provide) -> Value {
             }
         }
     }
-    json!({
+    let mut socket = json!({
         "apiVersion": API_VERSION, "kind": "Socket",
         "metadata": {
             "name": link_name(place, part, &provide.name),
@@ -75,7 +75,11 @@ pub fn socket(place: &Place<'_>, part: &Part<'_>, provide: &Provide) -> Value {
             "config": {"host": service_host(place, part.name), "port": port.to_string()},
             "validation": validation,
         },
-    })
+    });
+    if let Some(limit) = provide.limit {
+        socket["spec"]["limit"] = json!(limit);
+    }
+    socket
 }
 
 /// The Plug a `requires` entry becomes.
@@ -285,7 +289,7 @@ mod tests {
     fn provides_becomes_a_socket_with_host_port_and_consent() {
         let w = workload(
             json!({"image": "x", "ports": [{"name": "http", "port": 80, "targetPort": 8080}],
-            "provides": [{"name": "api", "port": "http", "interface": "http", "access": {"namespaces": ["^shop$"]}},
+            "provides": [{"name": "api", "port": "http", "interface": "http", "access": {"namespaces": ["^shop$"]}, "limit": 2},
                          {"name": "own", "port": "http"}]}),
         );
         let part = Part {
@@ -296,6 +300,7 @@ mod tests {
         let s = socket(&place("billing", "billing"), &part, &provides[0]);
         assert_eq!(s["metadata"]["name"], "billing-api-api");
         assert_eq!(s["metadata"]["labels"][INTERFACE], "http");
+        assert_eq!(s["spec"]["limit"], 2);
         assert_eq!(
             s["spec"]["config"],
             json!({"host": "api.billing.svc.cluster.local", "port": "80"})
