@@ -413,7 +413,6 @@ pub struct PolicyState {
     /// The component (and policy) name.
     pub component: String,
     /// Who may connect, and to which port: `component web -> 8080`,
-    /// `namespace monitoring -> 8080`, …
-    #[serde(default)]
+    /// `namespace monitoring -> 8080`, … (empty: it admits nothing).
     pub ingress: Vec<String>,
 }
