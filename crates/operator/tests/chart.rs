@@ -278,10 +278,10 @@ fn container_args(deployment: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Every documented value reaches the Deployment.
-#[test]
-fn values_reach_the_deployment() {
-    let values = json!({
+/// A value for every documented value of the chart that changes the
+/// Deployment.
+fn every_value() -> Value {
+    json!({
         "image": {"repository": "registry.example/io", "tag": "1.2.3", "pullPolicy": "IfNotPresent"},
         "imagePullSecrets": [{"name": "regcred"}],
         "replicas": 3,
@@ -304,7 +304,37 @@ fn values_reach_the_deployment() {
         "updateStrategy": {"type": "Recreate"},
         "health": {"port": 9091},
         "metrics": {"port": 9090},
-    });
+    })
+}
+
+/// The binary accepts the arguments each rendering gives it (clap checks
+/// every flag and value before `--help` prints and exits 0).
+#[test]
+fn the_binary_accepts_every_rendered_argument() {
+    let mut renderings = renderings();
+    renderings.push(("every value", vec![every_value()]));
+    for (name, values) in renderings {
+        let objects = render(&values).objects().unwrap();
+        let deployment = only(&objects, "Deployment", "integration-operator").unwrap();
+        let args = container_args(deployment);
+        assert_eq!(args[0], "run", "{name}");
+        let output = Command::new(env!("CARGO_BIN_EXE_integration-operator"))
+            .args(&args)
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{name}: {args:?}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// Every documented value reaches the Deployment.
+#[test]
+fn values_reach_the_deployment() {
+    let values = every_value();
     let objects = render(std::slice::from_ref(&values)).objects().unwrap();
     let deployment = only(&objects, "Deployment", "integration-operator").unwrap();
     let spec = &deployment["spec"];
