@@ -647,3 +647,194 @@ async fn the_api_server_accepts_every_rendering() {
         .expect("kubectl finished in time")
         .unwrap();
 }
+
+/// Kills the operator process when the test ends, passed or not.
+struct Operator(std::process::Child);
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// examples/results (a socket that hands its plug a result, which the plug
+/// turns into a ConfigMap) with the plug, the socket and their service
+/// account in one namespace.
+fn results_example_in(namespace: &str) -> String {
+    let example = repo().join("examples/results");
+    let read = |file: &str| std::fs::read_to_string(example.join(file)).unwrap();
+    let access = format!(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: integrator, namespace: {namespace}}}\n---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: integrator, namespace: {namespace}}}\n\
+         rules: [{{apiGroups: [\"\"], resources: [configmaps, secrets], verbs: [get, list, watch, create, update, patch, delete]}}]\n---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: integrator, namespace: {namespace}}}\n\
+         roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: integrator}}\n\
+         subjects: [{{kind: ServiceAccount, name: integrator, namespace: {namespace}}}]\n"
+    );
+    let moved = |text: String| {
+        text.replace("namespace: db}", &format!("namespace: {namespace}}}"))
+            .replace("  namespace: db\n", &format!("  namespace: {namespace}\n"))
+            .replace("  namespace: app\n", &format!("  namespace: {namespace}\n"))
+    };
+    format!(
+        "{access}---\n{}\n---\n{}",
+        moved(read("socket.yaml")),
+        moved(read("plug.yaml"))
+    )
+}
+
+/// With watchNamespace, the operator runs with nothing but the chart's
+/// RBAC: as the chart's ServiceAccount, with the chart's arguments
+/// (leader election included, its Lease in the release namespace), it
+/// couples a plug in the watched namespace and no request is forbidden.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_works_with_the_namespace_scoped_rbac_alone() {
+    if !kubectl_installed() {
+        return;
+    }
+    let rendered = render(&[json!({"watchNamespace": "apps"})]);
+    let objects = rendered.objects().unwrap();
+    let deployment = only(&objects, "Deployment", "integration-operator").unwrap();
+    let args: Vec<String> = container_args(deployment)
+        .into_iter()
+        .filter(|a| !a.contains("-bind-address="))
+        .chain([
+            "--health-probe-bind-address=0".into(),
+            "--metrics-bind-address=0".into(),
+        ])
+        .collect();
+    assert!(args.contains(&"--namespace=apps".to_string()), "{args:?}");
+    let emu = kube_emulator::Emulator::start().await.unwrap();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("chart-namespaced");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let admin = dir.join("admin.kubeconfig");
+    std::fs::write(&admin, emu.kubeconfig_yaml()).unwrap();
+    std::fs::write(dir.join("chart.yaml"), rendered.stream()).unwrap();
+    std::fs::write(dir.join("example.yaml"), results_example_in("apps")).unwrap();
+    let crds = chart_dir().join("crds");
+    let run = tokio::task::spawn_blocking(move || {
+        let kubectl = |kubeconfig: &Path, args: &[&str]| {
+            let output = Command::new(KUBECTL)
+                .arg("--kubeconfig")
+                .arg(kubeconfig)
+                .arg("--request-timeout=30s")
+                .args(args)
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(
+                output.status.success(),
+                "kubectl {args:?}\n{stdout}{stderr}"
+            );
+            stdout
+        };
+        kubectl(
+            &admin,
+            &["apply", "--server-side", "-f", crds.to_str().unwrap()],
+        );
+        kubectl(
+            &admin,
+            &[
+                "wait",
+                "--for=condition=Established",
+                "crd",
+                "--all",
+                "--timeout=30s",
+            ],
+        );
+        kubectl(&admin, &["create", "namespace", "integration-system"]);
+        kubectl(&admin, &["create", "namespace", "apps"]);
+        kubectl(
+            &admin,
+            &["apply", "-f", dir.join("chart.yaml").to_str().unwrap()],
+        );
+        // The Pod's credentials: a token of the chart's ServiceAccount.
+        let token = kubectl(
+            &admin,
+            &[
+                "create",
+                "token",
+                "integration-operator",
+                "-n",
+                "integration-system",
+            ],
+        );
+        let operator = dir.join("operator.kubeconfig");
+        std::fs::copy(&admin, &operator).unwrap();
+        kubectl(
+            &operator,
+            &[
+                "config",
+                "set-credentials",
+                "operator",
+                &format!("--token={}", token.trim()),
+            ],
+        );
+        kubectl(
+            &operator,
+            &["config", "set-context", "--current", "--user=operator"],
+        );
+        let log = std::fs::File::create(dir.join("operator.log")).unwrap();
+        let _operator = Operator(
+            Command::new(env!("CARGO_BIN_EXE_integration-operator"))
+                .args(&args)
+                .env("KUBECONFIG", &operator)
+                .env("POD_NAMESPACE", "integration-system")
+                .env("POD_NAME", "integration-operator-0")
+                .stdout(std::process::Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        );
+        kubectl(
+            &admin,
+            &["apply", "-f", dir.join("example.yaml").to_str().unwrap()],
+        );
+        kubectl(
+            &admin,
+            &[
+                "wait",
+                "--for=condition=Coupled",
+                "plug/orders-db",
+                "-n",
+                "apps",
+                "--timeout=60s",
+            ],
+        );
+        let result = kubectl(
+            &admin,
+            &[
+                "get",
+                "configmap",
+                "orders-db-result",
+                "-n",
+                "apps",
+                "-o",
+                "jsonpath={.data.ack}",
+            ],
+        );
+        assert_eq!(result, "yes");
+        let lease = kubectl(
+            &admin,
+            &[
+                "get",
+                "lease",
+                "integration-operator",
+                "-n",
+                "integration-system",
+                "-o",
+                "jsonpath={.spec.holderIdentity}",
+            ],
+        );
+        assert!(lease.starts_with("integration-operator-0_"), "{lease}");
+        let log = std::fs::read_to_string(dir.join("operator.log")).unwrap();
+        assert!(!log.to_lowercase().contains("forbidden"), "{log}");
+    });
+    tokio::time::timeout(std::time::Duration::from_secs(240), run)
+        .await
+        .expect("finished in time")
+        .unwrap();
+}
