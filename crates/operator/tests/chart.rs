@@ -122,8 +122,8 @@ fn kubectl_installed() -> bool {
 /// 1. Helm's labels (`HELM_LABELS`) on every object, selector and Pod;
 /// 2. no Namespace object: Helm installs into `--namespace`
 ///    (`--create-namespace`);
-/// 3. the CRDs are not templates but the chart's crds/ folder (compared
-///    with deploy/crds.yaml byte for byte below).
+/// 3. the CRDs are not templates but the chart's crds/ folder (the same
+///    bytes as deploy/crds.yaml: `the_crds_are_in_the_crds_folder_and_not_templates`).
 #[test]
 fn default_values_make_the_objects_of_the_kustomize_base() {
     if !kubectl_installed() {
