@@ -3,8 +3,9 @@
 //! and `range`/`with`/`if` truth.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use crate::parse::{Branch, Command, FuncRef, List, Node, Operand, Pipe};
+use crate::parse::{Branch, Command, Defined, FuncRef, List, Node, Operand, Pipe, Source};
 use crate::value::Value;
 
 /// The most output one execution may produce, so a template cannot exhaust
@@ -16,10 +17,12 @@ const MAX_STEPS: u64 = 1_000_000;
 /// How deeply `{% template %}` calls may nest.
 const MAX_CALL_DEPTH: usize = 100;
 
-/// A failure, with the byte range of the command it happened in once known.
+/// A failure, with the byte range of the command it happened in and the
+/// source of that range, once known.
 #[derive(Debug)]
 pub(crate) struct Failure {
     pub span: Option<(usize, usize)>,
+    pub source: Option<Arc<Source>>,
     pub message: String,
 }
 
@@ -28,6 +31,7 @@ type Result<T> = std::result::Result<T, Failure>;
 fn fail<T>(message: impl Into<String>) -> Result<T> {
     Err(Failure {
         span: None,
+        source: None,
         message: message.into(),
     })
 }
@@ -41,7 +45,10 @@ enum Flow {
 
 /// The state of one execution.
 pub(crate) struct Exec<'t> {
-    defines: &'t HashMap<Box<str>, List>,
+    defines: &'t HashMap<Box<str>, Arc<Defined>>,
+    /// The source of the nodes being walked (changes inside a `template`
+    /// call of a template parsed from another source).
+    source: &'t Arc<Source>,
     pub out: String,
     vars: Vec<(&'t str, Value)>,
     depth: usize,
@@ -49,15 +56,17 @@ pub(crate) struct Exec<'t> {
 }
 
 impl<'t> Exec<'t> {
-    /// Runs `root` with `data` as dot and `$`.
+    /// Runs `root`, parsed from `source`, with `data` as dot and `$`.
     pub(crate) fn run(
         root: &'t List,
-        defines: &'t HashMap<Box<str>, List>,
+        source: &'t Arc<Source>,
+        defines: &'t HashMap<Box<str>, Arc<Defined>>,
         data: &Value,
     ) -> Result<String> {
         let _budget = crate::cost::Scope::start();
         let mut exec = Exec {
             defines,
+            source,
             out: String::new(),
             vars: vec![("$", data.clone())],
             depth: 0,
@@ -141,6 +150,7 @@ impl<'t> Exec<'t> {
                 .try_borrow()
                 .map_err(|_| Failure {
                     span: None,
+                    source: None,
                     message: "map is being modified".into(),
                 })?
                 .iter()
@@ -198,7 +208,7 @@ impl<'t> Exec<'t> {
         name: &str,
         pipe: Option<&'t Pipe>,
     ) -> Result<Flow> {
-        let Some(body) = self.defines.get(name) else {
+        let Some(defined) = self.defines.get(name) else {
             return fail(format!("template {name:?} not defined"));
         };
         if self.depth >= MAX_CALL_DEPTH {
@@ -212,9 +222,11 @@ impl<'t> Exec<'t> {
             None => Value::Missing,
         };
         let vars = std::mem::replace(&mut self.vars, vec![("$", dot.clone())]);
+        let caller = std::mem::replace(&mut self.source, &defined.source);
         self.depth += 1;
-        let flow = self.walk(&dot, body);
+        let flow = self.walk(&dot, &defined.list);
         self.depth -= 1;
+        self.source = caller;
         self.vars = vars;
         flow.map(|_| Flow::Normal)
     }
@@ -241,7 +253,10 @@ impl<'t> Exec<'t> {
         for cmd in &pipe.cmds {
             let result = self.command(dot, cmd, value.take());
             value = Some(result.map_err(|mut f| {
-                f.span.get_or_insert(cmd.span);
+                if f.span.is_none() {
+                    f.span = Some(cmd.span);
+                    f.source = Some(self.source.clone());
+                }
                 f
             })?);
         }
@@ -280,7 +295,7 @@ impl<'t> Exec<'t> {
                 let receiver = self.chain_receiver(dot, term)?;
                 self.field_chain(receiver, chain, args, fin)
             }
-            Operand::Func(name, func) => self.function(dot, name, *func, args, fin),
+            Operand::Func(name, func) => self.function(dot, name, func, args, fin),
             Operand::Pipe(pipe) => {
                 not_a_function("parenthesized pipeline")?;
                 self.pipeline(dot, pipe)
@@ -320,22 +335,21 @@ impl<'t> Exec<'t> {
         &mut self,
         dot: &Value,
         name: &str,
-        func: FuncRef,
+        func: &'t FuncRef,
         args: &'t [Operand],
         fin: Option<Value>,
     ) -> Result<Value> {
+        let call = |f: &dyn Fn(&[Value]) -> std::result::Result<Value, String>,
+                    argv: Vec<Value>| {
+            f(&argv).map_err(|m| Failure {
+                span: None,
+                source: None,
+                message: format!("error calling {name}: {m}"),
+            })
+        };
         let is_or = match func {
-            FuncRef::Call(f) => {
-                let mut argv = Vec::with_capacity(args.len() + 1);
-                for a in args {
-                    argv.push(self.arg(dot, a)?.into_arg());
-                }
-                argv.extend(fin.map(Value::into_arg));
-                return f(&argv).map_err(|m| Failure {
-                    span: None,
-                    message: format!("error calling {name}: {m}"),
-                });
-            }
+            FuncRef::Call(f) => return call(f, self.args(dot, args, fin)?),
+            FuncRef::Dyn(f) => return call(&**f, self.args(dot, args, fin)?),
             FuncRef::And => false,
             FuncRef::Or => true,
         };
@@ -354,6 +368,16 @@ impl<'t> Exec<'t> {
         Ok(fin.map(Value::into_arg).unwrap_or(last))
     }
 
+    /// The arguments of a function call, the piped value last.
+    fn args(&mut self, dot: &Value, args: &'t [Operand], fin: Option<Value>) -> Result<Vec<Value>> {
+        let mut argv = Vec::with_capacity(args.len() + 1);
+        for a in args {
+            argv.push(self.arg(dot, a)?.into_arg());
+        }
+        argv.extend(fin.map(Value::into_arg));
+        Ok(argv)
+    }
+
     /// Evaluates an argument: an operand standing alone.
     fn arg(&mut self, dot: &Value, operand: &'t Operand) -> Result<Value> {
         Ok(match operand {
@@ -369,7 +393,7 @@ impl<'t> Exec<'t> {
                 self.field_chain(value, chain, &[], None)?
             }
             Operand::Pipe(pipe) => self.pipeline(dot, pipe)?,
-            Operand::Func(name, func) => self.function(dot, name, *func, &[], None)?,
+            Operand::Func(name, func) => self.function(dot, name, func, &[], None)?,
             Operand::Chain(term, chain) => {
                 let receiver = self.chain_receiver(dot, term)?;
                 self.field_chain(receiver, chain, &[], None)?
@@ -398,6 +422,7 @@ fn field(receiver: Value, name: &str, has_args: bool) -> Result<Value> {
             }
             let map = map.try_borrow().map_err(|_| Failure {
                 span: None,
+                source: None,
                 message: "map is being modified".into(),
             })?;
             Ok(map.get(name).cloned().unwrap_or(Value::Missing))

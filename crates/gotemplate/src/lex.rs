@@ -1,8 +1,19 @@
 //! Splits template source into tokens, as Go's `text/template/parse` lexer
-//! does, with `{%` `%}` as the action delimiters.
+//! does, with the action delimiters it is given (`{%` `%}` for the
+//! operator's templates, as [`DEFAULT_DELIMS`]).
 
-pub(crate) const LEFT_DELIM: &str = "{%";
-pub(crate) const RIGHT_DELIM: &str = "%}";
+/// The operator's action delimiters.
+pub(crate) const DEFAULT_DELIMS: Delims<'static> = Delims {
+    left: "{%",
+    right: "%}",
+};
+
+/// The strings that open and close an action.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Delims<'d> {
+    pub left: &'d str,
+    pub right: &'d str,
+}
 
 /// What a token is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,9 +81,10 @@ pub(crate) struct LexError {
 }
 
 /// Tokenizes a whole template.
-pub(crate) fn lex(src: &str) -> Result<Vec<Token<'_>>, LexError> {
+pub(crate) fn lex<'a>(src: &'a str, delims: Delims<'_>) -> Result<Vec<Token<'a>>, LexError> {
     let mut lexer = Lexer {
         src,
+        delims,
         pos: 0,
         tokens: Vec::new(),
         parens: 0,
@@ -81,8 +93,9 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token<'_>>, LexError> {
     Ok(lexer.tokens)
 }
 
-struct Lexer<'a> {
+struct Lexer<'a, 'd> {
     src: &'a str,
+    delims: Delims<'d>,
     pos: usize,
     tokens: Vec<Token<'a>>,
     parens: usize,
@@ -96,22 +109,23 @@ fn is_alphanumeric(c: char) -> bool {
     c == '_' || c.is_alphanumeric()
 }
 
-/// `{%-` followed by white space trims the text before the action.
+/// `{%-` followed by white space trims the text before the action
+/// (`rest` follows the left delimiter).
 fn has_left_trim(rest: &str) -> bool {
     let mut chars = rest.chars();
     chars.next() == Some('-') && chars.next().is_some_and(is_space)
 }
 
 /// White space then `-%}` trims the text after the action.
-fn right_trim_len(rest: &str) -> Option<usize> {
+fn right_trim_len(rest: &str, right: &str) -> Option<usize> {
     let mut chars = rest.chars();
     let space = chars.next().filter(|c| is_space(*c))?;
     let after = &rest[space.len_utf8()..];
-    (after.starts_with('-') && after[1..].starts_with(RIGHT_DELIM))
-        .then_some(space.len_utf8() + 1 + RIGHT_DELIM.len())
+    (after.starts_with('-') && after[1..].starts_with(right))
+        .then_some(space.len_utf8() + 1 + right.len())
 }
 
-impl<'a> Lexer<'a> {
+impl<'a> Lexer<'a, '_> {
     fn err<T>(&self, pos: usize, message: impl Into<String>) -> Result<T, LexError> {
         Err(LexError {
             pos,
@@ -145,7 +159,8 @@ impl<'a> Lexer<'a> {
         let mut trim_next = false;
         loop {
             let start = self.pos;
-            let delim = self.rest().find(LEFT_DELIM).map(|i| start + i);
+            let left = self.delims.left;
+            let delim = self.rest().find(left).map(|i| start + i);
             let end = delim.unwrap_or(self.src.len());
             let mut text = &self.src[start..end];
             let mut text_start = start;
@@ -154,7 +169,7 @@ impl<'a> Lexer<'a> {
                 text_start += text.len() - trimmed.len();
                 text = trimmed;
             }
-            let left_trim = delim.is_some_and(|d| has_left_trim(&self.src[d + LEFT_DELIM.len()..]));
+            let left_trim = delim.is_some_and(|d| has_left_trim(&self.src[d + left.len()..]));
             if left_trim {
                 text = text.trim_end_matches(is_space);
             }
@@ -179,7 +194,7 @@ impl<'a> Lexer<'a> {
     /// ended with a right trim marker.
     fn action(&mut self, left_trim: bool) -> Result<bool, LexError> {
         let start = self.pos;
-        self.pos += LEFT_DELIM.len();
+        self.pos += self.delims.left.len();
         if left_trim {
             self.pos += 2;
         }
@@ -194,7 +209,7 @@ impl<'a> Lexer<'a> {
                     return self.err(self.pos, "unclosed left paren");
                 }
                 let start = self.pos;
-                self.pos += trim.unwrap_or(RIGHT_DELIM.len());
+                self.pos += trim.unwrap_or(self.delims.right.len());
                 self.emit(Kind::RightDelim, start);
                 return Ok(trim.is_some());
             }
@@ -205,11 +220,11 @@ impl<'a> Lexer<'a> {
     /// `Some(None)` at a plain right delimiter, `Some(Some(len))` at a
     /// trimming one of `len` bytes.
     fn at_right_delim(&self) -> Option<Option<usize>> {
-        let rest = self.rest();
-        if let Some(len) = right_trim_len(rest) {
+        let (rest, right) = (self.rest(), self.delims.right);
+        if let Some(len) = right_trim_len(rest, right) {
             return Some(Some(len));
         }
-        rest.starts_with(RIGHT_DELIM).then_some(None)
+        rest.starts_with(right).then_some(None)
     }
 
     fn comment(&mut self, start: usize) -> Result<bool, LexError> {
@@ -219,7 +234,7 @@ impl<'a> Lexer<'a> {
         self.pos += close + 2;
         match self.at_right_delim() {
             Some(trim) => {
-                self.pos += trim.unwrap_or(RIGHT_DELIM.len());
+                self.pos += trim.unwrap_or(self.delims.right.len());
                 Ok(trim.is_some())
             }
             None => self.err(start, "comment ends before closing delimiter"),
@@ -273,7 +288,7 @@ impl<'a> Lexer<'a> {
     fn space(&mut self, start: usize) {
         while let Some(c) = self.peek() {
             // Leave the space of a " -%}" trim marker to the delimiter.
-            if right_trim_len(self.rest()).is_some() || !is_space(c) {
+            if right_trim_len(self.rest(), self.delims.right).is_some() || !is_space(c) {
                 break;
             }
             self.bump();
@@ -289,7 +304,7 @@ impl<'a> Lexer<'a> {
             None => true,
             Some(c) if is_space(c) => true,
             Some('.' | ',' | '|' | ':' | ')' | '(' | '=') => true,
-            Some(_) => self.rest().starts_with(RIGHT_DELIM),
+            Some(_) => self.rest().starts_with(self.delims.right),
         }
     }
 
@@ -436,14 +451,14 @@ mod tests {
     use super::*;
 
     fn kinds(src: &str) -> Vec<Kind> {
-        lex(src)
+        lex(src, DEFAULT_DELIMS)
             .map(|t| t.into_iter().map(|t| t.kind).collect())
             .unwrap_or_default()
     }
 
     #[test]
     fn trims_around_actions() {
-        let tokens = lex("a  {%- .x -%}\n b").unwrap_or_default();
+        let tokens = lex("a  {%- .x -%}\n b", DEFAULT_DELIMS).unwrap_or_default();
         let texts: Vec<_> = tokens
             .iter()
             .filter(|t| t.kind == Kind::Text)
@@ -479,10 +494,37 @@ mod tests {
 
     #[test]
     fn reports_unclosed_actions_and_strings() {
-        assert!(lex("{% .x").is_err());
-        assert!(lex("{% \"abc %}").is_err());
-        assert!(lex("{% (x %}").is_err());
-        assert!(lex("{%/* c %}").is_err());
+        assert!(lex("{% .x", DEFAULT_DELIMS).is_err());
+        assert!(lex("{% \"abc %}", DEFAULT_DELIMS).is_err());
+        assert!(lex("{% (x %}", DEFAULT_DELIMS).is_err());
+        assert!(lex("{%/* c %}", DEFAULT_DELIMS).is_err());
+    }
+
+    #[test]
+    fn other_delimiters_leave_the_defaults_as_text() {
+        let braces = Delims {
+            left: "{{",
+            right: "}}",
+        };
+        let tokens =
+            lex("{% x %} {{- .a }}{{/* c */}} {{ \"}}\" -}}\n", braces).unwrap_or_default();
+        let shown: Vec<_> = tokens.iter().map(|t| (t.kind, t.text)).collect();
+        assert_eq!(
+            shown,
+            [
+                (Kind::Text, "{% x %}"),
+                (Kind::LeftDelim, "{{- "),
+                (Kind::Field, ".a"),
+                (Kind::Space, " "),
+                (Kind::RightDelim, "}}"),
+                (Kind::Text, " "),
+                (Kind::LeftDelim, "{{"),
+                (Kind::Space, " "),
+                (Kind::String, "\"}}\""),
+                (Kind::RightDelim, " -}}"),
+                (Kind::Eof, ""),
+            ]
+        );
     }
 
     #[test]

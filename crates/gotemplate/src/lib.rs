@@ -1,6 +1,7 @@
 //! Go `text/template` with `{%` `%}` delimiters and the sprig function
 //! library, so that templates written for the original Go
-//! integration-operator render byte for byte the same.
+//! integration-operator render byte for byte the same. Other delimiters and
+//! added functions are a [`Syntax`] away (a Helm chart's `{{ }}`, `include`).
 //!
 //! Data is JSON-like: numbers are `float64` and print as Go prints them, and
 //! a missing map key prints `<no value>`, as in Go.
@@ -14,11 +15,13 @@ pub mod json;
 mod lex;
 mod parse;
 mod sprig;
+mod syntax;
 pub mod value;
 
 use std::sync::Arc;
 
 pub use funcs::Func;
+pub use syntax::{DynFunc, Syntax};
 pub use value::Value;
 
 /// Where and why a template failed to parse or execute.
@@ -39,15 +42,15 @@ pub struct Error {
 /// clone and safe to share between threads.
 #[derive(Clone)]
 pub struct Template {
-    name: Arc<str>,
-    src: Arc<str>,
+    source: Arc<parse::Source>,
     tree: Arc<parse::Tree>,
+    syntax: Arc<Syntax>,
 }
 
 impl std::fmt::Debug for Template {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Template")
-            .field("name", &self.name)
+            .field("name", &self.source.name)
             .finish_non_exhaustive()
     }
 }
@@ -55,46 +58,102 @@ impl std::fmt::Debug for Template {
 impl Template {
     /// Parses `src` with `{%` `%}` delimiters. `name` appears in errors.
     pub fn parse(name: &str, src: &str) -> Result<Template, Error> {
-        match parse::parse(src) {
-            Ok(tree) if tree.defines.contains_key(name) && !tree.root_is_empty() => Err(Error::at(
-                name,
-                src,
-                0,
-                format!("template: multiple definition of template {name:?}"),
-            )),
-            Ok(tree) => Ok(Template {
-                name: name.into(),
-                src: src.into(),
-                tree: Arc::new(tree),
-            }),
-            Err(e) => Err(Error::at(name, src, e.pos, e.message)),
+        Template::parse_with(name, src, &syntax::DEFAULT)
+    }
+
+    /// Parses `src` with the delimiters and added functions of `syntax`.
+    pub fn parse_with(name: &str, src: &str, syntax: &Arc<Syntax>) -> Result<Template, Error> {
+        Template::parse_in(name, src, syntax, None)
+    }
+
+    /// Parses `src` as another template of this one's set, as Go's
+    /// `t.New(name).Parse(src)`: same syntax, and the result can call every
+    /// template `define`d here as well as its own (which win on a name
+    /// clash). `self` is unchanged.
+    pub fn parse_associated(&self, name: &str, src: &str) -> Result<Template, Error> {
+        Template::parse_in(name, src, &self.syntax, Some(&self.tree))
+    }
+
+    fn parse_in(
+        name: &str,
+        src: &str,
+        syntax: &Arc<Syntax>,
+        set: Option<&parse::Tree>,
+    ) -> Result<Template, Error> {
+        let source = Arc::new(parse::Source {
+            name: name.into(),
+            src: src.into(),
+        });
+        let mut tree = match parse::parse(&source, syntax) {
+            Ok(tree) if tree.defines.contains_key(name) && !tree.root_is_empty() => {
+                let message = format!("template: multiple definition of template {name:?}");
+                return Err(Error::at(name, src, 0, message));
+            }
+            Ok(tree) => tree,
+            Err(e) => return Err(Error::at(name, src, e.pos, e.message)),
+        };
+        for (define, defined) in set.iter().flat_map(|set| &set.defines) {
+            tree.defines
+                .entry(define.clone())
+                .or_insert_with(|| defined.clone());
         }
+        Ok(Template {
+            source,
+            tree: Arc::new(tree),
+            syntax: syntax.clone(),
+        })
     }
 
     /// The name given at parse time.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.source.name
     }
 
     /// Executes the template against `data`, returning the output.
     pub fn execute(&self, data: &Value) -> Result<String, Error> {
+        self.run(&self.tree.root, &self.source, self.name(), data)
+    }
+
+    /// Executes the template `define`d as `name` in this set against
+    /// `data`, as Go's `ExecuteTemplate`.
+    pub fn execute_template(&self, name: &str, data: &Value) -> Result<String, Error> {
+        match self.tree.defines.get(name) {
+            Some(defined) => self.run(&defined.list, &defined.source, name, data),
+            None => Err(Error::at(
+                self.name(),
+                "",
+                0,
+                format!(
+                    "no template {name:?} associated with template {:?}",
+                    self.name()
+                ),
+            )),
+        }
+    }
+
+    fn run(
+        &self,
+        root: &parse::List,
+        source: &Arc<parse::Source>,
+        executing: &str,
+        data: &Value,
+    ) -> Result<String, Error> {
         // Go treats nil data as "no value", not as a nil map.
         let data = match data {
             Value::Nil => &Value::Missing,
             data => data,
         };
-        exec::Exec::run(&self.tree.root, &self.tree.defines, data).map_err(|f| {
+        exec::Exec::run(root, source, &self.tree.defines, data).map_err(|f| {
+            let at = f.source.as_deref().unwrap_or(source);
             let (pos, message) = match f.span {
                 Some((start, end)) => {
-                    let at = self.src.get(start..end).unwrap_or("").trim();
-                    (
-                        start,
-                        format!("executing {:?} at <{at}>: {}", &*self.name, f.message),
-                    )
+                    let text = at.src.get(start..end).unwrap_or("").trim();
+                    let message = format!("executing {executing:?} at <{text}>: {}", f.message);
+                    (start, message)
                 }
-                None => (0, format!("executing {:?}: {}", &*self.name, f.message)),
+                None => (0, format!("executing {executing:?}: {}", f.message)),
             };
-            Error::at(&self.name, &self.src, pos, message)
+            Error::at(&at.name, &at.src, pos, message)
         })
     }
 }

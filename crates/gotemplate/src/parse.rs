@@ -5,8 +5,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::funcs::{self, Func};
+use crate::funcs::Func;
 use crate::lex::{self, Keyword, Kind, Token};
+use crate::syntax::{DynFunc, Syntax};
 
 /// How deeply actions, blocks and parentheses may nest; deeper input is
 /// rejected instead of exhausting the stack.
@@ -61,12 +62,25 @@ pub(crate) struct Command {
 }
 
 /// A function as the parser resolved it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub(crate) enum FuncRef {
     /// `and` and `or` evaluate their arguments lazily.
     And,
     Or,
     Call(Func),
+    /// A function the host added ([`Syntax::with_func`]).
+    Dyn(DynFunc),
+}
+
+impl std::fmt::Debug for FuncRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FuncRef::And => "And",
+            FuncRef::Or => "Or",
+            FuncRef::Call(_) => "Call",
+            FuncRef::Dyn(_) => "Dyn",
+        })
+    }
 }
 
 /// An operand of a command.
@@ -106,10 +120,26 @@ impl From<lex::LexError> for ParseError {
     }
 }
 
-/// The parsed body and the `define`d templates of one source.
+/// A template source and the name it was parsed under (a file name), for
+/// error positions.
+#[derive(Debug)]
+pub(crate) struct Source {
+    pub name: Box<str>,
+    pub src: Box<str>,
+}
+
+/// A `define`d template and the source it was parsed from.
+#[derive(Debug)]
+pub(crate) struct Defined {
+    pub list: List,
+    pub source: Arc<Source>,
+}
+
+/// The parsed body of one source and the `define`d templates it can call
+/// (its own, and those of the sources it was parsed with).
 pub(crate) struct Tree {
     pub root: List,
-    pub defines: HashMap<Box<str>, List>,
+    pub defines: HashMap<Box<str>, Arc<Defined>>,
 }
 
 impl Tree {
@@ -123,9 +153,11 @@ impl Tree {
 }
 
 /// Parses a whole template source.
-pub(crate) fn parse(src: &str) -> Result<Tree> {
-    let tokens = lex::lex(src)?;
+pub(crate) fn parse(source: &Arc<Source>, syntax: &Syntax) -> Result<Tree> {
+    let tokens = lex::lex(&source.src, syntax.delims())?;
     let mut parser = Parser {
+        source: source.clone(),
+        syntax,
         tokens,
         i: 0,
         vars: vec!["$".into()],
@@ -142,14 +174,16 @@ pub(crate) fn parse(src: &str) -> Result<Tree> {
 
 type Result<T> = std::result::Result<T, ParseError>;
 
-struct Parser<'a> {
+struct Parser<'a, 's> {
+    source: Arc<Source>,
+    syntax: &'s Syntax,
     tokens: Vec<Token<'a>>,
     i: usize,
     /// Variables in scope, innermost last.
     vars: Vec<Box<str>>,
     range_depth: usize,
     depth: usize,
-    defines: HashMap<Box<str>, List>,
+    defines: HashMap<Box<str>, Arc<Defined>>,
 }
 
 /// What ended an item list.
@@ -158,7 +192,7 @@ enum ListEnd {
     Else,
 }
 
-impl<'a> Parser<'a> {
+impl<'a> Parser<'a, '_> {
     fn err<T>(&self, pos: usize, message: impl Into<String>) -> Result<T> {
         Err(ParseError {
             pos,
@@ -169,7 +203,7 @@ impl<'a> Parser<'a> {
     fn unexpected<T>(&self, token: Token<'_>, context: &str) -> Result<T> {
         let what = match token.kind {
             Kind::Eof => "EOF".to_string(),
-            Kind::RightDelim => "\"%}\"".to_string(),
+            Kind::RightDelim => format!("{:?}", self.syntax.delims().right),
             _ => format!("{:?}", token.text),
         };
         self.err(token.pos, format!("unexpected {what} in {context}"))
@@ -245,7 +279,10 @@ impl<'a> Parser<'a> {
             }
             match self.text_or_action()? {
                 Parsed::Node(node) => root.push(node),
-                Parsed::End(pos, _) => return self.err(pos, "unexpected {% end %} or {% else %}"),
+                Parsed::End(pos, _) => {
+                    let (end, other) = (self.syntax.action("end"), self.syntax.action("else"));
+                    return self.err(pos, format!("unexpected {end} or {other}"));
+                }
             }
         }
         Ok(root)
@@ -260,10 +297,17 @@ impl<'a> Parser<'a> {
         let (list, end) = self.item_list()?;
         self.vars = outer;
         if let ListEnd::Else = end {
-            return self.err(token.pos, "unexpected {% else %} in define clause");
+            let other = self.syntax.action("else");
+            return self.err(token.pos, format!("unexpected {other} in define clause"));
         }
-        self.defines.insert(name, list);
+        self.define(name, list);
         Ok(())
+    }
+
+    fn define(&mut self, name: Box<str>, list: List) {
+        let source = self.source.clone();
+        self.defines
+            .insert(name, Arc::new(Defined { list, source }));
     }
 
     fn text_or_action(&mut self) -> Result<Parsed> {
@@ -290,7 +334,8 @@ impl<'a> Parser<'a> {
             }
         }
         let pos = self.peek().pos;
-        self.err(pos, "unexpected EOF: a block is missing its {% end %}")
+        let end = self.syntax.action("end");
+        self.err(pos, format!("unexpected EOF: a block is missing its {end}"))
     }
 
     /// The inside of `{% ... %}`, after the left delimiter.
@@ -319,7 +364,9 @@ impl<'a> Parser<'a> {
             }
             Keyword::Break | Keyword::Continue => {
                 if self.range_depth == 0 {
-                    return self.err(pos, format!("{{% {} %}} outside {{% range %}}", token.text));
+                    let (this, range) =
+                        (self.syntax.action(token.text), self.syntax.action("range"));
+                    return self.err(pos, format!("{this} outside {range}"));
                 }
                 self.expect(Kind::RightDelim, token.text)?;
                 Ok(Parsed::Node(if keyword == Keyword::Break {
@@ -330,7 +377,10 @@ impl<'a> Parser<'a> {
             }
             Keyword::Template => self.template_call(pos, "template clause").map(Parsed::Node),
             Keyword::Block => self.block(pos),
-            Keyword::Define => self.err(pos, "{% define %} is only allowed at the top level"),
+            Keyword::Define => {
+                let define = self.syntax.action("define");
+                self.err(pos, format!("{define} is only allowed at the top level"))
+            }
         }
     }
 
@@ -368,9 +418,10 @@ impl<'a> Parser<'a> {
         self.vars = outer;
         let (list, end) = body?;
         if let ListEnd::Else = end {
-            return self.err(pos, "unexpected {% else %} in block clause");
+            let other = self.syntax.action("else");
+            return self.err(pos, format!("unexpected {other} in block clause"));
         }
-        self.defines.insert(name.clone(), list);
+        self.define(name.clone(), list);
         Ok(Parsed::Node(Node::Template {
             pos,
             name,
@@ -582,15 +633,9 @@ impl<'a> Parser<'a> {
         let token = self.next_non_space();
         let operand = match token.kind {
             Kind::Identifier => {
-                let func = match token.text {
-                    "and" => FuncRef::And,
-                    "or" => FuncRef::Or,
-                    name => match funcs::lookup(name) {
-                        Some(f) => FuncRef::Call(f),
-                        None => {
-                            return self.err(token.pos, format!("function {name:?} not defined"));
-                        }
-                    },
+                let Some(func) = self.syntax.lookup(token.text) else {
+                    let name = token.text;
+                    return self.err(token.pos, format!("function {name:?} not defined"));
                 };
                 Operand::Func(token.text.into(), func)
             }
@@ -780,6 +825,14 @@ pub(crate) fn unquote(lit: &str) -> std::result::Result<String, String> {
 mod tests {
     use super::*;
 
+    fn parse_default(src: &str) -> Result<Tree> {
+        let source = Arc::new(Source {
+            name: "t".into(),
+            src: src.into(),
+        });
+        parse(&source, &Syntax::default())
+    }
+
     #[test]
     fn numbers_are_typed_as_go_types_them() {
         assert!(matches!(number("42"), Ok(Operand::Int(42))));
@@ -821,15 +874,15 @@ mod tests {
             "{% if .x %}{% else %}{% else %}{% end %}",
             "{% with .x %}{% else if .y %}{% end %}",
         ] {
-            assert!(parse(src).is_err(), "{src} should not parse");
+            assert!(parse_default(src).is_err(), "{src} should not parse");
         }
     }
 
     #[test]
     fn limits_nesting() {
         let deep = format!("{{% {}1{} %}}", "(".repeat(500), ")".repeat(500));
-        assert!(parse(&deep).is_err());
+        assert!(parse_default(&deep).is_err());
         let blocks = "{% if 1 %}".repeat(500) + &"{% end %}".repeat(500);
-        assert!(parse(&blocks).is_err());
+        assert!(parse_default(&blocks).is_err());
     }
 }

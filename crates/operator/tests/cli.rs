@@ -74,15 +74,22 @@ fn crds_prints_every_crd_as_yaml() {
     );
 }
 
+/// The install kustomization's and the Helm chart's copies.
 #[test]
 fn committed_crds_are_up_to_date() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/crds.yaml");
-    let committed = std::fs::read_to_string(path).unwrap_or_default();
-    assert!(
-        committed == crds_output(),
-        "deploy/crds.yaml is out of date with the API types; regenerate it from the \
-         repository root with:\n\n    cargo run -p integration-operator -- crds > deploy/crds.yaml\n"
-    );
+    let output = crds_output();
+    for file in [
+        "deploy/crds.yaml",
+        "charts/integration-operator/crds/crds.yaml",
+    ] {
+        let path = format!("{}/../../{file}", env!("CARGO_MANIFEST_DIR"));
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == output,
+            "{file} is out of date with the API types; regenerate it from the \
+             repository root with:\n\n    cargo run -p integration-operator -- crds > {file}\n"
+        );
+    }
 }
 
 /// `kubectl apply -k deploy/` installs every manifest there.

@@ -320,6 +320,46 @@ fn graph_draws_the_live_shop_with_its_coupled_link() {
         Command::new(BIN)
             .args(["dev", "--kubeconfig", kubeconfig.to_str().unwrap()])
             .args(["--apply", &example("shop")])
+
+/// `GET path` on `addr`: the status code and body, or `None` while
+/// nothing listens there yet.
+fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: dev\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let code = response.get(9..12)?.parse().ok()?;
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    Some((code, body))
+}
+
+/// A loopback address no one listens on now.
+fn free_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().to_string()
+}
+
+/// Given `run`'s endpoint flags, `dev` serves its probes and `/metrics`,
+/// which count what the operator did there.
+#[test]
+fn serves_the_probes_and_metrics_of_run_when_asked() {
+    let dir = scratch("dev-endpoints");
+    let (health, metrics) = (free_addr(), free_addr());
+    let mut server = Server(
+        Command::new(BIN)
+            .args([
+                "dev",
+                "--kubeconfig",
+                dir.join("kubeconfig").to_str().unwrap(),
+            ])
+            .args(["--apply", &example("express-mongodb")])
+            .args(["--health-probe-bind-address", &health])
+            .args(["--metrics-bind-address", &metrics])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -348,4 +388,28 @@ fn graph_draws_the_live_shop_with_its_coupled_link() {
     assert!(drawn.contains("Application shop/shop"), "{drawn}");
     // Only namespace shop is read: the far end is billing's Socket.
     assert!(drawn.contains("Socket billing/billing-api-api"), "{drawn}");
+
+    let coupled = r#"integration_operator_couplings{reason="CouplingSucceeded"} 1"#;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let body = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            panic!("dev exited early: {status}");
+        }
+        if let Some((200, body)) = http_get(&metrics, "/metrics")
+            && body.contains(coupled)
+        {
+            break body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the plug never showed as coupled on /metrics"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        body.contains(r#"controller_runtime_reconcile_total{controller="plug",result="success"}"#),
+        "{body}"
+    );
+    assert_eq!(http_get(&health, "/healthz"), Some((200, "ok".into())));
+    assert_eq!(http_get(&health, "/readyz"), Some((200, "ok".into())));
 }

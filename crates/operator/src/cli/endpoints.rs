@@ -1,6 +1,6 @@
-//! The HTTP endpoints of `run` (docs/operations.md, "Endpoints"):
-//! `/healthz` and `/readyz` on the health probe address, Prometheus
-//! `/metrics` on the metrics address.
+//! The HTTP endpoints of `run` and `dev` (docs/operations.md,
+//! "Endpoints"): `/healthz` and `/readyz` on the health probe address,
+//! Prometheus `/metrics` on the metrics address.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,6 +15,75 @@ use axum::routing::get;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
+
+/// The endpoint flags, the same for `run` and `dev`. `run` serves both by
+/// default; `dev` only when given (several `dev` processes, as tests run
+/// them, must not fight over fixed ports).
+#[derive(Debug, clap::Args)]
+pub struct EndpointArgs {
+    /// Where `/healthz` and `/readyz` listen: HOST:PORT, :PORT, or 0 (off).
+    /// `run` listens on :8081 unless told otherwise, `dev` only when given.
+    #[arg(long, value_name = "ADDR")]
+    health_probe_bind_address: Option<String>,
+    /// Where Prometheus `/metrics` listens: HOST:PORT, :PORT, or 0 (off).
+    /// `run` listens on :8080 unless told otherwise, `dev` only when given.
+    #[arg(long, value_name = "ADDR")]
+    metrics_bind_address: Option<String>,
+}
+
+/// `run`'s addresses when the flags are not given.
+const RUN_DEFAULTS: (&str, &str) = (":8081", ":8080");
+
+/// Bound listeners, checked before anything talks to the cluster.
+pub struct Endpoints {
+    health: Option<TcpListener>,
+    metrics: Option<TcpListener>,
+}
+
+impl EndpointArgs {
+    /// Binds the addresses of `run`: the flags, else `:8081` and `:8080`
+    /// (flags set to 0 bind nothing).
+    pub async fn bind(&self) -> anyhow::Result<Endpoints> {
+        self.bind_or(RUN_DEFAULTS.0, RUN_DEFAULTS.1).await
+    }
+
+    /// Binds the addresses of `dev`: only those given.
+    #[cfg(feature = "dev")]
+    pub async fn bind_given(&self) -> anyhow::Result<Endpoints> {
+        self.bind_or("0", "0").await
+    }
+
+    async fn bind_or(&self, health: &str, metrics: &str) -> anyhow::Result<Endpoints> {
+        let health_flag = self.health_probe_bind_address.as_deref();
+        let metrics_flag = self.metrics_bind_address.as_deref();
+        Ok(Endpoints {
+            health: bind_flag("--health-probe-bind-address", health_flag.unwrap_or(health)).await?,
+            metrics: bind_flag("--metrics-bind-address", metrics_flag.unwrap_or(metrics)).await?,
+        })
+    }
+}
+
+async fn bind_flag(flag: &str, value: &str) -> anyhow::Result<Option<TcpListener>> {
+    match parse_bind(flag, value)? {
+        Some(addr) => Ok(Some(bind(flag, addr).await?)),
+        None => Ok(None),
+    }
+}
+
+impl Endpoints {
+    /// Serves the probes from `health` and every series of `metrics` on
+    /// the bound addresses, until the process ends.
+    pub fn serve(self, health: Arc<Health>, metrics: &integration_controller::Metrics) {
+        if let Some(listener) = self.health {
+            spawn("health probes", listener, health_routes(health));
+        }
+        if let Some(listener) = self.metrics {
+            let mut registry = Registry::default();
+            metrics.register(&mut registry);
+            spawn("metrics", listener, metrics_routes(Arc::new(registry)));
+        }
+    }
+}
 
 /// What the probes report.
 #[derive(Debug, Default)]

@@ -2,26 +2,20 @@
 //! (docs/operations.md): the health and metrics endpoints, and leader
 //! election.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use integration_controller::RunOptions;
 use integration_controller::leader::{self, LeaseConfig};
-use prometheus_client::registry::Registry;
 
-use super::endpoints::{self, Health};
+use super::endpoints::{EndpointArgs, Endpoints, Health};
 
 /// The flags of `run` for operating it.
 #[derive(Debug, clap::Args)]
 pub struct OperateArgs {
-    /// Where `/healthz` and `/readyz` listen: HOST:PORT, :PORT, or 0 (off).
-    #[arg(long, default_value = ":8081", value_name = "ADDR")]
-    health_probe_bind_address: String,
-    /// Where Prometheus `/metrics` listens: HOST:PORT, :PORT, or 0 (off).
-    #[arg(long, default_value = ":8080", value_name = "ADDR")]
-    metrics_bind_address: String,
+    #[command(flatten)]
+    pub endpoints: EndpointArgs,
     /// Run the controllers only while holding the Lease
     /// `integration-operator` in the operator's namespace, so that several
     /// replicas can run; losing the Lease exits with status 1.
@@ -57,34 +51,6 @@ fn duration(value: &str) -> Result<Duration, String> {
     Duration::try_from(parsed).map_err(|_| "a duration cannot be negative".to_string())
 }
 
-/// Bound listeners, checked before anything talks to the cluster.
-pub struct Endpoints {
-    health: Option<tokio::net::TcpListener>,
-    metrics: Option<tokio::net::TcpListener>,
-}
-
-impl OperateArgs {
-    /// Binds the health and metrics addresses (flags set to 0 bind nothing).
-    pub async fn bind(&self) -> anyhow::Result<Endpoints> {
-        Ok(Endpoints {
-            health: bind_flag(
-                "--health-probe-bind-address",
-                &self.health_probe_bind_address,
-            )
-            .await?,
-            metrics: bind_flag("--metrics-bind-address", &self.metrics_bind_address).await?,
-        })
-    }
-}
-
-async fn bind_flag(flag: &str, value: &str) -> anyhow::Result<Option<tokio::net::TcpListener>> {
-    let addr: Option<SocketAddr> = endpoints::parse_bind(flag, value)?;
-    match addr {
-        Some(addr) => Ok(Some(endpoints::bind(flag, addr).await?)),
-        None => Ok(None),
-    }
-}
-
 /// Serves the endpoints, then runs the controllers until SIGINT/SIGTERM,
 /// only while leading when `--leader-elect` is on. Losing the Lease is an
 /// error (exit status 1, so the pod restarts).
@@ -99,22 +65,7 @@ pub async fn run(
         synced: options.synced.clone(),
         ..Health::default()
     });
-    let mut registry = Registry::default();
-    options.metrics.register(&mut registry);
-    if let Some(listener) = endpoints.health {
-        endpoints::spawn(
-            "health probes",
-            listener,
-            endpoints::health_routes(health.clone()),
-        );
-    }
-    if let Some(listener) = endpoints.metrics {
-        endpoints::spawn(
-            "metrics",
-            listener,
-            endpoints::metrics_routes(Arc::new(registry)),
-        );
-    }
+    endpoints.serve(health.clone(), &options.metrics);
     let shutdown = super::shutdown_signal()?;
     if !args.leader_elect {
         integration_controller::run_until(client, options, shutdown).await;

@@ -13,6 +13,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -22,6 +23,8 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::wait::{await_condition, conditions};
 use kube_emulator::{Emulator, Options};
 use tracing_subscriber::EnvFilter;
+
+use super::endpoints::Health;
 
 /// Field manager of everything `dev` itself applies (CRDs, the operator's
 /// RBAC, `--apply` manifests), so `managedFields` tell it apart from the
@@ -61,6 +64,9 @@ pub struct Args {
     /// Log filter for the operator and the emulator (stderr).
     #[arg(long, env = "LOG_LEVEL", default_value = "warn", value_name = "LEVEL")]
     log_level: String,
+    /// `run`'s `/healthz`, `/readyz` and `/metrics`, when given.
+    #[command(flatten)]
+    endpoints: super::endpoints::EndpointArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -87,6 +93,7 @@ async fn session(
     args: Args,
     manifests: Option<Vec<manifests::Manifest>>,
 ) -> anyhow::Result<ExitCode> {
+    let endpoints = args.endpoints.bind_given().await?;
     let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
     let emu = Emulator::serve_on(addr, Options::default())
         .await
@@ -101,9 +108,15 @@ async fn session(
         .config_for_token(&token)
         .context("the emulator is not listening")?;
     let operator = kube::Client::try_from(config).context("building the operator's client")?;
+    let options = RunOptions::default();
+    let health = Health {
+        synced: options.synced.clone(),
+        ..Health::default()
+    };
+    endpoints.serve(Arc::new(health), &options.metrics);
     let controllers = tokio::spawn(integration_controller::run_until(
         operator,
-        RunOptions::default(),
+        options,
         std::future::pending(),
     ));
     let outcome = work(&args, &emu, &admin, manifests).await;
