@@ -320,6 +320,35 @@ fn graph_draws_the_live_shop_with_its_coupled_link() {
         Command::new(BIN)
             .args(["dev", "--kubeconfig", kubeconfig.to_str().unwrap()])
             .args(["--apply", &example("shop")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("binary starts"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let drawn = loop {
+        if kubeconfig.exists() {
+            let output = Command::new(BIN)
+                .args(["graph", "--namespace", "shop"])
+                .env("KUBECONFIG", &kubeconfig)
+                .output()
+                .unwrap();
+            if output.status.success() && stdout(&output).contains("billing: Coupled") {
+                break stdout(&output);
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "graph never showed the coupled link"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(drawn.starts_with("flowchart LR\n"), "{drawn}");
+    assert!(drawn.contains("Application shop/shop"), "{drawn}");
+    // Only namespace shop is read: the far end is billing's Socket.
+    assert!(drawn.contains("Socket billing/billing-api-api"), "{drawn}");
+}
 
 /// `GET path` on `addr`: the status code and body, or `None` while
 /// nothing listens there yet.
@@ -366,29 +395,6 @@ fn serves_the_probes_and_metrics_of_run_when_asked() {
             .spawn()
             .expect("binary starts"),
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let drawn = loop {
-        if kubeconfig.exists() {
-            let output = Command::new(BIN)
-                .args(["graph", "--namespace", "shop"])
-                .env("KUBECONFIG", &kubeconfig)
-                .output()
-                .unwrap();
-            if output.status.success() && stdout(&output).contains("billing: Coupled") {
-                break stdout(&output);
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "graph never showed the coupled link"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    assert!(drawn.starts_with("flowchart LR\n"), "{drawn}");
-    assert!(drawn.contains("Application shop/shop"), "{drawn}");
-    // Only namespace shop is read: the far end is billing's Socket.
-    assert!(drawn.contains("Socket billing/billing-api-api"), "{drawn}");
-
     let coupled = r#"integration_operator_couplings{reason="CouplingSucceeded"} 1"#;
     let deadline = Instant::now() + Duration::from_secs(60);
     let body = loop {
