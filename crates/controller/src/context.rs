@@ -349,6 +349,10 @@ where
     warn(ctx, object, "Failed", message, redactor).await;
 }
 
+/// Reason of the Warning Events that report compatibility warnings
+/// (docs/compatibility.md, "Warnings and strict mode").
+pub const COMPATIBILITY_WARNING: &str = "CompatibilityWarning";
+
 /// Writes a Warning Event with `reason` and the (redacted) `message`;
 /// failing to record one is logged, not returned.
 pub async fn warn<K>(ctx: &Context, object: &K, reason: &str, message: &str, redactor: &Redactor)

@@ -1,7 +1,7 @@
 //! The Plug controller's decisions: pure functions of the plug, its socket
 //! and what a pass has seen (no I/O), tested beside them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use integration_api::condition::{COUPLED, message, reason};
 use integration_api::{CommonSpec, CycleProgress, Do, Plug, PlugStatus, Socket, When};
@@ -276,7 +276,7 @@ pub(super) fn stored_results(status: Option<&PlugStatus>) -> Option<Results> {
     let stored = status?.coupled_result.as_ref()?;
     let side = |values: &Option<std::collections::BTreeMap<String, String>>| Validated {
         values: values.clone().unwrap_or_default(),
-        secret_keys: BTreeSet::new(),
+        ..Validated::default()
     };
     Some(Results {
         plug: side(&stored.plug),

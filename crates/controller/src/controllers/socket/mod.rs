@@ -23,8 +23,8 @@ use kube::runtime::reflector::Store;
 use kube::{Resource, ResourceExt};
 
 use crate::context::{
-    Context, FORCED_DELETION, ReconcileError, Result, forced_note, fresh, has_finalizer,
-    object_key, run_own_event, set_finalizer, warn, warn_failed,
+    COMPATIBILITY_WARNING, Context, FORCED_DELETION, ReconcileError, Result, forced_note, fresh,
+    has_finalizer, object_key, run_own_event, set_finalizer, warn, warn_failed,
 };
 use crate::status::{self};
 
@@ -99,7 +99,23 @@ impl Pass<'_> {
         {
             // The Coupled condition written below marks the created hooks
             // as done.
-            self.own_event(OwnEvent::Created).await?;
+            let warnings = self.own_event(OwnEvent::Created).await?;
+            let mut status = self.socket.status.clone().unwrap_or_default();
+            let generation = self.socket.meta().generation;
+            if status::set_warnings(&mut status.conditions, &warnings, generation) {
+                self.socket.status = Some(status);
+                for text in &warnings {
+                    let redactor = Redactor::default();
+                    warn(
+                        self.ctx,
+                        &self.socket,
+                        COMPATIBILITY_WARNING,
+                        text,
+                        &redactor,
+                    )
+                    .await;
+                }
+            }
         }
         self.write_status(desired_status(&self.socket, coupled))
             .await?;
@@ -118,7 +134,7 @@ impl Pass<'_> {
         if waiting {
             return Ok(Action::requeue(DELETION_POLL));
         }
-        if let Err(err) = self.own_event(OwnEvent::Deleted).await {
+        if let Err(err) = self.own_event(OwnEvent::Deleted).await.map(drop) {
             let note = forced_note(&self.socket, &err).ok_or(err)?;
             let redactor = Redactor::default();
             warn(self.ctx, &self.socket, FORCED_DELETION, &note, &redactor).await;
@@ -127,11 +143,18 @@ impl Pass<'_> {
         Ok(Action::await_change())
     }
 
-    /// Runs the socket's own `created` or `deleted` hooks.
-    async fn own_event(&self, event: OwnEvent) -> Result<()> {
+    /// Runs the socket's own `created` or `deleted` hooks. Returns the
+    /// compatibility warnings of their templates.
+    async fn own_event(&self, event: OwnEvent) -> Result<Vec<String>> {
         let owner = Owner::socket(&self.socket)?;
         let rendered = render_own_event(&owner, event)?;
-        run_own_event(self.ctx, &self.socket, &owner, event, &rendered).await
+        run_own_event(self.ctx, &self.socket, &owner, event, &rendered).await?;
+        Ok(owner
+            .warnings()
+            .list()
+            .iter()
+            .map(ToString::to_string)
+            .collect())
     }
 
     /// Replaces the status when it differs from `desired`.
