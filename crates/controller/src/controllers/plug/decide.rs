@@ -77,6 +77,22 @@ pub fn cycle(status: &PlugStatus, socket_uid: &str, hash: &str) -> Option<Coupli
     }
 }
 
+/// Whether the plug was coupled to the socket with `socket_uid` by the
+/// original Go operator, and is taken over as it is (docs/lifecycle.md,
+/// "Taking over from the original operator"): its status says
+/// `Coupled=True/CouplingSucceeded` with a `coupledSocket` naming that
+/// socket, and has none of what this operator records (`inputsHash`,
+/// `progress`). Adopting it records the inputs hash without running hooks.
+pub fn adoptable(status: &PlugStatus, socket_uid: &str) -> bool {
+    let succeeded = status::find(status.conditions.as_ref(), COUPLED)
+        .is_some_and(|c| c.status == "True" && c.reason == reason::COUPLING_SUCCEEDED);
+    let same_socket = status
+        .coupled_socket
+        .as_ref()
+        .is_some_and(|c| c.uid == socket_uid);
+    succeeded && same_socket && status.inputs_hash.is_none() && status.progress.is_none()
+}
+
 /// Namespace rules of the socket (docs/lifecycle.md, "Namespace rules"): the
 /// deny and allow patterns (unanchored regular-expression searches; an invalid
 /// one is an error), then `namespaceSelector` against `labels`, the labels of
@@ -288,6 +304,46 @@ pub(super) fn stored_results(status: Option<&PlugStatus>) -> Option<Results> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// A plug status as the original writes it after a successful couple
+    /// (spec integration.md §2.2): one `Coupled` condition, `coupledSocket`,
+    /// `coupledResult`.
+    fn original_status(reason: &str, status: &str, socket_uid: &str) -> PlugStatus {
+        serde_json::from_value(json!({
+            "conditions": [{
+                "type": "Coupled", "status": status, "reason": reason,
+                "message": "coupling succeeded", "observedGeneration": 1,
+                "lastTransitionTime": "2024-01-01T00:00:00Z"
+            }],
+            "coupledSocket": {
+                "apiVersion": "integration.rock8s.com/v1beta1", "kind": "Socket",
+                "name": "postgres", "namespace": "db", "uid": socket_uid
+            },
+            "coupledResult": {"observedGeneration": 1}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn only_a_completed_coupling_of_the_original_is_adopted() {
+        assert!(adoptable(
+            &original_status("CouplingSucceeded", "True", "s1"),
+            "s1"
+        ));
+        // Another incarnation of the socket.
+        assert!(!adoptable(
+            &original_status("CouplingSucceeded", "True", "s1"),
+            "s2"
+        ));
+        // Left mid-way: couples normally.
+        for reason in ["CouplingInProcess", "Error", "UpdatingInProcess"] {
+            assert!(!adoptable(&original_status(reason, "False", "s1"), "s1"));
+        }
+        // Already ours.
+        let mut ours = original_status("CouplingSucceeded", "True", "s1");
+        ours.inputs_hash = Some("h".into());
+        assert!(!adoptable(&ours, "s1"));
+    }
     use integration_api::{API_VERSION, CoupledRef, FINALIZER, Validation};
 
     fn plug(finalizer: bool, conditions: bool) -> Plug {

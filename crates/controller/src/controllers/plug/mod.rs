@@ -15,9 +15,9 @@
 pub mod decide;
 
 use decide::{
-    Step, admission, cycle, decide, event_words, forget_coupling, has_unrepeatable_steps,
-    hooks_fingerprint, in_process, mark_side_done, mark_succeeded, needs_namespace_labels,
-    own_fingerprint, recreates, resume, side_done, stored_results,
+    Step, admission, adoptable, cycle, decide, event_words, forget_coupling,
+    has_unrepeatable_steps, hooks_fingerprint, in_process, mark_side_done, mark_succeeded,
+    needs_namespace_labels, own_fingerprint, recreates, resume, side_done, stored_results,
 };
 
 use std::collections::BTreeMap;
@@ -46,6 +46,9 @@ use crate::context::{
 use crate::controllers::socket::coupled_plugs;
 use crate::fetch::{MapReader, fetch};
 use crate::status::{self, Desired};
+
+/// Reason of the Event on a plug taken over from the original operator.
+const ADOPTED: &str = "Adopted";
 
 /// One coupling event's hooks: what each side renders for it, and the
 /// configs each side's apparatus is sent.
@@ -352,6 +355,24 @@ impl Pass<'_> {
             uid: socket_uid.clone(),
         };
         let current = plug.status.clone().unwrap_or_default();
+        if adoptable(&current, &socket_uid) {
+            // Coupled by the original operator: take it over as it is, no
+            // hooks (docs/lifecycle.md, "Taking over from the original
+            // operator"). The next change of its inputs runs `updated`.
+            self.stage(|s, generation| {
+                s.inputs_hash = Some(hash);
+                mark_succeeded(s, generation);
+            });
+            self.flush().await?;
+            record(
+                self.ctx,
+                &self.plug,
+                ADOPTED,
+                "adopted from the original operator",
+            )
+            .await;
+            return Ok(Action::requeue(self.ctx.resync));
+        }
         let Some(event) = cycle(&current, &socket_uid, &hash) else {
             // Nothing changed: keep the `reconcile: true` objects as
             // rendered, and restore the success status after a transient
