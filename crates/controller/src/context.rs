@@ -92,7 +92,9 @@ impl Context {
                 if let ReconcileError::Engine(e) = &err {
                     self.metrics.count_template_error(e);
                 }
-                if !err.is_conflict() && !err.is_starting() {
+                // A starting apparatus is reported too: as in-process, not
+                // as a failure.
+                if !err.is_conflict() {
                     report(&err).await;
                 }
                 Err(err)

@@ -48,7 +48,9 @@ pub fn decide(plug: &Plug, socket: Option<&Socket>) -> Step {
         return Step::AddFinalizer;
     }
     let status = plug.status.as_ref();
-    if status::find(status.and_then(|s| s.conditions.as_ref()), COUPLED).is_none() {
+    if status::find(status.and_then(|s| s.conditions.as_ref()), COUPLED).is_none()
+        || status.is_some_and(created_pending)
+    {
         return Step::Create;
     }
     let live = socket.filter(|s| s.meta().deletion_timestamp.is_none());
@@ -75,6 +77,33 @@ pub fn cycle(status: &PlugStatus, socket_uid: &str, hash: &str) -> Option<Coupli
         }
         _ => Some(CouplingEvent::Coupled),
     }
+}
+
+/// Shows that an apparatus the pass needs is starting (docs/apparatus.md,
+/// "Lazy start"): `Coupled=False/CouplingInProcess` with `message`, which
+/// names the apparatus and since when. Before the `created` hooks ran
+/// (no `Coupled` yet) the progress records them as pending, since the
+/// `Coupled` condition alone would mark them done.
+pub fn starting(status: &mut PlugStatus, message: &str, generation: Option<i64>) {
+    if status::find(status.conditions.as_ref(), COUPLED).is_none() {
+        status.progress = Some(CycleProgress {
+            event: When::Created.as_str().to_string(),
+            inputs_hash: String::new(),
+            hooks_done: false,
+            sides_done: None,
+        });
+    }
+    let waiting = Desired::coupled(false, reason::COUPLING_IN_PROCESS, message);
+    status::set(&mut status.conditions, waiting, generation);
+}
+
+/// Whether the `created` hooks are still pending behind a `Coupled`
+/// condition written by [`starting`].
+fn created_pending(status: &PlugStatus) -> bool {
+    status
+        .progress
+        .as_ref()
+        .is_some_and(|p| p.event == When::Created.as_str() && !p.hooks_done)
 }
 
 /// Whether the plug was coupled to the socket with `socket_uid` by the

@@ -17,7 +17,8 @@ pub mod decide;
 use decide::{
     Step, admission, adoptable, cycle, decide, event_words, forget_coupling,
     has_unrepeatable_steps, hooks_fingerprint, in_process, mark_side_done, mark_succeeded,
-    needs_namespace_labels, own_fingerprint, recreates, resume, side_done, stored_results,
+    needs_namespace_labels, own_fingerprint, recreates, resume, side_done, starting,
+    stored_results,
 };
 
 use std::collections::BTreeMap;
@@ -144,6 +145,7 @@ impl Pass<'_> {
                         let created =
                             Desired::coupled(false, reason::PLUG_CREATED, message::PLUG_CREATED);
                         status::set_main(&mut s.conditions, created, generation);
+                        s.progress = None;
                     });
                     let found = warnings.into_iter().map(|w| (Side::Plug, w)).collect();
                     self.show_warnings(None, found).await;
@@ -714,6 +716,13 @@ impl Pass<'_> {
     /// The same write records the progress staged before the failure.
     async fn report(&mut self, err: &ReconcileError) {
         let message = self.redactor.redact(&err.to_string());
+        if err.is_starting() {
+            let written = self.write_status(|s, g| starting(s, &message, g)).await;
+            if let Err(e) = written {
+                tracing::debug!(error = %e, "writing the in-process status failed");
+            }
+            return;
+        }
         tracing::warn!(plug = %object_key(&self.plug), error = %message, "plug reconcile failed");
         let recorded = self.recorded.as_ref().and_then(|s| s.conditions.as_ref());
         let new_message =

@@ -14,7 +14,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use integration_api::condition::COUPLED;
+use integration_api::condition::{COUPLED, reason};
 use integration_api::{CoupledRef, Plug, Socket, SocketStatus, force_delete};
 use integration_engine::{OwnEvent, Owner, Redactor, render_own_event};
 use kube::api::{Api, PostParams};
@@ -26,7 +26,7 @@ use crate::context::{
     COMPATIBILITY_WARNING, Context, FORCED_DELETION, ReconcileError, Result, forced_note, fresh,
     has_finalizer, object_key, run_own_event, set_finalizer, warn, warn_failed,
 };
-use crate::status::{self};
+use crate::status::{self, Desired};
 
 /// How often a deleting socket checks again whether its plugs decoupled
 /// (their status writes also trigger it through the watch).
@@ -88,15 +88,16 @@ impl Pass<'_> {
         if deleting {
             return self.finalize(coupled).await;
         }
-        if status::find(
+        let main = status::find(
             self.socket
                 .status
                 .as_ref()
                 .and_then(|s| s.conditions.as_ref()),
             COUPLED,
-        )
-        .is_none()
-        {
+        );
+        // A socket writes CouplingInProcess only while its apparatus starts
+        // for the `created` hooks, so they are still due then.
+        if main.is_none_or(|c| c.reason == reason::COUPLING_IN_PROCESS) {
             // The Coupled condition written below marks the created hooks
             // as done.
             let warnings = self.own_event(OwnEvent::Created).await?;
@@ -177,6 +178,19 @@ impl Pass<'_> {
     /// secret to redact beyond what the edge already hides.
     async fn report(&mut self, err: &ReconcileError) {
         let message = err.to_string();
+        if err.is_starting() {
+            let mut status = self.socket.status.clone().unwrap_or_default();
+            let waiting = Desired::coupled(false, reason::COUPLING_IN_PROCESS, message);
+            status::set(
+                &mut status.conditions,
+                waiting,
+                self.socket.meta().generation,
+            );
+            if let Err(e) = self.write_status(status).await {
+                tracing::debug!(error = %e, "writing the in-process status failed");
+            }
+            return;
+        }
         tracing::warn!(socket = %object_key(&self.socket), error = %message, "socket reconcile failed");
         let mut status = self.socket.status.clone().unwrap_or_default();
         status::set_failed(
