@@ -161,7 +161,12 @@ impl Apparatus {
     /// (`{}` when not implemented), `Null` for events.
     async fn post(&self, call: &Call<'_>) -> Result<Value, Error> {
         let (owner, spec) = (call.owner(), call.spec());
-        let has_pod = !spec.containers.is_empty();
+        let options = self.options();
+        let overridden = match owner.side() {
+            Side::Plug => options.plug_endpoint.is_some(),
+            Side::Socket => options.socket_endpoint.is_some(),
+        };
+        let has_pod = !spec.containers.is_empty() && !(overridden && options.overrides_are_local);
         if has_pod {
             self.touch(owner, spec).await;
         }

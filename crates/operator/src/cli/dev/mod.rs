@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use integration_controller::{Cluster, RunOptions};
+use integration_controller::{ApparatusOptions, Cluster, RunOptions};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::wait::{await_condition, conditions};
@@ -61,6 +61,30 @@ pub struct Args {
     /// Log filter for the operator and the emulator (stderr).
     #[arg(long, env = "LOG_LEVEL", default_value = "warn", value_name = "LEVEL")]
     log_level: String,
+    /// Base URL of every plug's apparatus: a server you run yourself (no
+    /// apparatus Pod or Service is created for plugs).
+    #[arg(long, env = "DEBUG_PLUG_ENDPOINT", value_name = "URL")]
+    plug_endpoint: Option<String>,
+    /// Base URL of every socket's apparatus: a server you run yourself (no
+    /// apparatus Pod or Service is created for sockets).
+    #[arg(long, env = "DEBUG_SOCKET_ENDPOINT", value_name = "URL")]
+    socket_endpoint: Option<String>,
+}
+
+impl Args {
+    /// How the controllers run: local apparatus endpoints, when given.
+    fn run_options(&self) -> RunOptions {
+        let local = |e: &Option<String>| e.clone().filter(|e| !e.is_empty());
+        RunOptions {
+            apparatus: ApparatusOptions {
+                plug_endpoint: local(&self.plug_endpoint),
+                socket_endpoint: local(&self.socket_endpoint),
+                overrides_are_local: true,
+                ..ApparatusOptions::default()
+            },
+            ..RunOptions::default()
+        }
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -103,7 +127,7 @@ async fn session(
     let operator = kube::Client::try_from(config).context("building the operator's client")?;
     let controllers = tokio::spawn(integration_controller::run_until(
         operator,
-        RunOptions::default(),
+        args.run_options(),
         std::future::pending(),
     ));
     let outcome = work(&args, &emu, &admin, manifests).await;
