@@ -172,3 +172,58 @@ fn render_wants_exactly_one_plug_in_the_plug_file() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("expected one Plug, found 2"), "{stderr}");
 }
+
+/// The same chart output through `dev --apply`: it couples as the original
+/// coupled it, the warnings of reading it are on stderr, and the plug's
+/// `Warnings` condition names the dropped key.
+#[cfg(feature = "dev")]
+#[test]
+fn dev_applies_chart_output_and_couples_with_warnings() {
+    let dir = scratch("dev-chart-output");
+    let namespaces = std::fs::read_to_string(format!(
+        "{}/../../examples/results/00-namespaces.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+    .replace(
+        "    resources: [configmaps, secrets]\n",
+        "    resources: [configmaps, secrets]\n    verbs: [get, list, watch, create, update, patch, delete]\n  - apiGroups: [batch]\n    resources: [jobs]\n",
+    );
+    std::fs::write(dir.join("00-namespaces.yaml"), namespaces).unwrap();
+    let with_account = |text: &str| {
+        text.replacen(
+            "\nspec:\n",
+            "\nspec:\n  serviceAccountName: integrator\n",
+            1,
+        )
+    };
+    std::fs::write(dir.join("plug.yaml"), with_account(PLUG)).unwrap();
+    std::fs::write(dir.join("socket.yaml"), with_account(SOCKET)).unwrap();
+    let output = Command::new(BIN)
+        .args(["dev", "--once", "--timeout", "60", "--apply"])
+        .arg(&dir)
+        .output()
+        .expect("binary starts");
+    let stderr = String::from_utf8(output.stderr.clone()).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("key spec.config.realm is given more than once"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("field spec.sokcet is not part of the Plug API"),
+        "{stderr}"
+    );
+    let report: Value = serde_saphyr::from_str(&String::from_utf8(output.stdout).unwrap()).unwrap();
+    let plug = &report["plugs"][0];
+    assert_eq!(plug["coupled"], true, "{plug:#}");
+    let conditions = plug["status"]["conditions"].as_array().unwrap();
+    let warnings = conditions.iter().find(|c| c["type"] == "Warnings").unwrap();
+    assert_eq!(
+        warnings["message"],
+        "template socket.resources[0].stringTemplate: {% .plugConfig.create %} at line 12, column 39 \
+         rendered <no value>: create was set by the plug but is not declared in the socket's \
+         interface.config.plug, so it was dropped"
+    );
+    assert!(!format!("{report}").contains("s3cr3t-pass"));
+}
