@@ -166,7 +166,13 @@ impl Apparatus {
             Side::Plug => options.plug_endpoint.is_some(),
             Side::Socket => options.socket_endpoint.is_some(),
         };
-        let has_pod = !spec.containers.is_empty() && !(overridden && options.overrides_are_local);
+        // A local server stands in for the Pod: nothing to start.
+        let local = overridden && options.overrides_are_local;
+        let has_pod = if local {
+            false
+        } else {
+            !spec.containers.is_empty()
+        };
         if has_pod {
             self.touch(owner, spec).await;
         }
