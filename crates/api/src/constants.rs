@@ -32,6 +32,22 @@ pub fn force_delete(annotations: &std::collections::BTreeMap<String, String>) ->
         .is_some_and(|v| v == "true")
 }
 
+/// Annotation on a Plug or Socket that makes the compatibility warnings of
+/// its templates and maps errors (docs/compatibility.md, "Warnings and
+/// strict mode"): with the value "true", a template that prints
+/// `<no value>` fails, and an empty value of a required or defaulted
+/// interface key counts as missing on all four maps. New in this
+/// implementation.
+pub const STRICT_ANNOTATION: &str = "integration.rock8s.com/strict";
+
+/// Whether `annotations` opt into strictness ([`STRICT_ANNOTATION`] set
+/// to "true").
+pub fn strict(annotations: &std::collections::BTreeMap<String, String>) -> bool {
+    annotations
+        .get(STRICT_ANNOTATION)
+        .is_some_and(|v| v == "true")
+}
+
 /// Server-side-apply field manager for everything the operator writes.
 pub const FIELD_MANAGER: &str = "integration-operator";
 
@@ -48,6 +64,10 @@ pub mod condition {
     pub const FAILED: &str = "Failed";
     /// Condition type on DeferredResource: whether the resource was created.
     pub const RESOLVED: &str = "Resolved";
+    /// Condition type on Plug and Socket: the last coupling cycle (or own
+    /// event) succeeded with compatibility warnings, listed in the message
+    /// (docs/compatibility.md, "Warnings and strict mode"). New.
+    pub const WARNINGS: &str = "Warnings";
 
     /// Values of a condition's `reason`.
     pub mod reason {
@@ -80,6 +100,9 @@ pub mod condition {
         pub const PENDING: &str = "Pending";
         /// DeferredResource `Resolved=True`: the resource was created.
         pub const SUCCESS: &str = "Success";
+        /// `Warnings=True`: templates printed `<no value>` or required
+        /// keys were empty, and the coupling went on as the original did.
+        pub const COMPATIBILITY: &str = "Compatibility";
     }
 
     /// Fixed values of a condition's `message`.

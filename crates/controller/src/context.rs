@@ -92,7 +92,9 @@ impl Context {
                 if let ReconcileError::Engine(e) = &err {
                     self.metrics.count_template_error(e);
                 }
-                if !err.is_conflict() && !err.is_starting() {
+                // A starting apparatus is reported too: as in-process, not
+                // as a failure.
+                if !err.is_conflict() {
                     report(&err).await;
                 }
                 Err(err)
@@ -348,6 +350,10 @@ where
 {
     warn(ctx, object, "Failed", message, redactor).await;
 }
+
+/// Reason of the Warning Events that report compatibility warnings
+/// (docs/compatibility.md, "Warnings and strict mode").
+pub const COMPATIBILITY_WARNING: &str = "CompatibilityWarning";
 
 /// Writes a Warning Event with `reason` and the (redacted) `message`;
 /// failing to record one is logged, not returned.

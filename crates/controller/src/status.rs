@@ -132,6 +132,32 @@ pub fn set_error(
     set(conditions, Desired::failed(message), generation);
 }
 
+/// Shows `warnings` (docs/compatibility.md, "Warnings and strict mode"):
+/// `Warnings=True/Compatibility` listing them, one per line, or no
+/// `Warnings` condition when there are none. Returns whether the message
+/// is new (the Warning Events are due).
+pub fn set_warnings(
+    conditions: &mut Option<Vec<Condition>>,
+    warnings: &[String],
+    generation: Option<i64>,
+) -> bool {
+    use integration_api::condition::WARNINGS;
+    if warnings.is_empty() {
+        remove(conditions, WARNINGS);
+        return false;
+    }
+    let message = warnings.join("\n");
+    let new = find(conditions.as_ref(), WARNINGS).map(|c| c.message.as_str()) != Some(&message);
+    let desired = Desired {
+        type_: WARNINGS,
+        status: true,
+        reason: reason::COMPATIBILITY,
+        message,
+    };
+    set(conditions, desired, generation);
+    new
+}
+
 /// [`set_error`] for Plug and Socket: `Coupled` becomes `Error`
 /// (`coupling failed`).
 pub fn set_failed(conditions: &mut Option<Vec<Condition>>, message: &str, generation: Option<i64>) {
@@ -177,6 +203,26 @@ mod tests {
             before.unwrap()[0].last_transition_time
         );
         assert_eq!(list[0].reason, "B");
+    }
+
+    #[test]
+    fn warnings_are_listed_once_and_cleared_when_gone() {
+        use integration_api::condition::WARNINGS;
+        let mut conditions = None;
+        let two = ["a".to_string(), "b".to_string()];
+        assert!(set_warnings(&mut conditions, &two, Some(1)));
+        let shown = find(conditions.as_ref(), WARNINGS).unwrap();
+        assert_eq!(
+            (
+                shown.status.as_str(),
+                shown.reason.as_str(),
+                shown.message.as_str()
+            ),
+            ("True", "Compatibility", "a\nb")
+        );
+        assert!(!set_warnings(&mut conditions, &two, Some(1)));
+        assert!(!set_warnings(&mut conditions, &[], Some(1)));
+        assert!(conditions.is_none());
     }
 
     #[test]

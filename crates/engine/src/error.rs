@@ -5,8 +5,10 @@
 
 use std::fmt;
 
+use crate::interface::Missing;
 use crate::side::Side;
 use crate::sources::{ObjectKey, VarTarget};
+use crate::warning::Warning;
 
 /// Which key/value map of a side an interface check or a message is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -38,8 +40,8 @@ impl fmt::Display for Stage {
 #[non_exhaustive]
 pub enum Error {
     /// Required interface properties are missing or empty. Every missing key
-    /// is listed, sorted, as `plug config property 'database' is required`,
-    /// joined with `; `.
+    /// is listed, sorted, as `plug config property 'database' is required`
+    /// (absent) or `... is empty` (present, empty), joined with `; `.
     #[error("{}", required_message(*.side, *.stage, .keys))]
     Required {
         /// The side whose map is incomplete.
@@ -47,7 +49,7 @@ pub enum Error {
         /// Config or result.
         stage: Stage,
         /// The missing keys, sorted.
-        keys: Vec<String>,
+        keys: Vec<Missing>,
     },
 
     /// A var points outside its owner's namespace (docs/config.md, "Vars").
@@ -114,6 +116,11 @@ pub enum Error {
         /// rendered resource.
         key: String,
     },
+
+    /// A template printed `<no value>` and its owner has the strict
+    /// annotation (docs/compatibility.md, "Warnings and strict mode").
+    #[error("{0}; {STRICT_ANNOTATION} is \"true\", so this is an error", STRICT_ANNOTATION = integration_api::STRICT_ANNOTATION)]
+    Strict(Warning),
 
     /// The rendered text of a stringTemplate is not YAML. Only the position
     /// is reported: the parser's message could quote a secret value.
@@ -218,7 +225,8 @@ impl Error {
             | Error::NotAnObject { template, .. }
             | Error::IncompleteResource { template, .. }
             | Error::DuplicateKey { template, .. }
-            | Error::Injection { template, .. } => template.as_str(),
+            | Error::Injection { template, .. }
+            | Error::Strict(Warning::NoValue { template, .. }) => template.as_str(),
             _ => return None,
         };
         match name.split('.').next() {
@@ -229,9 +237,12 @@ impl Error {
     }
 }
 
-fn required_message(side: Side, stage: Stage, keys: &[String]) -> String {
+fn required_message(side: Side, stage: Stage, keys: &[Missing]) -> String {
     keys.iter()
-        .map(|k| format!("{side} {stage} property '{k}' is required"))
+        .map(|m| {
+            let what = if m.empty { "is empty" } else { "is required" };
+            format!("{side} {stage} property '{}' {what}", m.key)
+        })
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -276,7 +287,10 @@ mod tests {
         let required = Error::Required {
             side: Side::Plug,
             stage: Stage::Config,
-            keys: vec!["k".into()],
+            keys: vec![Missing {
+                key: "k".into(),
+                empty: false,
+            }],
         };
         assert_eq!(required.template_side(), None);
     }

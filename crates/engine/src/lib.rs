@@ -39,13 +39,14 @@ mod side;
 mod sources;
 mod template;
 mod vars;
+mod warning;
 
 pub use apparatus::apparatus_own_request;
 pub use coupling::Coupling;
 pub use error::{Error, Result, Stage};
 pub use fieldpath::{FieldValue, lookup};
 pub use hash::sha256_hex;
-pub use interface::{Configs, Results, Validated, validate};
+pub use interface::{Configs, Missing, Results, Validated, validate};
 pub use lifecycle::{
     CouplingEvent, OwnEvent, auto_deleted, drift_repaired, render_own_event, resources_on,
 };
@@ -61,3 +62,4 @@ pub use side::{Pair, Side};
 pub use sources::{ObjectKey, Sources, VarTarget};
 pub use template::NO_VALUE;
 pub use vars::{VarList, VarRef};
+pub use warning::{Warning, Warnings};

@@ -6,7 +6,7 @@ use integration_api::{CommonSpec, Do, Resource, When};
 
 use crate::coupling::Coupling;
 use crate::error::Result;
-use crate::interface::{Configs, Results};
+use crate::interface::{Configs, Results, Validated};
 use crate::owner::Owner;
 use crate::render::{Rendered, Renderer};
 use crate::side::Side;
@@ -90,7 +90,7 @@ pub fn render_own_event(owner: &Owner<'_>, event: OwnEvent) -> Result<Vec<Render
     let data = Data::default()
         .with(owner.side().as_str(), owner.json().clone())
         .into_value();
-    let renderer = Renderer::new(owner, data);
+    let renderer = Renderer::new(owner, data, owner.notes());
     render_resources(
         &renderer,
         owner,
@@ -132,7 +132,8 @@ impl Coupling<'_> {
         if resources.peek().is_none() {
             return Ok(Vec::new());
         }
-        let renderer = Renderer::new(owner, self.event_data(configs).into_value());
+        let notes = self.notes(owner.side(), &config_maps(configs));
+        let renderer = Renderer::new(owner, self.event_data(configs).into_value(), notes);
         render_resources(&renderer, owner, resources, None)
     }
 
@@ -149,7 +150,9 @@ impl Coupling<'_> {
         if owner.spec().result_resources().is_empty() {
             return Ok(Vec::new());
         }
-        let renderer = Renderer::new(owner, self.result_phase_data(configs, results));
+        let notes = self.notes(side, &result_maps(configs, results));
+        let data = self.result_phase_data(configs, results);
+        let renderer = Renderer::new(owner, data, notes);
         render_result_actions(&renderer, owner, Some)
     }
 
@@ -166,7 +169,8 @@ impl Coupling<'_> {
         results: Option<&Results>,
     ) -> Result<Vec<Rendered>> {
         let owner = self.owner(side);
-        let renderer = Renderer::new(owner, self.event_data(configs).into_value());
+        let notes = self.notes(side, &config_maps(configs));
+        let renderer = Renderer::new(owner, self.event_data(configs).into_value(), notes);
         let mut out = render_resources(
             &renderer,
             owner,
@@ -174,7 +178,9 @@ impl Coupling<'_> {
             Some(Do::Delete),
         )?;
         if let Some(results) = results {
-            let renderer = Renderer::new(owner, self.result_phase_data(configs, results));
+            let notes = self.notes(side, &result_maps(configs, results));
+            let data = self.result_phase_data(configs, results);
+            let renderer = Renderer::new(owner, data, notes);
             let kept = render_result_actions(&renderer, owner, |d| {
                 (d != Do::Delete).then_some(Do::Delete)
             });
@@ -198,6 +204,28 @@ impl Coupling<'_> {
             })
             .into_value()
     }
+}
+
+/// The configs under their template data keys.
+fn config_maps(configs: &Configs) -> [(&'static str, &Validated); 2] {
+    [
+        (Side::Plug.config_key(), &configs.plug),
+        (Side::Socket.config_key(), &configs.socket),
+    ]
+}
+
+/// The configs and results under their template data keys.
+fn result_maps<'v>(
+    configs: &'v Configs,
+    results: &'v Results,
+) -> [(&'static str, &'v Validated); 4] {
+    let [plug, socket] = config_maps(configs);
+    [
+        plug,
+        socket,
+        (Side::Plug.result_key(), &results.plug),
+        (Side::Socket.result_key(), &results.socket),
+    ]
 }
 
 /// Renders the given resources in order; `action` overrides their own `do`.

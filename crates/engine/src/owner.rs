@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::side::Side;
+use crate::warning::{Notes, Warnings};
 
 /// A Plug or a Socket, with its JSON form computed once.
 #[derive(Clone, Debug)]
@@ -16,6 +17,8 @@ pub struct Owner<'a> {
     uid: &'a str,
     spec: &'a CommonSpec,
     json: Value,
+    strict: bool,
+    warnings: Warnings,
 }
 
 impl<'a> Owner<'a> {
@@ -44,6 +47,11 @@ impl<'a> Owner<'a> {
             uid: meta.uid.as_deref().unwrap_or_default(),
             spec,
             json,
+            strict: meta
+                .annotations
+                .as_ref()
+                .is_some_and(integration_api::strict),
+            warnings: Warnings::default(),
         })
     }
 
@@ -75,5 +83,28 @@ impl<'a> Owner<'a> {
     /// The object as JSON template data.
     pub fn json(&self) -> &Value {
         &self.json
+    }
+
+    /// Whether the object has the strict annotation: its compatibility
+    /// warnings are errors.
+    pub fn strict(&self) -> bool {
+        self.strict
+    }
+
+    /// The compatibility warnings of this object's templates and maps so
+    /// far (docs/compatibility.md, "Warnings and strict mode"). Clones of
+    /// the owner share them.
+    pub fn warnings(&self) -> &Warnings {
+        &self.warnings
+    }
+
+    /// Notes for a render of this owner's templates, with no dropped keys
+    /// to explain.
+    pub(crate) fn notes(&self) -> Notes {
+        Notes {
+            sink: self.warnings.clone(),
+            strict: self.strict,
+            dropped: Default::default(),
+        }
     }
 }

@@ -21,14 +21,17 @@ use crate::maps::{Layers, MapKind};
 use crate::owner::Owner;
 use crate::side::{Pair, Side};
 use crate::sources::{ObjectKey, Sources};
-use crate::template::TemplateData;
-use crate::template::{Data, render_value};
+use crate::template::{Data, TemplateData, render};
 use crate::vars::{self, VarList};
+use crate::warning::Notes;
 
 impl Coupling<'_> {
     /// A side's data. Not validated by the interface.
     pub fn data(&self, side: Side, sources: &Sources) -> Result<BTreeMap<String, String>> {
-        merge(self.owner(side), MapKind::Data, sources, || Ok(Value::Null))
+        let owner = self.owner(side);
+        merge(owner, MapKind::Data, owner.notes(), sources, || {
+            Ok(Value::Null)
+        })
     }
 
     /// A side's var values (`list` = vars or resultVars); `None` when the
@@ -51,7 +54,7 @@ impl Coupling<'_> {
     /// A side's validated config.
     pub fn config(&self, side: Side, sources: &Sources) -> Result<Validated> {
         let owner = self.owner(side);
-        let mut values = merge(owner, MapKind::Config, sources, || {
+        let mut values = merge(owner, MapKind::Config, owner.notes(), sources, || {
             self.config_data(side, sources).map(Data::into_value)
         })?;
         if owner.spec().apparatus.is_some() {
@@ -62,7 +65,36 @@ impl Coupling<'_> {
                 .ok_or(Error::ApparatusResponseMissing(side))?;
             values.extend(apparatus::config_values(side, body)?);
         }
-        validate(self.interface(), side, Stage::Config, values)
+        self.validate(side, Stage::Config, values)
+    }
+
+    /// Validates a side's map, recording its warnings on that side.
+    fn validate(
+        &self,
+        side: Side,
+        stage: Stage,
+        values: BTreeMap<String, String>,
+    ) -> Result<Validated> {
+        let owner = self.owner(side);
+        let validated = validate(self.interface(), side, stage, values, owner.strict())?;
+        for warning in &validated.warnings {
+            owner.warnings().push(warning.clone());
+        }
+        Ok(validated)
+    }
+
+    /// Notes for a render of `side`'s templates whose data holds `maps`
+    /// (validated configs or results): a `<no value>` from a key the
+    /// interface dropped says so.
+    pub(crate) fn notes(&self, side: Side, maps: &[(&'static str, &Validated)]) -> Notes {
+        let dropped = maps
+            .iter()
+            .map(|(key, v)| (*key, v.dropped.clone()))
+            .collect();
+        Notes {
+            dropped: std::sync::Arc::new(dropped),
+            ..self.owner(side).notes()
+        }
     }
 
     /// Both validated configs, plug first.
@@ -72,10 +104,17 @@ impl Coupling<'_> {
 
     /// A side's validated result, given this pass's configs.
     pub fn result(&self, side: Side, sources: &Sources, configs: &Configs) -> Result<Validated> {
-        let values = merge(self.owner(side), MapKind::Result, sources, || {
+        let notes = self.notes(
+            side,
+            &[
+                (Side::Plug.config_key(), &configs.plug),
+                (Side::Socket.config_key(), &configs.socket),
+            ],
+        );
+        let values = merge(self.owner(side), MapKind::Result, notes, sources, || {
             self.result_data(side, sources, configs)
         })?;
-        validate(self.interface(), side, Stage::Result, values)
+        self.validate(side, Stage::Result, values)
     }
 
     /// Both validated results, plug first.
@@ -127,6 +166,7 @@ impl Coupling<'_> {
 fn merge(
     owner: &Owner<'_>,
     kind: MapKind,
+    notes: Notes,
     sources: &Sources,
     data: impl FnOnce() -> Result<Value>,
 ) -> Result<BTreeMap<String, String>> {
@@ -143,7 +183,13 @@ fn merge(
     }
     out.extend(layers.inline.cloned().unwrap_or_default());
     if let (Some(templates), Some(field)) = (layers.templates, kind.template_field()) {
-        out.extend(render_templates(owner.side(), field, templates, data)?);
+        out.extend(render_templates(
+            owner.side(),
+            field,
+            templates,
+            notes,
+            data,
+        )?);
     }
     if let Some(name) = layers.config_map {
         let cm = sources.config_map(&key(name));
@@ -156,21 +202,23 @@ fn merge(
 }
 
 /// Renders each template of a configTemplate/resultTemplate on its own.
+/// A value with `<no value>` is kept, as in the original, and reported.
 fn render_templates(
     side: Side,
     field: &str,
     templates: &BTreeMap<String, String>,
+    notes: Notes,
     data: impl FnOnce() -> Result<Value>,
 ) -> Result<BTreeMap<String, String>> {
     if templates.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let data = TemplateData::from(data()?);
+    let data = TemplateData::from(data()?).with_notes(notes);
     templates
         .iter()
         .map(|(key, src)| {
             let name = format!("{side}.{field}.{key}");
-            Ok((key.clone(), render_value(&name, src, &data, key)?))
+            Ok((key.clone(), render(&name, src, &data)?))
         })
         .collect()
 }

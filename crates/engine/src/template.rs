@@ -8,10 +8,13 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::warning::{Notes, Warning, why_missing};
 
 /// What Go's text/template prints for a missing key. The engine keeps Go's
-/// behavior so `{% .x | default "y" %}` works, and rejects any output that
-/// still contains it (docs/templates.md, "Missing values").
+/// behavior, so `{% .x | default "y" %}` works and scripts that test for
+/// it keep working; each time it is printed is a warning (an error for a
+/// strict owner), and it is refused where it would break an object
+/// (docs/templates.md, "Missing values").
 pub const NO_VALUE: &str = "<no value>";
 
 /// Template data: the JSON, and its template values, converted on first
@@ -21,6 +24,9 @@ pub const NO_VALUE: &str = "<no value>";
 pub(crate) struct TemplateData<'d> {
     json: Cow<'d, Value>,
     shared: OnceCell<gotemplate::Value>,
+    /// Where `<no value>` is reported; none for a render that is only a
+    /// check (the injection guard's second render).
+    notes: Option<Notes>,
 }
 
 impl<'d> TemplateData<'d> {
@@ -29,7 +35,14 @@ impl<'d> TemplateData<'d> {
         TemplateData {
             json: Cow::Borrowed(json),
             shared: OnceCell::new(),
+            notes: None,
         }
+    }
+
+    /// The same data, reporting `<no value>` through `notes`.
+    pub(crate) fn with_notes(mut self, notes: Notes) -> Self {
+        self.notes = Some(notes);
+        self
     }
 
     /// The data as JSON.
@@ -58,23 +71,41 @@ impl From<Value> for TemplateData<'static> {
         TemplateData {
             json: Cow::Owned(json),
             shared: OnceCell::new(),
+            notes: None,
         }
     }
 }
 
 /// Renders `src` with `data`. Text without `{%` is returned as is, without
-/// parsing.
+/// parsing. Each action that printed `<no value>` is reported to the
+/// data's notes: a warning, or an error when the owner is strict.
 pub(crate) fn render(name: &str, src: &str, data: &TemplateData<'_>) -> Result<String> {
     if !src.contains("{%") {
         return Ok(src.to_string());
     }
     let template = gotemplate::Template::parse(name, src)?;
-    Ok(template.execute(&data.values_for(src))?)
+    let traced = template.execute_traced(&data.values_for(src))?;
+    if let Some(notes) = &data.notes {
+        for at in traced.no_values {
+            let warning = Warning::NoValue {
+                template: name.to_string(),
+                why: why_missing(&at.action, &data.json, &notes.dropped),
+                action: at.action,
+                line: at.line,
+                column: at.col,
+            };
+            if notes.strict {
+                return Err(Error::Strict(warning));
+            }
+            notes.sink.push(warning);
+        }
+    }
+    Ok(traced.text)
 }
 
-/// Renders a template whose whole output is one value (a config or result
-/// value, a var's name or namespace). `<no value>` in it is an error naming
-/// the template and `key`.
+/// Renders a template whose output names an object (a var's name or
+/// namespace). `<no value>` in it is an error naming the template and
+/// `key`: the lookup could only fail.
 pub(crate) fn render_value(
     name: &str,
     src: &str,
@@ -150,6 +181,31 @@ mod tests {
         assert_eq!(
             render("t", "a %} b", &TemplateData::from(json!({}))).unwrap(),
             "a %} b"
+        );
+    }
+
+    #[test]
+    fn no_value_is_a_warning_or_a_strict_error() {
+        let notes = Notes::default();
+        let src = "x\n  {% .plugConfig.nope %}";
+        let data = TemplateData::from(json!({"plugConfig": {}})).with_notes(notes.clone());
+        assert_eq!(render("plug.t", src, &data).unwrap(), "x\n  <no value>");
+        let listed: Vec<String> = notes.sink.list().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            listed,
+            [
+                "template plug.t: {% .plugConfig.nope %} at line 2, column 6 rendered <no value>: plugConfig.nope is not in the data"
+            ]
+        );
+        let strict = Notes {
+            strict: true,
+            ..Notes::default()
+        };
+        let data = TemplateData::from(json!({"plugConfig": {}})).with_notes(strict);
+        assert_eq!(
+            render("plug.t", src, &data).unwrap_err().to_string(),
+            "template plug.t: {% .plugConfig.nope %} at line 2, column 6 rendered <no value>: \
+             plugConfig.nope is not in the data; integration.rock8s.com/strict is \"true\", so this is an error"
         );
     }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use integration_api::{Do, Plug, Socket};
 use integration_engine::*;
-use integration_fixtures::{A3_PLUG, P0, S0, manifest};
+use integration_fixtures::{A3_PLUG, CHART_PLUG, CHART_SOCKET, P0, S0, manifest};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use serde_json::{Value, json};
 
@@ -482,10 +482,8 @@ fn a13_delayed_result_through_result_vars() {
     ]);
     let configs = c.configs(&pending).unwrap();
     let err = c.results(&pending, &configs).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "socket result property 'ready' is required"
-    );
+    // resultVars.ready reads a missing field as "": present but empty.
+    assert_eq!(err.to_string(), "socket result property 'ready' is empty");
     assert!(err.is_missing_result());
 
     let ready = sources(&[
@@ -727,8 +725,105 @@ fn a20_structured_templates_keep_values_as_one_string() {
     assert_eq!(rendered[0].object["data"], json!({"database": A20_VALUE}));
 }
 
+/// The warnings recorded on `side`, as text.
+fn warnings(c: &Coupling<'_>, side: Side) -> Vec<String> {
+    c.owner(side)
+        .warnings()
+        .list()
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+const DROPPED_CREATE: &str = "template socket.resources[0].stringTemplate: {% .plugConfig.create %} at line 16, column 24 rendered <no value>: create was set by the plug but is not declared in the socket's interface.config.plug, so it was dropped";
+
 #[test]
-fn a20_missing_keys_are_template_errors() {
+fn a_chart_script_reading_a_dropped_key_renders_no_value_and_warns() {
+    let s: Socket = serde_json::from_value(manifest(CHART_SOCKET, &[])).unwrap();
+    let p: Plug = serde_json::from_value(manifest(CHART_PLUG, &[])).unwrap();
+    let c = Coupling::new(&p, &s).unwrap();
+    let configs = c.configs(&Sources::default()).unwrap();
+    let rendered = c
+        .render_event(Side::Socket, CouplingEvent::Coupled, &configs)
+        .unwrap();
+    let job = named(&rendered, "setup-shop");
+    let script = job.object["spec"]["template"]["spec"]["containers"][0]["command"][2]
+        .as_str()
+        .unwrap();
+    // As Go prints it (the test is true, so the realm is created).
+    assert_eq!(
+        script,
+        "if [ \"<no value>\" != \"0\" ]; then\n  echo creating realm shop at http://keycloak.db.svc\nfi\n"
+    );
+    assert_eq!(warnings(&c, Side::Socket), [DROPPED_CREATE]);
+    assert!(warnings(&c, Side::Plug).is_empty());
+}
+
+#[test]
+fn a_strict_owner_makes_no_value_an_error() {
+    let s: Socket = serde_json::from_value(manifest(
+        CHART_SOCKET,
+        &[(
+            "metadata.annotations",
+            r#"{integration.rock8s.com/strict: "true"}"#,
+        )],
+    ))
+    .unwrap();
+    let p: Plug = serde_json::from_value(manifest(CHART_PLUG, &[])).unwrap();
+    let c = Coupling::new(&p, &s).unwrap();
+    let configs = c.configs(&Sources::default()).unwrap();
+    let err = c
+        .render_event(Side::Socket, CouplingEvent::Coupled, &configs)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("{DROPPED_CREATE}; integration.rock8s.com/strict is \"true\", so this is an error")
+    );
+    assert_eq!(err.template_side(), Some(Side::Socket));
+}
+
+#[test]
+fn no_value_in_an_object_identity_is_an_error() {
+    for (field, yaml) in [
+        (
+            "apiVersion",
+            "{apiVersion: '{% .plugConfig.v %}', kind: ConfigMap, metadata: {name: x}}",
+        ),
+        (
+            "kind",
+            "{apiVersion: v1, kind: '{% .plugConfig.k %}', metadata: {name: x}}",
+        ),
+        (
+            "metadata.name",
+            "{apiVersion: v1, kind: ConfigMap, metadata: {name: 'x-{% .plugConfig.n %}'}}",
+        ),
+        (
+            "metadata.namespace",
+            "{apiVersion: v1, kind: ConfigMap, metadata: {name: x, namespace: '{% .plugConfig.ns %}'}}",
+        ),
+    ] {
+        let resources = format!(
+            "[{{when: [coupled], stringTemplate: \"{}\"}}]",
+            yaml.replace('"', "\\\"")
+        );
+        let p = plug(&[("spec.resources", &resources)]);
+        let s = socket(&[]);
+        let c = Coupling::new(&p, &s).unwrap();
+        let configs = c.configs(&Sources::default()).unwrap();
+        let err = c
+            .render_event(Side::Plug, CouplingEvent::Coupled, &configs)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "template plug.resources[0].stringTemplate rendered <no value> at {field}: it reads a value that does not exist"
+            )
+        );
+    }
+}
+
+#[test]
+fn no_value_elsewhere_in_a_resource_is_kept_with_a_warning() {
     let p = plug(&[(
         "spec.resources",
         r#"
@@ -743,25 +838,56 @@ fn a20_missing_keys_are_template_errors() {
     let s = socket(&[]);
     let c = Coupling::new(&p, &s).unwrap();
     let configs = c.configs(&Sources::default()).unwrap();
-    let err = c
+    let rendered = c
         .render_event(Side::Plug, CouplingEvent::Coupled, &configs)
-        .unwrap_err();
+        .unwrap();
+    assert_eq!(rendered[0].object["data"]["v"], "<no value>");
     assert_eq!(
-        err.to_string(),
-        "template plug.resources[0].stringTemplate rendered <no value> at data.v: it reads a value that does not exist"
+        warnings(&c, Side::Plug),
+        [
+            "template plug.resources[0].stringTemplate: {% .plugConfig.doesNotExist %} at line 4, column 15 rendered <no value>: plugConfig.doesNotExist is not in the data"
+        ]
     );
 }
 
 #[test]
-fn config_templates_rendering_no_value_are_errors() {
+fn config_templates_keep_no_value_with_a_warning() {
     let s = socket(&[("spec.configTemplate", r#"{host: "{% .plugConfig.host %}"}"#)]);
     let p = plug(&[]);
     let c = Coupling::new(&p, &s).unwrap();
-    let err = c.configs(&Sources::default()).unwrap_err();
+    let configs = c.configs(&Sources::default()).unwrap();
+    assert_eq!(configs.socket.values["host"], "<no value>");
+    // configTemplate data has no configs (that would be circular).
     assert_eq!(
-        err.to_string(),
-        "template socket.configTemplate.host rendered <no value> at host: it reads a value that does not exist"
+        warnings(&c, Side::Socket),
+        [
+            "template socket.configTemplate.host: {% .plugConfig.host %} at line 1, column 4 rendered <no value>: plugConfig is not in this template's data"
+        ]
     );
+}
+
+#[test]
+fn empty_required_socket_config_is_accepted_with_a_warning() {
+    let s = socket(&[("spec.config", r#"{host: ""}"#)]);
+    let p = plug(&[]);
+    let c = Coupling::new(&p, &s).unwrap();
+    let configs = c.configs(&Sources::default()).unwrap();
+    assert_eq!(configs.socket.values["host"], "");
+    assert_eq!(
+        warnings(&c, Side::Socket),
+        ["socket config property 'host' is empty; accepted, as the original operator did"]
+    );
+    // Strict: one rule, and the message says empty.
+    let s = socket(&[
+        ("spec.config", r#"{host: ""}"#),
+        (
+            "metadata.annotations",
+            r#"{integration.rock8s.com/strict: "true"}"#,
+        ),
+    ]);
+    let c = Coupling::new(&p, &s).unwrap();
+    let err = c.configs(&Sources::default()).unwrap_err();
+    assert_eq!(err.to_string(), "socket config property 'host' is empty");
 }
 
 // ---------------------------------------------------------------- lifecycle

@@ -53,6 +53,15 @@ pub(crate) struct Exec<'t> {
     vars: Vec<(&'t str, Value)>,
     depth: usize,
     steps: u64,
+    /// Byte ranges of the actions that printed `<no value>`, in order.
+    no_values: Vec<(usize, usize)>,
+}
+
+/// The output of one execution, and where it printed `<no value>`.
+pub(crate) struct Output {
+    pub text: String,
+    /// Byte ranges of the actions that printed `<no value>`, in order.
+    pub no_values: Vec<(usize, usize)>,
 }
 
 impl<'t> Exec<'t> {
@@ -62,7 +71,7 @@ impl<'t> Exec<'t> {
         source: &'t Arc<Source>,
         defines: &'t HashMap<Box<str>, Arc<Defined>>,
         data: &Value,
-    ) -> Result<String> {
+    ) -> Result<Output> {
         let _budget = crate::cost::Scope::start();
         let mut exec = Exec {
             defines,
@@ -71,9 +80,13 @@ impl<'t> Exec<'t> {
             vars: vec![("$", data.clone())],
             depth: 0,
             steps: 0,
+            no_values: Vec::new(),
         };
         exec.walk(data, root)?;
-        Ok(exec.out)
+        Ok(Output {
+            text: exec.out,
+            no_values: exec.no_values,
+        })
     }
 
     fn step(&mut self) -> Result<()> {
@@ -102,6 +115,9 @@ impl<'t> Exec<'t> {
                 Node::Action(pipe) => {
                     let value = self.pipeline(dot, pipe)?;
                     if pipe.decl.is_empty() {
+                        if matches!(value, Value::Missing | Value::Nil) {
+                            self.no_values.push(pipe_span(pipe));
+                        }
                         print_value(&mut self.out, &value);
                         self.check_output()?;
                     }
@@ -400,6 +416,13 @@ impl<'t> Exec<'t> {
             }
         })
     }
+}
+
+/// The byte range of a pipeline's commands in the source.
+fn pipe_span(pipe: &Pipe) -> (usize, usize) {
+    let start = pipe.cmds.first().map_or(pipe.pos, |c| c.span.0);
+    let end = pipe.cmds.last().map_or(pipe.pos, |c| c.span.1);
+    (start, end)
 }
 
 /// Prints an action's value. Go shows a nil interface here as `<no value>`,

@@ -111,6 +111,13 @@ impl Template {
 
     /// Executes the template against `data`, returning the output.
     pub fn execute(&self, data: &Value) -> Result<String, Error> {
+        self.execute_traced(data).map(|out| out.text)
+    }
+
+    /// Executes the template against `data`, returning the output and
+    /// every action that printed `<no value>` (a missing key or a nil),
+    /// in the order they printed.
+    pub fn execute_traced(&self, data: &Value) -> Result<Traced, Error> {
         self.run(&self.tree.root, &self.source, self.name(), data)
     }
 
@@ -118,7 +125,9 @@ impl Template {
     /// `data`, as Go's `ExecuteTemplate`.
     pub fn execute_template(&self, name: &str, data: &Value) -> Result<String, Error> {
         match self.tree.defines.get(name) {
-            Some(defined) => self.run(&defined.list, &defined.source, name, data),
+            Some(defined) => self
+                .run(&defined.list, &defined.source, name, data)
+                .map(|out| out.text),
             None => Err(Error::at(
                 self.name(),
                 "",
@@ -137,13 +146,13 @@ impl Template {
         source: &Arc<parse::Source>,
         executing: &str,
         data: &Value,
-    ) -> Result<String, Error> {
+    ) -> Result<Traced, Error> {
         // Go treats nil data as "no value", not as a nil map.
         let data = match data {
             Value::Nil => &Value::Missing,
             data => data,
         };
-        exec::Exec::run(root, source, &self.tree.defines, data).map_err(|f| {
+        let out = exec::Exec::run(root, source, &self.tree.defines, data).map_err(|f| {
             let at = f.source.as_deref().unwrap_or(source);
             let (pos, message) = match f.span {
                 Some((start, end)) => {
@@ -154,18 +163,65 @@ impl Template {
                 None => (0, format!("executing {executing:?}: {}", f.message)),
             };
             Error::at(&at.name, &at.src, pos, message)
+        })?;
+        // Positions are in the executed source: an action inside a
+        // `define` from another source of a set is placed only roughly.
+        let no_values = out
+            .no_values
+            .into_iter()
+            .map(|(start, end)| {
+                let (line, col) = line_col(&source.src, start);
+                NoValue {
+                    action: source.src.get(start..end).unwrap_or("").trim().to_string(),
+                    line,
+                    col,
+                }
+            })
+            .collect();
+        Ok(Traced {
+            text: out.text,
+            no_values,
         })
     }
 }
 
+/// The output of [`Template::execute_traced`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Traced {
+    /// What the template printed.
+    pub text: String,
+    /// The actions that printed `<no value>`, in order.
+    pub no_values: Vec<NoValue>,
+}
+
+/// An action that printed `<no value>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoValue {
+    /// The action's pipeline as written, e.g. `.plugConfig.create`.
+    pub action: String,
+    /// 1-based line of the action.
+    pub line: usize,
+    /// 1-based column (in characters) of the action's pipeline.
+    pub col: usize,
+}
+
+/// 1-based line and column (in characters) of byte `pos` in `src`.
+fn line_col(src: &str, pos: usize) -> (usize, usize) {
+    let before = src.get(..pos).unwrap_or(src);
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (
+        before.matches('\n').count() + 1,
+        before[line_start..].chars().count() + 1,
+    )
+}
+
 impl Error {
     fn at(name: &str, src: &str, pos: usize, message: String) -> Error {
-        let before = src.get(..pos).unwrap_or(src);
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let (line, col) = line_col(src, pos);
         Error {
             name: name.to_string(),
-            line: before.matches('\n').count() + 1,
-            col: before[line_start..].chars().count() + 1,
+            line,
+            col,
             message,
         }
     }

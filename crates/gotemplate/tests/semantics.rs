@@ -193,3 +193,35 @@ fn a_map_cannot_be_made_to_contain_itself() {
     assert!(render("{% $_ := set . \"self\" . %}").is_err());
     assert!(render("{% $_ := merge .m $ %}").is_err());
 }
+
+#[test]
+fn traced_execution_reports_each_action_that_printed_no_value() {
+    // A shell script as real sockets write it. Go 1.19 prints (checked
+    // with tools/go-reference):
+    //   if [ "<no value>" != "0" ]; then
+    //     echo n <no value> <no value> <no value>
+    //   fi
+    let src = "if [ \"{% .plugConfig.create %}\" != \"0\" ]; then\n  echo {% .plugConfig.name | default \"x\" %} {% .socketConfig.host %} {%- /* c */ -%} {% .nope.deeper %} {% index .plugConfig \"create\" %}\nfi";
+    let data = json!({"plugConfig": {"name": "n"}, "socketConfig": {"host": null}});
+    let traced = Template::parse("script", src)
+        .and_then(|t| t.execute_traced(&Value::from_json(&data)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        traced.text,
+        "if [ \"<no value>\" != \"0\" ]; then\n  echo n <no value><no value> <no value>\nfi"
+    );
+    let found: Vec<(&str, usize, usize)> = traced
+        .no_values
+        .iter()
+        .map(|n| (n.action.as_str(), n.line, n.col))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (".plugConfig.create", 1, 10),
+            (".socketConfig.host", 2, 48),
+            (".nope.deeper", 2, 89),
+            ("index .plugConfig \"create\"", 2, 108),
+        ]
+    );
+}

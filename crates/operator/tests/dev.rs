@@ -419,3 +419,110 @@ fn serves_the_probes_and_metrics_of_run_when_asked() {
     assert_eq!(http_get(&health, "/healthz"), Some((200, "ok".into())));
     assert_eq!(http_get(&health, "/readyz"), Some((200, "ok".into())));
 }
+
+/// A local apparatus: answers `{}` with 200 to every request and records
+/// the paths, on a loopback port, from a thread.
+struct LocalApparatus {
+    url: String,
+    paths: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl LocalApparatus {
+    fn start() -> Self {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let paths = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = paths.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream);
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                let mut length = 0;
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                seen.lock().unwrap().push(path);
+                let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}";
+                let _ = reader.get_mut().write_all(answer.as_bytes());
+            }
+        });
+        LocalApparatus { url, paths }
+    }
+}
+
+/// The results example with an apparatus (a container) on the plug.
+fn results_with_plug_apparatus(name: &str) -> PathBuf {
+    let dir = scratch(name);
+    for file in ["00-namespaces.yaml", "socket.yaml"] {
+        std::fs::copy(Path::new(&example("results")).join(file), dir.join(file)).unwrap();
+    }
+    let plug = std::fs::read_to_string(Path::new(&example("results")).join("plug.yaml")).unwrap();
+    let apparatus = "  apparatus:\n    containers:\n      - name: apparatus\n        image: registry.test/app:1\n        ports: [{name: container, containerPort: 8080}]\n";
+    std::fs::write(
+        dir.join("plug.yaml"),
+        plug.replace("spec:\n", &format!("spec:\n{apparatus}")),
+    )
+    .unwrap();
+    dir
+}
+
+fn dev_once_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(BIN)
+        .args(["dev", "--once", "--timeout", "60", "--apply"])
+        .arg(dir)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("binary starts")
+}
+
+#[test]
+fn once_calls_a_local_apparatus_given_by_flag_or_environment() {
+    for how in ["flag", "env"] {
+        let apparatus = LocalApparatus::start();
+        let dir = results_with_plug_apparatus(&format!("dev-local-apparatus-{how}"));
+        let output = match how {
+            "flag" => dev_once_with(&dir, &["--plug-endpoint", &apparatus.url], &[]),
+            _ => dev_once_with(&dir, &[], &[("DEBUG_PLUG_ENDPOINT", &apparatus.url)]),
+        };
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        assert_eq!(only_plug(&output)["coupled"], true);
+        let paths = apparatus.paths.lock().unwrap().clone();
+        assert_eq!(
+            paths.first().map(String::as_str),
+            Some("/created"),
+            "{paths:?}"
+        );
+        assert!(paths.iter().any(|p| p == "/coupled"), "{paths:?}");
+    }
+}
+
+#[test]
+fn with_a_local_apparatus_that_is_down_no_pod_is_started() {
+    // A port nobody listens on: the call fails and says where it went,
+    // instead of starting a Pod and waiting for it.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let dir = results_with_plug_apparatus("dev-local-apparatus-down");
+    let output = dev_once_with(&dir, &["--plug-endpoint", &url], &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let plug = only_plug(&output);
+    let error = plug["error"].as_str().unwrap_or_default();
+    assert!(error.contains(&url), "{plug:#}");
+    assert!(!error.contains("waiting for apparatus"), "{plug:#}");
+}

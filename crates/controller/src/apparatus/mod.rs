@@ -52,14 +52,17 @@ pub(crate) enum Error {
     /// A call failed (timeout, error status, invalid JSON, unreachable).
     #[error(transparent)]
     Call(#[from] CallError),
-    /// Nothing listened, so the Pod and Service were (re)created: the pass
-    /// is retried after the start delay, without an error status.
-    #[error("apparatus {namespace}/{name} is starting")]
+    /// Nothing listened, so the Pod and Service were (re)created, or the
+    /// Pod is still starting: the pass is retried after the start delay;
+    /// the owner shows `Coupled=False/CouplingInProcess` with this text.
+    #[error("waiting for apparatus {namespace}/{name} to start, since {since}")]
     Starting {
         /// The Pod's namespace.
         namespace: String,
         /// The Pod's name.
         name: String,
+        /// When the Pod was created (now for a new one), to the second.
+        since: Timestamp,
     },
     /// Creating or replacing the Pod or Service failed.
     #[error("starting the apparatus: {0}")]
@@ -158,7 +161,18 @@ impl Apparatus {
     /// (`{}` when not implemented), `Null` for events.
     async fn post(&self, call: &Call<'_>) -> Result<Value, Error> {
         let (owner, spec) = (call.owner(), call.spec());
-        let has_pod = !spec.containers.is_empty();
+        let options = self.options();
+        let overridden = match owner.side() {
+            Side::Plug => options.plug_endpoint.is_some(),
+            Side::Socket => options.socket_endpoint.is_some(),
+        };
+        // A local server stands in for the Pod: nothing to start.
+        let local = overridden && options.overrides_are_local;
+        let has_pod = if local {
+            false
+        } else {
+            !spec.containers.is_empty()
+        };
         if has_pod {
             self.touch(owner, spec).await;
         }
@@ -185,7 +199,11 @@ impl Apparatus {
             {
                 Error::Call(unreachable)
             }
-            Ok(_) => {
+            Ok(started) => {
+                let since = match started {
+                    Started::Existing(Some(created)) => created,
+                    _ => Timestamp::now(),
+                };
                 tracing::info!(
                     owner = %format!("{}/{}", owner.namespace(), owner.name()),
                     "apparatus not running; started it"
@@ -193,6 +211,7 @@ impl Apparatus {
                 Error::Starting {
                     namespace: owner.namespace().to_string(),
                     name: apparatus_name(owner.name()),
+                    since: since.round(jiff::Unit::Second).unwrap_or(since),
                 }
             }
         }

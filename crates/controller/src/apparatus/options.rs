@@ -29,6 +29,10 @@ pub struct ApparatusOptions {
     pub start_grace: Duration,
     /// How often the reaper looks for idle apparatus Pods.
     pub reap_period: Duration,
+    /// The endpoint overrides are servers run by hand (`dev`): no Pod or
+    /// Service is created for a side that has one. `run` keeps starting
+    /// them (the override only redirects the calls).
+    pub overrides_are_local: bool,
 }
 
 impl Default for ApparatusOptions {
@@ -40,6 +44,7 @@ impl Default for ApparatusOptions {
             start_delay: DEFAULT_START_DELAY,
             start_grace: DEFAULT_START_GRACE,
             reap_period: DEFAULT_REAP_PERIOD,
+            overrides_are_local: false,
         }
     }
 }

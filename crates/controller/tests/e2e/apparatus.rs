@@ -453,6 +453,71 @@ async fn a_socket_apparatus_is_started_by_its_pass_and_called_by_the_plugs() {
     assert!(seen.iter().any(|s| s.path == "/socket/config"));
 }
 
+/// Issue #10: while apparatuses start, the plug and the socket say so in
+/// `Coupled=False/CouplingInProcess`, naming the apparatus and since when,
+/// with no `Failed`; the `created` hooks still run once it listens.
+#[tokio::test]
+async fn a_starting_apparatus_shows_coupling_in_process_on_plug_and_socket() {
+    let mut plug_side = TestApparatus::reserve(a15_config());
+    let mut socket_side = TestApparatus::reserve(json!({}));
+    let op = Op::start_with(options(
+        Some(plug_side.url("/plug")),
+        Some(socket_side.url("/socket")),
+    ))
+    .await;
+    let socket_apparatus = format!("{{endpoint: /socket, containers: {CONTAINERS}}}");
+    op.apply_value(&manifest(S0, &[("spec.apparatus", &socket_apparatus)]))
+        .await;
+    op.apply_value(&a15_plug(30)).await;
+    let in_process =
+        |conditions: Option<&Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>>| {
+            let main = coupled(conditions)?;
+            let failed = condition(conditions, "Failed");
+            (main.reason == "CouplingInProcess" && failed.is_none()).then(|| main.message.clone())
+        };
+    let plug_message = eventually("plug in process", || async {
+        let plug = op.plug("app", "orders-db").await?;
+        in_process(plug.status.as_ref()?.conditions.as_ref())
+    })
+    .await;
+    let socket_message = eventually("socket in process", || async {
+        let socket = op.socket("db", "postgres").await?;
+        in_process(socket.status.as_ref()?.conditions.as_ref())
+    })
+    .await;
+    for (message, pod_ns, pod_name) in [
+        (&plug_message, "app", "orders-db-apparatus"),
+        (&socket_message, "db", "postgres-apparatus"),
+    ] {
+        let pod = pod_exists(&op, pod_ns, pod_name).await;
+        let created = pod.metadata.creation_timestamp.unwrap().0;
+        let since: jiff::Timestamp = message
+            .strip_prefix(&format!(
+                "waiting for apparatus {pod_ns}/{pod_name} to start, since "
+            ))
+            .unwrap_or_else(|| panic!("{message}"))
+            .parse()
+            .unwrap();
+        assert!(
+            since.duration_since(created).abs() < jiff::SignedDuration::from_secs(2),
+            "{message}"
+        );
+    }
+    plug_side.listen().await;
+    socket_side.listen().await;
+    op.plug_reason("app", "orders-db", "CouplingSucceeded")
+        .await;
+    plug_side.wait_for("/plug/created").await;
+    socket_side.wait_for("/socket/created").await;
+    let socket = eventually("socket coupled", || async {
+        let socket = op.socket("db", "postgres").await?;
+        let main = coupled(socket.status.as_ref()?.conditions.as_ref())?;
+        (main.reason == "SocketCoupled").then_some(socket)
+    })
+    .await;
+    assert!(condition(socket.status.unwrap().conditions.as_ref(), "Failed").is_none());
+}
+
 /// P0 whose apparatus is the test server at `base` (an absolute endpoint,
 /// no containers, 1 s timeout).
 fn p0_calling(base: &str) -> Value {

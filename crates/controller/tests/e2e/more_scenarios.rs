@@ -349,7 +349,8 @@ async fn a13_delayed_result_through_result_vars() {
     op.apply_value(&a13_socket()).await;
     op.apply(P0).await;
     let (plug, message) = failed(&op, "app", "orders-db").await;
-    assert_eq!(message, "socket result property 'ready' is required");
+    // The var reads a missing field as "": present, but empty.
+    assert_eq!(message, "socket result property 'ready' is empty");
     assert_eq!(
         summary(plug.status.as_ref().unwrap().conditions.as_ref())[0],
         cond("Coupled", "False", "Error", "coupling failed")
@@ -581,11 +582,16 @@ async fn a20_template_safety() {
     );
     assert!(uncoupled(&plug));
 
-    // `.plugConfig.doesNotExist` is a template error, never `<no value>`.
+    // `.plugConfig.doesNotExist` is a template error for a strict plug
+    // (decision 2, amended: a warning otherwise, see compat.rs).
     let missing = manifest(
         P0,
         &[
             ("metadata.name", "missing-db"),
+            (
+                "metadata.annotations",
+                r#"{integration.rock8s.com/strict: "true"}"#,
+            ),
             (
                 "spec.resources",
                 r#"
@@ -603,7 +609,9 @@ async fn a20_template_safety() {
     let (_, message) = failed(&op, "app", "missing-db").await;
     assert_eq!(
         message,
-        "template plug.resources[0].stringTemplate rendered <no value> at data.v: it reads a value that does not exist"
+        "template plug.resources[0].stringTemplate: {% .plugConfig.doesNotExist %} at line 4, column 15 \
+         rendered <no value>: plugConfig.doesNotExist is not in the data; \
+         integration.rock8s.com/strict is \"true\", so this is an error"
     );
     assert!(op.config_map("app", "missing").await.is_none());
 

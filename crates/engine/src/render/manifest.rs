@@ -1,6 +1,8 @@
 //! Checks and completes one rendered object: it must be a whole object
-//! without `<no value>`, it lives in its owner's namespace, and it carries
-//! owner labels (docs/templates.md, "Objects").
+//! whose identity (`apiVersion`, `kind`, `metadata.name`,
+//! `metadata.namespace`) holds no `<no value>`, it lives in its owner's
+//! namespace, and it carries owner labels (docs/templates.md, "Objects").
+//! `<no value>` anywhere else was reported as a warning when it printed.
 
 use serde_json::{Map, Value};
 
@@ -31,10 +33,10 @@ pub(super) fn finish(
             document,
         });
     };
-    if let Some(key) = find_no_value(&object, "") {
+    if let Some(key) = no_value_in_identity(&object) {
         return Err(Error::NoValue {
             template: template.to_string(),
-            key,
+            key: key.to_string(),
         });
     }
     require(&object, template)?;
@@ -44,31 +46,25 @@ pub(super) fn finish(
     Ok(Value::Object(object))
 }
 
-/// The path of the first key or string containing `<no value>`.
-fn find_no_value(map: &Map<String, Value>, path: &str) -> Option<String> {
-    map.iter().find_map(|(key, value)| {
-        let child = if path.is_empty() {
-            key.clone()
-        } else {
-            format!("{path}.{key}")
-        };
-        if key.contains(NO_VALUE) {
-            return Some(child);
-        }
-        find_in_value(value, child)
+/// The first identity field whose text holds `<no value>`: there it would
+/// make an object that cannot be applied, or one with the wrong name.
+fn no_value_in_identity(object: &Map<String, Value>) -> Option<&'static str> {
+    let metadata = object.get("metadata");
+    [
+        ("apiVersion", object.get("apiVersion")),
+        ("kind", object.get("kind")),
+        ("metadata.name", metadata.and_then(|m| m.get("name"))),
+        (
+            "metadata.namespace",
+            metadata.and_then(|m| m.get("namespace")),
+        ),
+    ]
+    .into_iter()
+    .find(|(_, v)| {
+        v.and_then(Value::as_str)
+            .is_some_and(|s| s.contains(NO_VALUE))
     })
-}
-
-fn find_in_value(value: &Value, path: String) -> Option<String> {
-    match value {
-        Value::String(s) if s.contains(NO_VALUE) => Some(path),
-        Value::Object(map) => find_no_value(map, &path),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .find_map(|(i, item)| find_in_value(item, format!("{path}[{i}]"))),
-        _ => None,
-    }
+    .map(|(field, _)| field)
 }
 
 /// `apiVersion`, `kind` and `metadata.name` must be non-empty strings: the

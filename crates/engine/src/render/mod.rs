@@ -24,6 +24,7 @@ use serde_json::Value;
 use crate::error::Result;
 use crate::owner::Owner;
 use crate::template::TemplateData;
+use crate::warning::Notes;
 use guard::Guard;
 
 /// One rendered object and what to do with it.
@@ -64,16 +65,16 @@ pub(crate) struct Renderer<'r> {
 }
 
 impl<'r> Renderer<'r> {
-    /// A renderer for `owner`'s templates. Values under the other side's
-    /// keys of `data` (its object, config and result) are guarded in string
-    /// templates.
-    pub(crate) fn new(owner: &'r Owner<'r>, data: Value) -> Self {
+    /// A renderer for `owner`'s templates, reporting `<no value>` through
+    /// `notes`. Values under the other side's keys of `data` (its object,
+    /// config and result) are guarded in string templates.
+    pub(crate) fn new(owner: &'r Owner<'r>, data: Value, notes: Notes) -> Self {
         let other = owner.side().other();
         let guarded_keys = [other.as_str(), other.config_key(), other.result_key()];
         let guard = Guard::new(&data, &guarded_keys);
         Renderer {
             owner,
-            data: data.into(),
+            data: TemplateData::from(data).with_notes(notes),
             guard,
         }
     }

@@ -14,7 +14,9 @@ mod graph;
 mod operate;
 mod render;
 mod run;
+mod shown;
 mod template;
+mod yaml;
 
 /// Declarative integrations between Kubernetes applications: plugs couple to
 /// sockets, exchange validated config and results, and apply templated

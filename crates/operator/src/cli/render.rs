@@ -149,22 +149,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (Some(plug), Some(socket)) = (&args.plug, &args.socket) else {
         bail!("give --plug and --socket, or --application/--component");
     };
-    let plug: Plug = read_manifest(plug)?;
-    let socket: Socket = read_manifest(socket)?;
-    let objects = args
-        .objects
-        .iter()
-        .map(|path| read_documents(path))
-        .collect::<anyhow::Result<Vec<_>>>()?
-        .concat();
+    // `helm template` output holds a plug with its Secrets and the like:
+    // the other documents of the files count as --objects.
+    let (plug, mut objects): (Plug, _) = read_manifest(plug, "Plug")?;
+    let (socket, more): (Socket, _) = read_manifest(socket, "Socket")?;
+    objects.extend(more);
+    for path in &args.objects {
+        objects.extend(read_documents(path)?);
+    }
+    let objects: Vec<Value> = objects.into_iter().map(fold_string_data).collect();
     warn_about_socket_mismatch(&plug, &socket);
-    match render(
-        &plug,
-        &socket,
-        &objects,
-        args.apparatus().as_ref(),
-        args.event,
-    ) {
+    let coupling = Coupling::new(&plug, &socket)?;
+    let rendered = render(&coupling, &objects, args.apparatus().as_ref(), args.event);
+    for side in Side::BOTH {
+        for warning in coupling.owner(side).warnings().list() {
+            eprintln!("warning: {warning}");
+        }
+    }
+    match rendered {
         Ok(report) => {
             print!(
                 "{}",
@@ -218,15 +220,13 @@ struct EventReport {
 
 /// Computes the whole report.
 fn render(
-    plug: &Plug,
-    socket: &Socket,
+    coupling: &Coupling<'_>,
     objects: &[Value],
     apparatus: Option<&ApparatusOptions>,
     only: Option<Event>,
 ) -> anyhow::Result<Report> {
-    let coupling = Coupling::new(plug, socket)?;
-    let mut sources = sources(&coupling, objects)?;
-    apparatus_configs(&coupling, &mut sources, apparatus)?;
+    let mut sources = sources(coupling, objects)?;
+    apparatus_configs(coupling, &mut sources, apparatus)?;
     let configs = coupling.configs(&sources)?;
     let results = coupling.results(&sources, &configs)?;
     let mut events = Events::default();
@@ -234,7 +234,7 @@ fn render(
         .into_iter()
         .filter(|e| only.is_none_or(|o| o == *e))
     {
-        let report = Some(event_report(&coupling, event, &configs, &results)?);
+        let report = Some(event_report(coupling, event, &configs, &results)?);
         match event {
             Event::Created => events.created = report,
             Event::Coupled => events.coupled = report,
@@ -305,10 +305,12 @@ fn listed(rendered: Vec<Rendered>) -> Value {
     rendered
         .into_iter()
         .map(|r| {
+            let mut object = r.object;
+            super::shown::hide_secret_values(&mut object);
             json!({
                 "action": r.action.as_str(),
                 "template": r.template,
-                "object": r.object,
+                "object": object,
             })
         })
         .collect()
@@ -464,29 +466,53 @@ fn warn_about_socket_mismatch(plug: &Plug, socket: &Socket) {
     }
 }
 
-/// One manifest from a file, in the default namespace if it names none.
-fn read_manifest<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
-    let mut documents = read_documents(path)?;
-    if documents.len() != 1 {
+/// The one `kind` document of a file, in the default namespace if it
+/// names none, and the file's other documents.
+fn read_manifest<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    kind: &str,
+) -> anyhow::Result<(T, Vec<Value>)> {
+    let (mut found, others): (Vec<Value>, Vec<Value>) = read_documents(path)?
+        .into_iter()
+        .partition(|d| d["kind"] == kind);
+    if found.len() != 1 {
         bail!(
-            "{}: expected one manifest, found {}",
+            "{}: expected one {kind}, found {}",
             path.display(),
-            documents.len()
+            found.len()
         );
     }
-    let mut object = documents.remove(0);
+    let mut object = found.remove(0);
     if object["metadata"]["namespace"].is_null() {
         object["metadata"]["namespace"] = Value::from(DEFAULT_NAMESPACE);
     }
-    serde_json::from_value(object)
-        .with_context(|| format!("{}: not a valid manifest", path.display()))
+    let typed = serde_json::from_value(object)
+        .with_context(|| format!("{}: not a valid {kind}", path.display()))?;
+    Ok((typed, others))
 }
 
-/// Every YAML or JSON document of a file.
+/// A Secret's `stringData` folded into `data`, as the API server stores
+/// it (a `stringData` key wins over the same `data` key); other objects
+/// as they are.
+fn fold_string_data(object: Value) -> Value {
+    if object["kind"] != "Secret" || object["apiVersion"] != "v1" {
+        return object;
+    }
+    let Ok(mut secret) = serde_json::from_value::<Secret>(object.clone()) else {
+        return object;
+    };
+    let Some(strings) = secret.string_data.take() else {
+        return object;
+    };
+    let data = secret.data.get_or_insert_with(Default::default);
+    for (key, value) in strings {
+        data.insert(key, k8s_openapi::ByteString(value.into_bytes()));
+    }
+    serde_json::to_value(secret).unwrap_or(object)
+}
+
+/// Every YAML or JSON document of a file, read as kubectl reads it
+/// (duplicate keys and unknown fields are warnings).
 pub(crate) fn read_documents(path: &Path) -> anyhow::Result<Vec<Value>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let documents: Vec<Value> = serde_saphyr::from_multiple(&text)
-        .with_context(|| format!("{}: not valid YAML", path.display()))?;
-    Ok(documents.into_iter().filter(|d| !d.is_null()).collect())
+    super::yaml::read_documents(path)
 }

@@ -1,7 +1,7 @@
 //! The Plug controller's decisions: pure functions of the plug, its socket
 //! and what a pass has seen (no I/O), tested beside them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use integration_api::condition::{COUPLED, message, reason};
 use integration_api::{CommonSpec, CycleProgress, Do, Plug, PlugStatus, Socket, When};
@@ -48,7 +48,9 @@ pub fn decide(plug: &Plug, socket: Option<&Socket>) -> Step {
         return Step::AddFinalizer;
     }
     let status = plug.status.as_ref();
-    if status::find(status.and_then(|s| s.conditions.as_ref()), COUPLED).is_none() {
+    if status::find(status.and_then(|s| s.conditions.as_ref()), COUPLED).is_none()
+        || status.is_some_and(created_pending)
+    {
         return Step::Create;
     }
     let live = socket.filter(|s| s.meta().deletion_timestamp.is_none());
@@ -75,6 +77,49 @@ pub fn cycle(status: &PlugStatus, socket_uid: &str, hash: &str) -> Option<Coupli
         }
         _ => Some(CouplingEvent::Coupled),
     }
+}
+
+/// Shows that an apparatus the pass needs is starting (docs/apparatus.md,
+/// "Lazy start"): `Coupled=False/CouplingInProcess` with `message`, which
+/// names the apparatus and since when. Before the `created` hooks ran
+/// (no `Coupled` yet) the progress records them as pending, since the
+/// `Coupled` condition alone would mark them done.
+pub fn starting(status: &mut PlugStatus, message: &str, generation: Option<i64>) {
+    if status::find(status.conditions.as_ref(), COUPLED).is_none() {
+        status.progress = Some(CycleProgress {
+            event: When::Created.as_str().to_string(),
+            inputs_hash: String::new(),
+            hooks_done: false,
+            sides_done: None,
+        });
+    }
+    let waiting = Desired::coupled(false, reason::COUPLING_IN_PROCESS, message);
+    status::set(&mut status.conditions, waiting, generation);
+}
+
+/// Whether the `created` hooks are still pending behind a `Coupled`
+/// condition written by [`starting`].
+fn created_pending(status: &PlugStatus) -> bool {
+    status
+        .progress
+        .as_ref()
+        .is_some_and(|p| p.event == When::Created.as_str() && !p.hooks_done)
+}
+
+/// Whether the plug was coupled to the socket with `socket_uid` by the
+/// original Go operator, and is taken over as it is (docs/lifecycle.md,
+/// "Taking over from the original operator"): its status says
+/// `Coupled=True/CouplingSucceeded` with a `coupledSocket` naming that
+/// socket, and has none of what this operator records (`inputsHash`,
+/// `progress`). Adopting it records the inputs hash without running hooks.
+pub fn adoptable(status: &PlugStatus, socket_uid: &str) -> bool {
+    let succeeded = status::find(status.conditions.as_ref(), COUPLED)
+        .is_some_and(|c| c.status == "True" && c.reason == reason::COUPLING_SUCCEEDED);
+    let same_socket = status
+        .coupled_socket
+        .as_ref()
+        .is_some_and(|c| c.uid == socket_uid);
+    succeeded && same_socket && status.inputs_hash.is_none() && status.progress.is_none()
 }
 
 /// Namespace rules of the socket (docs/lifecycle.md, "Namespace rules"): the
@@ -276,7 +321,7 @@ pub(super) fn stored_results(status: Option<&PlugStatus>) -> Option<Results> {
     let stored = status?.coupled_result.as_ref()?;
     let side = |values: &Option<std::collections::BTreeMap<String, String>>| Validated {
         values: values.clone().unwrap_or_default(),
-        secret_keys: BTreeSet::new(),
+        ..Validated::default()
     };
     Some(Results {
         plug: side(&stored.plug),
@@ -288,6 +333,46 @@ pub(super) fn stored_results(status: Option<&PlugStatus>) -> Option<Results> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// A plug status as the original writes it after a successful couple
+    /// (spec integration.md §2.2): one `Coupled` condition, `coupledSocket`,
+    /// `coupledResult`.
+    fn original_status(reason: &str, status: &str, socket_uid: &str) -> PlugStatus {
+        serde_json::from_value(json!({
+            "conditions": [{
+                "type": "Coupled", "status": status, "reason": reason,
+                "message": "coupling succeeded", "observedGeneration": 1,
+                "lastTransitionTime": "2024-01-01T00:00:00Z"
+            }],
+            "coupledSocket": {
+                "apiVersion": "integration.rock8s.com/v1beta1", "kind": "Socket",
+                "name": "postgres", "namespace": "db", "uid": socket_uid
+            },
+            "coupledResult": {"observedGeneration": 1}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn only_a_completed_coupling_of_the_original_is_adopted() {
+        assert!(adoptable(
+            &original_status("CouplingSucceeded", "True", "s1"),
+            "s1"
+        ));
+        // Another incarnation of the socket.
+        assert!(!adoptable(
+            &original_status("CouplingSucceeded", "True", "s1"),
+            "s2"
+        ));
+        // Left mid-way: couples normally.
+        for reason in ["CouplingInProcess", "Error", "UpdatingInProcess"] {
+            assert!(!adoptable(&original_status(reason, "False", "s1"), "s1"));
+        }
+        // Already ours.
+        let mut ours = original_status("CouplingSucceeded", "True", "s1");
+        ours.inputs_hash = Some("h".into());
+        assert!(!adoptable(&ours, "s1"));
+    }
     use integration_api::{API_VERSION, CoupledRef, FINALIZER, Validation};
 
     fn plug(finalizer: bool, conditions: bool) -> Plug {

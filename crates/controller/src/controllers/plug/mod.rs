@@ -15,9 +15,10 @@
 pub mod decide;
 
 use decide::{
-    Step, admission, cycle, decide, event_words, forget_coupling, has_unrepeatable_steps,
-    hooks_fingerprint, in_process, mark_side_done, mark_succeeded, needs_namespace_labels,
-    own_fingerprint, recreates, resume, side_done, stored_results,
+    Step, admission, adoptable, cycle, decide, event_words, forget_coupling,
+    has_unrepeatable_steps, hooks_fingerprint, in_process, mark_side_done, mark_succeeded,
+    needs_namespace_labels, own_fingerprint, recreates, resume, side_done, starting,
+    stored_results,
 };
 
 use std::collections::BTreeMap;
@@ -29,7 +30,7 @@ use integration_api::{
 };
 use integration_engine::{
     Configs, Coupling, CouplingEvent, OwnEvent, Owner, Pair, Redactor, Rendered, Side, Sources,
-    render_own_event,
+    Warning, render_own_event,
 };
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ListParams, PostParams};
@@ -39,12 +40,16 @@ use kube::{Resource, ResourceExt};
 
 use crate::Operation;
 use crate::context::{
-    Context, FORCED_DELETION, ReconcileError, Result, forced_note, fresh, object_key, record,
-    repair_all, run_all, run_own_event, scoped, set_finalizer, warn, warn_failed,
+    COMPATIBILITY_WARNING, Context, FORCED_DELETION, ReconcileError, Result, forced_note, fresh,
+    object_key, record, repair_all, run_all, run_own_event, scoped, set_finalizer, warn,
+    warn_failed,
 };
 use crate::controllers::socket::coupled_plugs;
 use crate::fetch::{MapReader, fetch};
 use crate::status::{self, Desired};
+
+/// Reason of the Event on a plug taken over from the original operator.
+const ADOPTED: &str = "Adopted";
 
 /// One coupling event's hooks: what each side renders for it, and the
 /// configs each side's apparatus is sent.
@@ -133,14 +138,17 @@ impl Pass<'_> {
                     self.adopt(plug);
                 }
                 Step::Create => {
-                    let rendered = self.render_own(OwnEvent::Created)?;
+                    let (rendered, warnings) = self.render_own(OwnEvent::Created)?;
                     self.own_event(OwnEvent::Created, &rendered).await?;
                     // The Coupled condition marks the created hooks as done.
                     self.stage(|s, generation| {
                         let created =
                             Desired::coupled(false, reason::PLUG_CREATED, message::PLUG_CREATED);
                         status::set_main(&mut s.conditions, created, generation);
+                        s.progress = None;
                     });
+                    let found = warnings.into_iter().map(|w| (Side::Plug, w)).collect();
+                    self.show_warnings(None, found).await;
                 }
                 Step::Break => {
                     let alive = socket.is_some_and(|s| s.meta().deletion_timestamp.is_none());
@@ -236,7 +244,18 @@ impl Pass<'_> {
         if progress.hooks_done {
             return Ok(());
         }
-        let rendered = self.render_own(OwnEvent::Deleted)?;
+        let (rendered, warnings) = self.render_own(OwnEvent::Deleted)?;
+        for warning in warnings {
+            let text = self.redactor.redact(&warning.to_string());
+            warn(
+                self.ctx,
+                &self.plug,
+                COMPATIBILITY_WARNING,
+                &text,
+                &self.redactor,
+            )
+            .await;
+        }
         let unrepeatable = has_unrepeatable_steps(&self.plug.spec.common, &rendered);
         self.guard(unrepeatable).await?;
         self.own_event(OwnEvent::Deleted, &rendered).await?;
@@ -338,6 +357,24 @@ impl Pass<'_> {
             uid: socket_uid.clone(),
         };
         let current = plug.status.clone().unwrap_or_default();
+        if adoptable(&current, &socket_uid) {
+            // Coupled by the original operator: take it over as it is, no
+            // hooks (docs/lifecycle.md, "Taking over from the original
+            // operator"). The next change of its inputs runs `updated`.
+            self.stage(|s, generation| {
+                s.inputs_hash = Some(hash);
+                mark_succeeded(s, generation);
+            });
+            self.flush().await?;
+            record(
+                self.ctx,
+                &self.plug,
+                ADOPTED,
+                "adopted from the original operator",
+            )
+            .await;
+            return Ok(Action::requeue(self.ctx.resync));
+        }
         let Some(event) = cycle(&current, &socket_uid, &hash) else {
             // Nothing changed: keep the `reconcile: true` objects as
             // rendered, and restore the success status after a transient
@@ -398,7 +435,43 @@ impl Pass<'_> {
             s.inputs_hash = Some(hash);
             mark_succeeded(s, generation);
         });
+        let found = Side::BOTH
+            .into_iter()
+            .flat_map(|side| {
+                let warnings = coupling.owner(side).warnings().list();
+                warnings.into_iter().map(move |w| (side, w))
+            })
+            .collect();
+        self.show_warnings(Some(socket), found).await;
         Ok(Action::requeue(self.ctx.resync))
+    }
+
+    /// Shows the compatibility warnings of a cycle (docs/compatibility.md,
+    /// "Warnings and strict mode"): the plug's `Warnings` condition lists
+    /// those of both sides (the socket's status has one writer, the socket
+    /// controller), and when the list changed, each is a Warning Event on
+    /// the object whose template or map it is about.
+    async fn show_warnings(&mut self, socket: Option<&Socket>, found: Vec<(Side, Warning)>) {
+        let texts: Vec<String> = found
+            .iter()
+            .map(|(_, w)| self.redactor.redact(&w.to_string()))
+            .collect();
+        let mut changed = false;
+        self.stage(|s, generation| {
+            changed = status::set_warnings(&mut s.conditions, &texts, generation);
+        });
+        if !changed {
+            return;
+        }
+        for ((side, _), text) in found.iter().zip(&texts) {
+            let (ctx, redactor) = (self.ctx, &self.redactor);
+            match (side, socket) {
+                (Side::Socket, Some(socket)) => {
+                    warn(ctx, socket, COMPATIBILITY_WARNING, text, redactor).await;
+                }
+                _ => warn(ctx, &self.plug, COMPATIBILITY_WARNING, text, redactor).await,
+            }
+        }
     }
 
     /// Fetches what the coupling reads, asks each side's apparatus for its
@@ -569,9 +642,15 @@ impl Pass<'_> {
         }
     }
 
-    /// The plug's own resources for `created` or `deleted`.
-    fn render_own(&self, event: OwnEvent) -> integration_engine::Result<Vec<Rendered>> {
-        render_own_event(&Owner::plug(&self.plug)?, event)
+    /// The plug's own resources for `created` or `deleted`, and the
+    /// compatibility warnings of their templates.
+    fn render_own(
+        &self,
+        event: OwnEvent,
+    ) -> integration_engine::Result<(Vec<Rendered>, Vec<Warning>)> {
+        let owner = Owner::plug(&self.plug)?;
+        let rendered = render_own_event(&owner, event)?;
+        Ok((rendered, owner.warnings().list()))
     }
 
     /// Runs the plug's own `created` or `deleted` hooks.
@@ -637,6 +716,13 @@ impl Pass<'_> {
     /// The same write records the progress staged before the failure.
     async fn report(&mut self, err: &ReconcileError) {
         let message = self.redactor.redact(&err.to_string());
+        if err.is_starting() {
+            let written = self.write_status(|s, g| starting(s, &message, g)).await;
+            if let Err(e) = written {
+                tracing::debug!(error = %e, "writing the in-process status failed");
+            }
+            return;
+        }
         tracing::warn!(plug = %object_key(&self.plug), error = %message, "plug reconcile failed");
         let recorded = self.recorded.as_ref().and_then(|s| s.conditions.as_ref());
         let new_message =

@@ -14,7 +14,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use integration_api::condition::COUPLED;
+use integration_api::condition::{COUPLED, reason};
 use integration_api::{CoupledRef, Plug, Socket, SocketStatus, force_delete};
 use integration_engine::{OwnEvent, Owner, Redactor, render_own_event};
 use kube::api::{Api, PostParams};
@@ -23,10 +23,10 @@ use kube::runtime::reflector::Store;
 use kube::{Resource, ResourceExt};
 
 use crate::context::{
-    Context, FORCED_DELETION, ReconcileError, Result, forced_note, fresh, has_finalizer,
-    object_key, run_own_event, set_finalizer, warn, warn_failed,
+    COMPATIBILITY_WARNING, Context, FORCED_DELETION, ReconcileError, Result, forced_note, fresh,
+    has_finalizer, object_key, run_own_event, set_finalizer, warn, warn_failed,
 };
-use crate::status::{self};
+use crate::status::{self, Desired};
 
 /// How often a deleting socket checks again whether its plugs decoupled
 /// (their status writes also trigger it through the watch).
@@ -88,18 +88,35 @@ impl Pass<'_> {
         if deleting {
             return self.finalize(coupled).await;
         }
-        if status::find(
+        let main = status::find(
             self.socket
                 .status
                 .as_ref()
                 .and_then(|s| s.conditions.as_ref()),
             COUPLED,
-        )
-        .is_none()
-        {
+        );
+        // A socket writes CouplingInProcess only while its apparatus starts
+        // for the `created` hooks, so they are still due then.
+        if main.is_none_or(|c| c.reason == reason::COUPLING_IN_PROCESS) {
             // The Coupled condition written below marks the created hooks
             // as done.
-            self.own_event(OwnEvent::Created).await?;
+            let warnings = self.own_event(OwnEvent::Created).await?;
+            let mut status = self.socket.status.clone().unwrap_or_default();
+            let generation = self.socket.meta().generation;
+            if status::set_warnings(&mut status.conditions, &warnings, generation) {
+                self.socket.status = Some(status);
+                for text in &warnings {
+                    let redactor = Redactor::default();
+                    warn(
+                        self.ctx,
+                        &self.socket,
+                        COMPATIBILITY_WARNING,
+                        text,
+                        &redactor,
+                    )
+                    .await;
+                }
+            }
         }
         self.write_status(desired_status(&self.socket, coupled))
             .await?;
@@ -118,7 +135,7 @@ impl Pass<'_> {
         if waiting {
             return Ok(Action::requeue(DELETION_POLL));
         }
-        if let Err(err) = self.own_event(OwnEvent::Deleted).await {
+        if let Err(err) = self.own_event(OwnEvent::Deleted).await.map(drop) {
             let note = forced_note(&self.socket, &err).ok_or(err)?;
             let redactor = Redactor::default();
             warn(self.ctx, &self.socket, FORCED_DELETION, &note, &redactor).await;
@@ -127,11 +144,18 @@ impl Pass<'_> {
         Ok(Action::await_change())
     }
 
-    /// Runs the socket's own `created` or `deleted` hooks.
-    async fn own_event(&self, event: OwnEvent) -> Result<()> {
+    /// Runs the socket's own `created` or `deleted` hooks. Returns the
+    /// compatibility warnings of their templates.
+    async fn own_event(&self, event: OwnEvent) -> Result<Vec<String>> {
         let owner = Owner::socket(&self.socket)?;
         let rendered = render_own_event(&owner, event)?;
-        run_own_event(self.ctx, &self.socket, &owner, event, &rendered).await
+        run_own_event(self.ctx, &self.socket, &owner, event, &rendered).await?;
+        Ok(owner
+            .warnings()
+            .list()
+            .iter()
+            .map(ToString::to_string)
+            .collect())
     }
 
     /// Replaces the status when it differs from `desired`.
@@ -154,6 +178,19 @@ impl Pass<'_> {
     /// secret to redact beyond what the edge already hides.
     async fn report(&mut self, err: &ReconcileError) {
         let message = err.to_string();
+        if err.is_starting() {
+            let mut status = self.socket.status.clone().unwrap_or_default();
+            let waiting = Desired::coupled(false, reason::COUPLING_IN_PROCESS, message);
+            status::set(
+                &mut status.conditions,
+                waiting,
+                self.socket.meta().generation,
+            );
+            if let Err(e) = self.write_status(status).await {
+                tracing::debug!(error = %e, "writing the in-process status failed");
+            }
+            return;
+        }
         tracing::warn!(socket = %object_key(&self.socket), error = %message, "socket reconcile failed");
         let mut status = self.socket.status.clone().unwrap_or_default();
         status::set_failed(

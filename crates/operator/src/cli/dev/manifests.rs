@@ -70,10 +70,7 @@ pub fn read_dir(dir: &Path) -> anyhow::Result<Vec<Manifest>> {
 }
 
 fn read_file(file: &Path) -> anyhow::Result<Vec<Manifest>> {
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let documents: Vec<Value> = serde_saphyr::from_multiple(&text)
-        .with_context(|| format!("{}: not valid YAML", file.display()))?;
+    let documents = crate::cli::yaml::read_documents(file)?;
     // A cluster-facts file for `render` may sit beside the manifests
     // (examples/shop/facts.yaml): it describes a cluster, it is not applied.
     let documents: Vec<Value> = documents

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use integration_controller::{Cluster, RunOptions};
+use integration_controller::{ApparatusOptions, Cluster, RunOptions};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::wait::{await_condition, conditions};
@@ -67,6 +67,30 @@ pub struct Args {
     /// `run`'s `/healthz`, `/readyz` and `/metrics`, when given.
     #[command(flatten)]
     endpoints: super::endpoints::EndpointArgs,
+    /// Base URL of every plug's apparatus: a server you run yourself (no
+    /// apparatus Pod or Service is created for plugs).
+    #[arg(long, env = "DEBUG_PLUG_ENDPOINT", value_name = "URL")]
+    plug_endpoint: Option<String>,
+    /// Base URL of every socket's apparatus: a server you run yourself (no
+    /// apparatus Pod or Service is created for sockets).
+    #[arg(long, env = "DEBUG_SOCKET_ENDPOINT", value_name = "URL")]
+    socket_endpoint: Option<String>,
+}
+
+impl Args {
+    /// How the controllers run: local apparatus endpoints, when given.
+    fn run_options(&self) -> RunOptions {
+        let local = |e: &Option<String>| e.clone().filter(|e| !e.is_empty());
+        RunOptions {
+            apparatus: ApparatusOptions {
+                plug_endpoint: local(&self.plug_endpoint),
+                socket_endpoint: local(&self.socket_endpoint),
+                overrides_are_local: true,
+                ..ApparatusOptions::default()
+            },
+            ..RunOptions::default()
+        }
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -108,7 +132,7 @@ async fn session(
         .config_for_token(&token)
         .context("the emulator is not listening")?;
     let operator = kube::Client::try_from(config).context("building the operator's client")?;
-    let options = RunOptions::default();
+    let options = args.run_options();
     let health = Health {
         synced: options.synced.clone(),
         ..Health::default()

@@ -190,25 +190,9 @@ async fn created_objects(cluster: &Cluster, plug: &Plug) -> anyhow::Result<Vec<V
             if let Some(meta) = value["metadata"].as_object_mut() {
                 meta.remove("managedFields");
             }
-            hide_secret_values(&mut value);
+            crate::cli::shown::hide_secret_values(&mut value);
             found.push(value);
         }
     }
     Ok(found)
-}
-
-/// Replaces the values of a Secret with a marker: the report shows which
-/// keys the coupling wrote, never their contents.
-fn hide_secret_values(object: &mut Value) {
-    if object["kind"] != "Secret" {
-        return;
-    }
-    for field in ["data", "stringData"] {
-        // `get_mut`, not `object[field]`: indexing would add a null field.
-        if let Some(values) = object.get_mut(field).and_then(Value::as_object_mut) {
-            values
-                .values_mut()
-                .for_each(|v| *v = Value::from("(hidden)"));
-        }
-    }
 }
