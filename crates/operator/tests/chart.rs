@@ -289,6 +289,7 @@ fn every_value() -> Value {
         "watchNamespace": "apps",
         "logging": {"level": "integration_controller=debug,kube=info", "format": "text"},
         "clusterDomain": "corp.local",
+        "scrapeNamespace": "monitoring",
         "extraArgs": ["--leader-election-namespace={{ .Release.Namespace }}"],
         "extraEnv": [{"name": "DEBUG_PLUG_ENDPOINT", "value": "http://plug"}],
         "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}},
@@ -385,6 +386,7 @@ fn values_reach_the_deployment() {
             "--concurrency=16",
             "--namespace=apps",
             "--cluster-domain=corp.local",
+            "--scrape-namespace=monitoring",
             "--leader-election-namespace=integration-system",
         ]
     );
