@@ -436,13 +436,7 @@ async fn ap10_links_across_namespaces_are_couplings_with_consent() {
     .await;
     policy_is(&op, "billing", "api", json!([])).await;
     assert_eq!(deployment(&op, "shop", "web").await.uid(), shop_web);
-    assert!(
-        services(&op, "shop")
-            .get_opt("web")
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(!absent(&services(&op, "shop"), "web").await);
     op.apply(&at(CONSUMER, "shop")).await;
     plug_coupled(&op, "shop", "shop-web-billing", "True").await;
     policy_is(&op, "billing", "api", json!([from_namespace("shop", 8080)])).await;
@@ -455,22 +449,13 @@ async fn ap10_links_across_namespaces_are_couplings_with_consent() {
     ))
     .await;
     eventually("plug other/shop-web-billing pruned", || async {
-        plugs(&op, "other")
-            .get_opt("shop-web-billing")
+        absent(&plugs(&op, "other"), "shop-web-billing")
             .await
-            .unwrap()
-            .is_none()
             .then_some(())
     })
     .await;
     assert_eq!(deployment(&op, "other", "web").await.uid(), other_web);
-    assert!(
-        services(&op, "other")
-            .get_opt("web")
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(!absent(&services(&op, "other"), "web").await);
 
     // The provider goes: the link is pending again, its Service and
     // variables gone; the plug stays.
@@ -498,11 +483,7 @@ async fn ap10_links_across_namespaces_are_couplings_with_consent() {
     let links = pending.status.unwrap().links.unwrap();
     assert_eq!(links[0].state, "Pending");
     assert!(
-        services(&op, "shop")
-            .get_opt("web")
-            .await
-            .unwrap()
-            .is_some(),
+        !absent(&services(&op, "shop"), "web").await,
         "web's own Service stays"
     );
 }
