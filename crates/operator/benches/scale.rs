@@ -114,7 +114,7 @@ async fn run(n: usize, sockets: usize) {
         mib(idle.peak)
     );
 
-    couple_all(&bench, &operator, n, sockets).await;
+    couple_all(&bench, &operator, n, sockets, idle.rss).await;
     socket_change(&bench, &operator, n, sockets).await;
 
     operator.stop();
@@ -124,7 +124,7 @@ async fn run(n: usize, sockets: usize) {
 }
 
 /// Phase 2: sockets and plugs created together, until all are coupled.
-async fn couple_all(bench: &Bench, operator: &Operator, n: usize, sockets: usize) {
+async fn couple_all(bench: &Bench, operator: &Operator, n: usize, sockets: usize, idle: u64) {
     let mut objects: Vec<Value> = (0..sockets).map(socket).collect();
     objects.extend((0..n).map(|i| plug(i, i % sockets)));
     let done = bench.all_coupled(n).await;
@@ -144,11 +144,11 @@ async fn couple_all(bench: &Bench, operator: &Operator, n: usize, sockets: usize
         (coupled_at - start).as_secs_f64()
     );
     println!(
-        "  RSS when all coupled {}, steady {}, peak {}; per 1,000 plugs {} steady",
+        "  RSS when all coupled {}, steady {}, peak {}; per 1,000 plugs {} (steady - idle)",
         mib(during.rss),
         mib(steady.rss),
         mib(steady.peak),
-        mib(steady.rss * 1000 / n.max(1) as u64)
+        mib(steady.rss.saturating_sub(idle) * 1000 / n.max(1) as u64)
     );
     let own = Own {
         reads: 0,
