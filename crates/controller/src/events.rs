@@ -395,6 +395,33 @@ mod tests {
     }
 
     #[test]
+    fn a_series_counts_repeats_until_it_expires_and_its_memory_is_bounded() {
+        let series = Series::default();
+        let now = Instant::now();
+        assert!(series.repeat("Plug/app/a/PlugUpdated", now).is_none());
+        series.first("Plug/app/a/PlugUpdated".into(), "a.1".into(), now);
+        assert_eq!(
+            series.repeat("Plug/app/a/PlugUpdated", now),
+            Some(("a.1".to_string(), 2))
+        );
+        assert_eq!(
+            series.repeat("Plug/app/a/PlugUpdated", now + SERIES_TTL / 2),
+            Some(("a.1".to_string(), 3))
+        );
+        let later = now + SERIES_TTL / 2 + SERIES_TTL;
+        assert!(series.repeat("Plug/app/a/PlugUpdated", later).is_none());
+        for i in 0..(SPAM_KEYS * 3) {
+            series.first(format!("Plug/app/p{i}/PlugCoupled"), format!("p{i}.1"), now);
+        }
+        let kept = series
+            .sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
+        assert!(kept <= SPAM_KEYS, "{kept}");
+    }
+
+    #[test]
     fn truncates_on_a_char_boundary() {
         assert_eq!(truncate("héllo".into(), 2), "h");
         assert_eq!(truncate("hello".into(), 10), "hello");

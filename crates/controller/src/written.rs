@@ -37,6 +37,14 @@ impl Written {
     pub fn record<K: Resource<DynamicType = ()>>(&self, written: &K) {
         let key = object_key(written);
         let mut map = self.lock();
+        let meta = written.meta();
+        let finalizers = meta.finalizers.as_ref().is_some_and(|f| !f.is_empty());
+        if meta.deletion_timestamp.is_some() && !finalizers {
+            // The write released it: it is gone, and its watch event may
+            // have come before this answer.
+            map.remove(&key);
+            return;
+        }
         match version(written) {
             Some(rv) => {
                 let newest = map.entry(key).or_insert(rv);
@@ -119,13 +127,20 @@ mod tests {
     }
 
     #[test]
-    fn the_newest_write_counts_and_unordered_versions_always_read() {
+    fn the_newest_write_counts_released_objects_go_and_unordered_versions_always_read() {
         let written = Written::default();
         written.record(&at("12"));
         written.record(&at("10"));
         assert!(!written.shown_in(&at("11")));
         written.forget(&at("12"));
         assert_eq!(written.pending(), 0);
+        let mut released = at("13");
+        released.metadata.deletion_timestamp = Some(
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::now()),
+        );
+        written.record(&at("12"));
+        written.record(&released);
+        assert_eq!(written.pending(), 0, "a released object is not waited for");
         written.record(&at("opaque"));
         assert!(!written.shown_in(&at("99")));
         assert!(!written.shown_in(&at("opaque")));
