@@ -18,6 +18,7 @@ use crate::apparatus::{Apparatus, ApparatusOptions};
 use crate::cluster::Cluster;
 use crate::events::EventRecorder;
 use crate::metrics::Metrics;
+use crate::written::Written;
 
 /// Shared state of the controllers.
 pub struct Context {
@@ -35,6 +36,9 @@ pub struct Context {
     pub apparatus: Apparatus,
     /// What the operator exports on `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// The operator's own writes of Plugs and Sockets that the watch
+    /// caches may not show yet ([`fresh`]).
+    pub written: Arc<Written>,
     /// Consecutive failures per object, for exponential backoff.
     failures: Backoff,
 }
@@ -57,6 +61,7 @@ impl Context {
             namespace,
             apparatus,
             metrics,
+            written: Arc::default(),
             failures: Backoff::default(),
         }
     }
@@ -209,24 +214,35 @@ where
     }
 }
 
-/// The API of `object`'s kind in its namespace, and a fresh copy of
-/// `object`, or `None` once it is gone. Passes read fresh: the cache may
-/// not hold our own last status write yet, and acting on it would repeat a
-/// step.
-pub async fn fresh<K>(ctx: &Context, object: &K) -> Result<Option<(Api<K>, K)>>
+/// The API of `cached`'s kind in its namespace, and the newest copy of it
+/// the pass can act on, or `None` once it is gone. `cached` is the watch
+/// cache's copy: it serves when it holds the operator's own last write of
+/// the object ([`Written`]); otherwise the object is read from the API
+/// server, since acting on a copy without that write would repeat a step.
+pub async fn fresh<K>(ctx: &Context, cached: &K) -> Result<Option<(Api<K>, K)>>
 where
     K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
         + Clone
         + DeserializeOwned
         + std::fmt::Debug,
 {
-    let namespace = object.namespace().unwrap_or_default();
+    let namespace = cached.namespace().unwrap_or_default();
     let api: Api<K> = Api::namespaced(ctx.cluster.client().clone(), &namespace);
+    if ctx.written.shown_in(cached) {
+        return Ok(Some((api, cached.clone())));
+    }
     let found = api
-        .get_opt(&object.name_any())
+        .get_opt(&cached.name_any())
         .await
-        .map_err(|e| ReconcileError::own("get", object, e))?;
+        .map_err(|e| ReconcileError::own("get", cached, e))?;
     Ok(found.map(|latest| (api, latest)))
+}
+
+/// Records `written`, the server's answer to a write of a Plug or Socket,
+/// so the next pass does not act on a cached copy without it.
+pub fn wrote<K: Resource<DynamicType = ()>>(ctx: &Context, written: K) -> K {
+    ctx.written.record(&written);
+    written
 }
 
 /// Whether `object` carries the operator's finalizer.
@@ -399,5 +415,104 @@ where
         .await
     {
         tracing::warn!(error = %e, reason, "recording an Event failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+    use kube::api::{ObjectMeta, PostParams};
+    use kube_emulator::Emulator;
+
+    fn config_map(data: &str) -> ConfigMap {
+        ConfigMap {
+            metadata: ObjectMeta {
+                name: Some("cm".into()),
+                namespace: Some("app".into()),
+                ..ObjectMeta::default()
+            },
+            data: Some([("k".to_string(), data.to_string())].into()),
+            ..ConfigMap::default()
+        }
+    }
+
+    fn data(cm: &ConfigMap) -> &str {
+        cm.data.as_ref().and_then(|d| d.get("k")).unwrap()
+    }
+
+    /// A pass acts on the newest copy it can know of: the cached one while
+    /// it holds the operator's own last write (no request), the server's
+    /// when the cache is older than that write; a copy older than another
+    /// writer's change fails its write with a conflict.
+    #[tokio::test]
+    async fn a_cached_copy_without_our_last_write_is_read_again() {
+        let emu = Emulator::start().await.unwrap();
+        let client = emu.client();
+        let namespace = Namespace {
+            metadata: ObjectMeta {
+                name: Some("app".into()),
+                ..ObjectMeta::default()
+            },
+            ..Namespace::default()
+        };
+        Api::<Namespace>::all(client.clone())
+            .create(&PostParams::default(), &namespace)
+            .await
+            .unwrap();
+        let ctx = Context::new(
+            Cluster::new(client.clone()),
+            None,
+            Duration::from_secs(600),
+            ApparatusOptions::default(),
+            Arc::default(),
+        );
+        let api: Api<ConfigMap> = Api::namespaced(client, "app");
+        let cached = api
+            .create(&PostParams::default(), &config_map("first"))
+            .await
+            .unwrap();
+        let gets = || emu.requests().get("get", "configmaps");
+
+        // Nothing written by the operator: the cache serves.
+        let before = gets();
+        let (_, copy) = fresh(&ctx, &cached).await.unwrap().unwrap();
+        assert_eq!((data(&copy), gets() - before), ("first", 0));
+
+        // The operator writes; its watch has not brought the write yet.
+        let mut change = cached.clone();
+        change.data = config_map("ours").data;
+        let ours = wrote(
+            &ctx,
+            api.replace("cm", &PostParams::default(), &change)
+                .await
+                .unwrap(),
+        );
+        let before = gets();
+        let (_, copy) = fresh(&ctx, &cached).await.unwrap().unwrap();
+        assert_eq!((data(&copy), gets() - before), ("ours", 1));
+
+        // The cache caught up: served again, and the record forgotten.
+        let before = gets();
+        let (_, copy) = fresh(&ctx, &ours).await.unwrap().unwrap();
+        assert_eq!((data(&copy), gets() - before), ("ours", 0));
+        assert_eq!(ctx.written.pending(), 0);
+
+        // Another writer changed it since, and the watch has not brought
+        // it: a write based on the cached copy is refused (the pass retries
+        // soon, `error_policy`, by when the watch has brought the change).
+        let mut theirs = ours.clone();
+        theirs.data = config_map("theirs").data;
+        api.replace("cm", &PostParams::default(), &theirs)
+            .await
+            .unwrap();
+        let (_, stale) = fresh(&ctx, &ours).await.unwrap().unwrap();
+        let refused = api
+            .replace("cm", &PostParams::default(), &stale)
+            .await
+            .unwrap_err();
+        assert!(matches!(refused, kube::Error::Api(s) if s.code == 409));
     }
 }

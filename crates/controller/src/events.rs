@@ -1,11 +1,10 @@
 //! Kubernetes Events about Plugs and Sockets (`events.k8s.io/v1`;
 //! docs/lifecycle.md, "Kubernetes Events"),
-//! written with kube's [`Recorder`] under reporting controller
-//! `integration-operator`.
+//! written under reporting controller `integration-operator`.
 //!
-//! The recorder folds a repeat of the same (type, reason, object) within a
+//! The recorder folds a repeat of the same Normal (reason, object) within a
 //! few minutes into the first Event's `series` count instead of writing a
-//! new one. It keeps the first Event's note, so callers should give each
+//! new one, as kube's recorder does, remembering far less per Event. It keeps the first Event's note, so callers should give each
 //! distinct situation its own reason.
 //!
 //! Normal Events pass a spam filter like client-go's: per object and
@@ -24,8 +23,11 @@ use std::time::{Duration, Instant};
 use integration_api::FIELD_MANAGER;
 use integration_engine::Redactor;
 use k8s_openapi::api::core::v1::ObjectReference;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use k8s_openapi::api::events::v1::{Event, EventSeries};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::{Client, Resource};
+use serde_json::json;
 
 use crate::ObjectRef;
 use crate::{Error, Operation, Result};
@@ -38,41 +40,47 @@ const MAX_NOTE: usize = 1024;
 const SPAM_BURST: f64 = 25.0;
 /// After the burst, one more Event per object and reason each period.
 const SPAM_REFILL: Duration = Duration::from_secs(300);
-/// Objects and reasons the filter remembers (client-go's cache size).
+/// Objects and reasons the filter and the series remember (client-go's
+/// cache size).
 const SPAM_KEYS: usize = 4096;
+/// A repeat within this long after the last one extends its Event's
+/// series instead of writing a new Event (as kube's recorder does).
+const SERIES_TTL: Duration = Duration::from_secs(360);
 
 /// Writes Events regarding Plugs and Sockets. Share one per operator: its
 /// de-duplication cache is per recorder.
+///
+/// kube's own recorder keeps a full copy of every Event it wrote for six
+/// minutes and scans them all on each write: for 10,000 plugs coupling at
+/// once, 20,000 Events held and a quadratic cost. This one remembers, per
+/// object and reason, only the Event's name and count, and at most
+/// [`SPAM_KEYS`] of them.
 #[derive(Clone)]
 pub struct EventRecorder {
-    recorder: Recorder,
-    spam: Arc<SpamFilter>,
-    /// What [`EventRecorder::new`] got, for the fresh recorder of each
-    /// Warning.
     client: Client,
-    instance: Option<String>,
+    /// `reportingInstance`: the Pod's name, or the controller name.
+    instance: String,
+    spam: Arc<SpamFilter>,
+    series: Arc<Series>,
 }
 
 impl EventRecorder {
     /// A recorder writing through `client`; `instance` names this replica
     /// (the Pod name) and defaults to the controller name.
     pub fn new(client: Client, instance: Option<String>) -> Self {
-        let reporter = Reporter {
-            controller: FIELD_MANAGER.to_string(),
-            instance: instance.clone(),
-        };
         EventRecorder {
-            recorder: Recorder::new(client.clone(), reporter),
-            spam: Arc::default(),
             client,
-            instance,
+            instance: instance.unwrap_or_else(|| FIELD_MANAGER.to_string()),
+            spam: Arc::default(),
+            series: Arc::default(),
         }
     }
 
     /// A `Normal` Event, e.g. reason `PlugCoupled`, note
     /// `plug orders-db/app coupled`. The note must be operator-composed
     /// text (names and verbs), never values. Dropped when the spam filter
-    /// holds it back.
+    /// holds it back; a repeat within a few minutes is counted in the
+    /// first Event's `series`.
     pub async fn normal<K>(&self, regarding: &K, reason: &str, note: &str) -> Result<()>
     where
         K: Resource<DynamicType = ()>,
@@ -84,22 +92,33 @@ impl EventRecorder {
             reference.namespace.as_deref().unwrap_or_default(),
             reference.name.as_deref().unwrap_or_default()
         );
-        if !self.spam.allow(key, Instant::now()) {
+        let now = Instant::now();
+        if !self.spam.allow(key.clone(), now) {
             tracing::debug!(reason, "Event dropped by the spam filter");
             return Ok(());
         }
-        self.publish::<K>(reference, EventType::Normal, reason, note.to_string())
-            .await
+        if let Some((name, count)) = self.series.repeat(&key, now) {
+            let patched = self.extend_series::<K>(&reference, &name, count).await;
+            match patched {
+                Err(e) if !e.is_not_found() => return Err(e),
+                Err(_) => {} // expired or deleted: a new Event
+                Ok(()) => return Ok(()),
+            }
+        }
+        let name = self
+            .create::<K>(reference, "Normal", reason, note.to_string())
+            .await?;
+        self.series.first(key, name, now);
+        Ok(())
     }
 
     /// A `Warning` Event whose note (typically an error message) is
     /// redacted first.
     ///
-    /// Each Warning is a new Event, written through a fresh recorder: the
-    /// shared one would fold a different error about the same object into
-    /// the first one's series, keeping the first, stale note. (Callers warn
-    /// only when the `Failed` message changes, so one error is not written
-    /// again and again.)
+    /// Each Warning is a new Event: folding a different error about the
+    /// same object into the first one's series would keep the first, stale
+    /// note. (Callers warn only when the `Failed` message changes, so one
+    /// error is not written again and again.)
     pub async fn warning<K>(
         &self,
         regarding: &K,
@@ -110,43 +129,146 @@ impl EventRecorder {
     where
         K: Resource<DynamicType = ()>,
     {
-        let fresh = EventRecorder::new(self.client.clone(), self.instance.clone());
         let reference = regarding.object_ref(&());
-        fresh
-            .publish::<K>(reference, EventType::Warning, reason, redactor.redact(note))
+        self.create::<K>(reference, "Warning", reason, redactor.redact(note))
             .await
+            .map(drop)
     }
 
-    /// Writes one Event about `reference`, an object of kind `K`.
-    async fn publish<K>(
+    /// Creates an Event about `reference`, an object of kind `K`; returns
+    /// its name.
+    async fn create<K>(
         &self,
         reference: ObjectReference,
-        type_: EventType,
+        type_: &str,
         reason: &str,
         note: String,
-    ) -> Result<()>
+    ) -> Result<String>
     where
         K: Resource<DynamicType = ()>,
     {
+        let now = jiff::Timestamp::now();
+        let name = format!(
+            "{}.{:x}",
+            reference.name.as_deref().unwrap_or(FIELD_MANAGER),
+            now.as_nanosecond()
+        );
+        let namespace = reference.namespace.clone();
         let event = Event {
-            type_,
-            reason: reason.to_string(),
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                namespace: namespace.clone(),
+                ..ObjectMeta::default()
+            },
+            action: Some(reason.to_string()),
+            reason: Some(reason.to_string()),
             note: Some(truncate(note, MAX_NOTE)),
-            action: reason.to_string(),
-            secondary: None,
+            event_time: Some(MicroTime(now)),
+            regarding: Some(reference),
+            reporting_controller: Some(FIELD_MANAGER.to_string()),
+            reporting_instance: Some(self.instance.clone()),
+            type_: Some(type_.to_string()),
+            ..Event::default()
         };
-        self.recorder
-            .publish(&event, &reference)
+        let events: Api<Event> = self.events_in(namespace.as_deref());
+        match events.create(&PostParams::default(), &event).await {
+            Ok(_) => Ok(name),
+            Err(e) => Err(event_error::<K>(&event, e)),
+        }
+    }
+
+    /// Counts one more occurrence in the series of Event `name`.
+    async fn extend_series<K>(
+        &self,
+        reference: &ObjectReference,
+        name: &str,
+        count: i32,
+    ) -> std::result::Result<(), Error>
+    where
+        K: Resource<DynamicType = ()>,
+    {
+        let series = EventSeries {
+            count,
+            last_observed_time: MicroTime(jiff::Timestamp::now()),
+        };
+        let events: Api<Event> = self.events_in(reference.namespace.as_deref());
+        let patch = Patch::Merge(json!({ "series": series }));
+        events
+            .patch(name, &PatchParams::default(), &patch)
             .await
+            .map(drop)
             .map_err(|e| {
-                let object = ObjectRef::new(
-                    K::api_version(&()),
-                    K::kind(&()),
-                    reference.namespace.as_deref(),
-                    reference.name.unwrap_or_default(),
-                );
-                Error::from_kube(Operation::RecordEvent, &object, e)
+                let event = Event {
+                    regarding: Some(reference.clone()),
+                    ..Event::default()
+                };
+                event_error::<K>(&event, e)
             })
+    }
+
+    /// Events of `namespace` (cluster-scoped objects' go to `default`).
+    fn events_in(&self, namespace: Option<&str>) -> Api<Event> {
+        Api::namespaced(self.client.clone(), namespace.unwrap_or("default"))
+    }
+}
+
+/// A failed Event write, naming the object it regards.
+fn event_error<K: Resource<DynamicType = ()>>(event: &Event, e: kube::Error) -> Error {
+    let reference = event.regarding.as_ref();
+    let object = ObjectRef::new(
+        K::api_version(&()),
+        K::kind(&()),
+        reference.and_then(|r| r.namespace.as_deref()),
+        reference.and_then(|r| r.name.clone()).unwrap_or_default(),
+    );
+    Error::from_kube(Operation::RecordEvent, &object, e)
+}
+
+/// The Events written lately, per object and reason: their name and count,
+/// so a repeat extends the series.
+#[derive(Default)]
+struct Series {
+    sent: Mutex<HashMap<String, Sent>>,
+}
+
+/// One Event's series.
+struct Sent {
+    name: String,
+    count: i32,
+    at: Instant,
+}
+
+impl Series {
+    /// For a repeat of `key` within [`SERIES_TTL`]: the Event's name and
+    /// its new count (taken as counted).
+    fn repeat(&self, key: &str, now: Instant) -> Option<(String, i32)> {
+        let mut sent = self.sent.lock().unwrap_or_else(PoisonError::into_inner);
+        let series = sent
+            .get_mut(key)
+            .filter(|s| now.saturating_duration_since(s.at) < SERIES_TTL)?;
+        series.count = series.count.saturating_add(1);
+        series.at = now;
+        Some((series.name.clone(), series.count))
+    }
+
+    /// Remembers the Event `name` just created for `key`.
+    fn first(&self, key: String, name: String, now: Instant) {
+        let mut sent = self.sent.lock().unwrap_or_else(PoisonError::into_inner);
+        if sent.len() >= SPAM_KEYS && !sent.contains_key(&key) {
+            sent.retain(|_, s| now.saturating_duration_since(s.at) < SERIES_TTL);
+            if sent.len() >= SPAM_KEYS {
+                // A forgotten series only means a new Event for a repeat.
+                sent.clear();
+            }
+        }
+        sent.insert(
+            key,
+            Sent {
+                name,
+                count: 1,
+                at: now,
+            },
+        );
     }
 }
 
@@ -266,6 +388,33 @@ mod tests {
         }
         let kept = filter
             .buckets
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
+        assert!(kept <= SPAM_KEYS, "{kept}");
+    }
+
+    #[test]
+    fn a_series_counts_repeats_until_it_expires_and_its_memory_is_bounded() {
+        let series = Series::default();
+        let now = Instant::now();
+        assert!(series.repeat("Plug/app/a/PlugUpdated", now).is_none());
+        series.first("Plug/app/a/PlugUpdated".into(), "a.1".into(), now);
+        assert_eq!(
+            series.repeat("Plug/app/a/PlugUpdated", now),
+            Some(("a.1".to_string(), 2))
+        );
+        assert_eq!(
+            series.repeat("Plug/app/a/PlugUpdated", now + SERIES_TTL / 2),
+            Some(("a.1".to_string(), 3))
+        );
+        let later = now + SERIES_TTL / 2 + SERIES_TTL;
+        assert!(series.repeat("Plug/app/a/PlugUpdated", later).is_none());
+        for i in 0..(SPAM_KEYS * 3) {
+            series.first(format!("Plug/app/p{i}/PlugCoupled"), format!("p{i}.1"), now);
+        }
+        let kept = series
+            .sent
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .len();

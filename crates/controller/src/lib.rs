@@ -48,6 +48,7 @@ pub mod leader;
 pub mod metrics;
 mod runtime;
 mod status;
+mod written;
 
 pub use apparatus::ApparatusOptions;
 pub use cluster::Cluster;

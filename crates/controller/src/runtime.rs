@@ -140,7 +140,9 @@ pub async fn run_until(
     let (sockets_seen, socket_writer) = reflector::store::<Socket>();
     let socket_events = reflector(
         socket_writer,
-        watcher(scoped::<Socket>(&ctx), wc.clone()).default_backoff(),
+        watcher(scoped::<Socket>(&ctx), wc.clone())
+            .default_backoff()
+            .modify(lean),
     );
     let plugs = plugs
         .watches_stream(store_triggers(marking_deletions(socket_events)), {
@@ -190,7 +192,9 @@ pub async fn run_until(
     let (plugs_seen, plug_writer) = reflector::store::<Plug>();
     let plug_events = reflector(
         plug_writer,
-        watcher(scoped::<Plug>(&ctx), wc.clone()).default_backoff(),
+        watcher(scoped::<Plug>(&ctx), wc.clone())
+            .default_backoff()
+            .modify(coupling_only),
     );
     // No debounce: it would hold a new socket's created pass back behind
     // the couplings of its plugs. Plug events that arrive while a socket's
@@ -278,13 +282,55 @@ where
         + 'static,
 {
     let (store, writer) = reflector::store::<K>();
+    let written = ctx.written.clone();
     let changes = reflector(
         writer,
-        watcher(scoped::<K>(ctx), wc.clone()).default_backoff(),
+        watcher(scoped::<K>(ctx), wc.clone())
+            .default_backoff()
+            .modify(lean),
     )
+    .inspect_ok(move |event| {
+        if let watcher::Event::Delete(gone) = event {
+            written.forget(gone);
+        }
+    })
     .applied_objects()
     .predicate_filter(acted_on::<K>, PredicateConfig::default());
     (store, changes)
+}
+
+/// Drops what no pass reads from a cached object before the store holds
+/// it: `managedFields`, the server's record of which manager set which
+/// field, often larger than the rest of the object. A status write sent
+/// without them leaves the server's as they are.
+fn lean<K: Resource>(object: &mut K) {
+    object.meta_mut().managed_fields = None;
+}
+
+/// What socket passes and their triggers read of a plug
+/// ([`socket_view`], [`coupled_plugs`](socket::coupled_plugs)): its
+/// identity, deletion, the socket it names and the one it is coupled to.
+/// The rest (templates, config, results, progress) is dropped before the
+/// socket controller's store of plugs holds it.
+fn coupling_only(plug: &mut Plug) {
+    let meta = std::mem::take(&mut plug.metadata);
+    plug.metadata = kube::api::ObjectMeta {
+        name: meta.name,
+        namespace: meta.namespace,
+        uid: meta.uid,
+        resource_version: meta.resource_version,
+        generation: meta.generation,
+        deletion_timestamp: meta.deletion_timestamp,
+        ..Default::default()
+    };
+    plug.spec = integration_api::PlugSpec {
+        socket: plug.spec.socket.take(),
+        ..Default::default()
+    };
+    plug.status = plug.status.take().map(|s| integration_api::PlugStatus {
+        coupled_socket: s.coupled_socket,
+        ..Default::default()
+    });
 }
 
 /// Every change of a ConfigMap or Secret in scope, as its metadata.
@@ -606,16 +652,22 @@ fn store_triggers<K: Send + 'static>(
 }
 
 /// What a socket pass reads of a plug: its identity, the socket it names,
-/// the one it is coupled to, and whether it is being deleted.
-fn socket_view(plug: &Plug) -> impl PartialEq + use<> {
+/// the one it is coupled to, and whether it is being deleted; as a hash,
+/// so that remembering it for every plug costs a number, not a copy.
+fn socket_view(plug: &Plug) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let coupled = plug.status.as_ref().and_then(|s| s.coupled_socket.as_ref());
+    let mut hasher = std::hash::DefaultHasher::new();
     (
         plug.namespace(),
         plug.name_any(),
         plug.uid(),
         plug.socket_key(),
-        plug.status.as_ref().and_then(|s| s.coupled_socket.clone()),
+        coupled.map(|c| (&c.namespace, &c.name, &c.uid)),
         plug.meta().deletion_timestamp.is_some(),
     )
+        .hash(&mut hasher);
+    hasher.finish()
 }
 
 /// The plug events that can change a socket pass: deletions, (re-)lists,

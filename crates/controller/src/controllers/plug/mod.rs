@@ -1,7 +1,9 @@
 //! The Plug reconciler (docs/lifecycle.md, "Plug passes", and the sections
 //! it links).
 //!
-//! Level-triggered: every pass reads the plug and its socket fresh, decides
+//! Level-triggered: every pass takes the plug and its socket from the watch
+//! caches (the plug from the server while its cache misses the operator's
+//! own last write: `context::fresh`), decides
 //! from that snapshot ([`decide()`], [`cycle`]) and writes only what differs,
 //! so an idle coupled pair causes no writes at all. Each write triggers the
 //! next pass through the watch, so a pass does at most one lifecycle step
@@ -660,8 +662,9 @@ impl Pass<'_> {
     }
 
     /// Takes the server's copy after a write: it is what the server holds,
-    /// so nothing is staged any more.
+    /// so nothing is staged any more. The next pass acts on no older copy.
     fn adopt(&mut self, plug: Plug) {
+        self.ctx.written.record(&plug);
         self.recorded = plug.status.clone();
         self.plug = plug;
         self.unwritten_unrepeatable = false;

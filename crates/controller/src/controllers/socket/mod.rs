@@ -24,7 +24,7 @@ use kube::{Resource, ResourceExt};
 
 use crate::context::{
     COMPATIBILITY_WARNING, Context, FORCED_DELETION, ReconcileError, Result, forced_note, fresh,
-    has_finalizer, object_key, run_own_event, set_finalizer, warn, warn_failed,
+    has_finalizer, object_key, run_own_event, set_finalizer, warn, warn_failed, wrote,
 };
 use crate::status::{self, Desired};
 
@@ -73,7 +73,10 @@ impl Pass<'_> {
         }
         if !deleting && !has_finalizer(&self.socket) {
             // Straight on: the created step needs no pass of its own.
-            self.socket = set_finalizer(&self.api, &self.socket, true).await?;
+            self.socket = wrote(
+                self.ctx,
+                set_finalizer(&self.api, &self.socket, true).await?,
+            );
         }
         // Only an operator shutting down drops the writer; the pass is
         // abandoned then anyway.
@@ -140,7 +143,10 @@ impl Pass<'_> {
             let redactor = Redactor::default();
             warn(self.ctx, &self.socket, FORCED_DELETION, &note, &redactor).await;
         }
-        self.socket = set_finalizer(&self.api, &self.socket, false).await?;
+        self.socket = wrote(
+            self.ctx,
+            set_finalizer(&self.api, &self.socket, false).await?,
+        );
         Ok(Action::await_change())
     }
 
@@ -165,11 +171,12 @@ impl Pass<'_> {
         }
         let mut updated = self.socket.clone();
         updated.status = Some(desired);
-        self.socket = self
+        let written = self
             .api
             .replace_status(&self.socket.name_any(), &PostParams::default(), &updated)
             .await
             .map_err(|e| ReconcileError::own("update status of", &self.socket, e))?;
+        self.socket = wrote(self.ctx, written);
         Ok(true)
     }
 
