@@ -11,6 +11,7 @@ mod drift;
 mod forced;
 mod harness;
 mod leader;
+mod limit;
 mod metrics;
 mod more_scenarios;
 mod scenarios;
