@@ -82,8 +82,11 @@ pub async fn reconcile(
         unwritten_unrepeatable: false,
     };
     let result = pass.run().await;
-    ctx.settle(&key, result, async |err| pass.report(err).await)
-        .await
+    let settled = ctx
+        .settle(&key, result, async |err| pass.report(err).await)
+        .await;
+    // What leaves the pass holds no secret value, whoever logs it.
+    settled.map_err(|err| err.redacted(&pass.redactor))
 }
 
 /// One reconcile pass over a fresh copy of the plug.
