@@ -135,18 +135,43 @@ impl EventRecorder {
             action: reason.to_string(),
             secondary: None,
         };
-        self.recorder
-            .publish(&event, &reference)
-            .await
-            .map_err(|e| {
-                let object = ObjectRef::new(
-                    K::api_version(&()),
-                    K::kind(&()),
-                    reference.namespace.as_deref(),
-                    reference.name.unwrap_or_default(),
-                );
-                Error::from_kube(Operation::RecordEvent, &object, e)
-            })
+        let mut attempt = 0;
+        let written = loop {
+            let written = self.recorder.publish(&event, &reference).await;
+            match written {
+                Err(e) if attempt + 1 < PUBLISH_ATTEMPTS && transient(&e) => {
+                    attempt += 1;
+                    tokio::time::sleep(PUBLISH_RETRY * attempt).await;
+                }
+                other => break other,
+            }
+        };
+        written.map_err(|e| {
+            let object = ObjectRef::new(
+                K::api_version(&()),
+                K::kind(&()),
+                reference.namespace.as_deref(),
+                reference.name.unwrap_or_default(),
+            );
+            Error::from_kube(Operation::RecordEvent, &object, e)
+        })
+    }
+}
+
+/// How often an Event write is tried when the API server answers with a
+/// transient failure, and the base of the growing pause between tries: the
+/// Event of a hook that ran should not be lost to one throttled request
+/// (a failed hook is retried by its pass; its Event is not).
+const PUBLISH_ATTEMPTS: u32 = 4;
+const PUBLISH_RETRY: Duration = Duration::from_millis(100);
+
+/// A failure that a retry may get past: throttling, a server error, a
+/// conflict on the Event series, or no answer at all.
+fn transient(e: &kube::Error) -> bool {
+    match e {
+        kube::Error::Api(status) => matches!(status.code, 409 | 429) || status.code >= 500,
+        kube::Error::Service(_) | kube::Error::HyperError(_) => true,
+        _ => false,
     }
 }
 

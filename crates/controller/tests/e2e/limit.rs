@@ -23,11 +23,11 @@ const PLUGS_PER_SOCKET: usize = 10;
 /// The most plugs ever seen coupled to each socket (by name) at one moment,
 /// from a watch on all plugs.
 #[derive(Clone, Default)]
-struct Peak(Arc<Mutex<BTreeMap<String, usize>>>);
+pub(crate) struct Peak(Arc<Mutex<BTreeMap<String, usize>>>);
 
 impl Peak {
     /// Watches plugs until the test ends, recording the peak per socket.
-    fn watch(&self, client: kube::Client) -> tokio::task::JoinHandle<()> {
+    pub(crate) fn watch(&self, client: kube::Client) -> tokio::task::JoinHandle<()> {
         let peak = self.clone();
         let plugs: Api<Plug> = Api::all(client);
         tokio::spawn(async move {
@@ -66,7 +66,7 @@ impl Peak {
         }
     }
 
-    fn most(&self) -> BTreeMap<String, usize> {
+    pub(crate) fn most(&self) -> BTreeMap<String, usize> {
         self.0.lock().unwrap().clone()
     }
 }

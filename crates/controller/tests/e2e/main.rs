@@ -6,6 +6,7 @@
 mod apparatus;
 mod application;
 mod bad_input;
+mod chaos;
 mod deferred;
 mod drift;
 mod forced;
