@@ -20,8 +20,9 @@ use crate::harness::*;
 const SOCKETS: usize = 5;
 const PLUGS_PER_SOCKET: usize = 10;
 
-/// The most plugs ever seen coupled to each socket (by name) at one moment,
-/// from a watch on all plugs.
+/// The most plugs ever seen coupled to each socket at one moment, from a
+/// watch on all plugs; keyed `namespace/name@uid`, so a re-created socket
+/// counts apart from its predecessor.
 #[derive(Clone, Default)]
 pub(crate) struct Peak(Arc<Mutex<BTreeMap<String, usize>>>);
 
@@ -40,7 +41,9 @@ impl Peak {
                     watcher::Event::Apply(p) | watcher::Event::InitApply(p) => {
                         let key = (p.namespace().unwrap_or_default(), p.name_any());
                         match p.status.and_then(|s| s.coupled_socket) {
-                            Some(c) => coupled.insert(key, format!("{}/{}", c.namespace, c.name)),
+                            Some(c) => {
+                                coupled.insert(key, format!("{}/{}@{}", c.namespace, c.name, c.uid))
+                            }
                             None => coupled.remove(&key),
                         };
                     }
