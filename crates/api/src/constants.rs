@@ -147,8 +147,9 @@ pub mod condition {
         }
     }
 
-    /// Plug `Coupled` message with reason `SocketLimitReached`.
-    pub fn socket_limit_reached(namespace: &str, name: &str, limit: i32) -> String {
-        format!("socket {namespace}/{name} accepts at most {limit} plugs")
+    /// Plug `Coupled` message with reason `SocketLimitReached`: the limit,
+    /// and the plug's place among the plugs waiting for a slot (1: next).
+    pub fn socket_limit_reached(namespace: &str, name: &str, limit: i32, place: usize) -> String {
+        format!("socket {namespace}/{name} accepts at most {limit} plugs; place in line: {place}")
     }
 }

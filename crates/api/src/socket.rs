@@ -140,6 +140,41 @@ pub struct SocketStatus {
     /// Plugs currently coupled, in the order they coupled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupled_plugs: Option<Vec<CoupledRef>>,
+    /// The admission ledger of a socket with a `limit`: the plugs holding a
+    /// slot and those waiting for one. Plug passes change it with the
+    /// socket's resourceVersion as a precondition, so concurrent passes and
+    /// operator replicas never hand out more slots than the limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admission: Option<Admission>,
+}
+
+/// Who holds a slot of a socket with a `limit`, and who waits for one
+/// (docs/lifecycle.md, "Socket limit").
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Admission {
+    /// Plugs holding a slot: a plug couples only once it is listed here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub admitted: Vec<AdmissionEntry>,
+    /// Plugs waiting for a slot, oldest first (creation time, then
+    /// namespace and name); a freed slot goes to the first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waiting: Vec<AdmissionEntry>,
+}
+
+/// One plug in an admission ledger.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct AdmissionEntry {
+    /// Namespace of the plug.
+    pub namespace: String,
+    /// Name of the plug.
+    pub name: String,
+    /// UID of the plug.
+    pub uid: String,
+    /// Creation time of the plug (RFC 3339), which orders the waiting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
 }
 
 impl Socket {

@@ -747,8 +747,8 @@ fn constants() {
     assert_eq!(condition::plugs_coupled(1), "1 plug coupled");
     assert_eq!(condition::plugs_coupled(2), "2 plugs coupled");
     assert_eq!(
-        condition::socket_limit_reached("db", "postgres", 1),
-        "socket db/postgres accepts at most 1 plugs"
+        condition::socket_limit_reached("db", "postgres", 1, 3),
+        "socket db/postgres accepts at most 1 plugs; place in line: 3"
     );
     use kube::Resource as _;
     assert_eq!(Plug::api_version(&()), API_VERSION);

@@ -143,6 +143,19 @@ pub enum ReconcileError {
     /// The socket refuses this plug (namespace rules).
     #[error("{0}")]
     Refused(String),
+    /// A failure as it leaves a pass: its text went through the pass's
+    /// [`Redactor`] when the pass made it ([`ReconcileError::redacted`]), so
+    /// the runtime, and any library logging the error it gets back (say,
+    /// kube-runtime's reconcile error), only ever holds the redacted text.
+    #[error("{message}")]
+    Redacted {
+        /// The redacted message.
+        message: String,
+        /// Whether the failure was a stale write ([`Self::is_conflict`]).
+        conflict: bool,
+        /// Whether an apparatus was starting ([`Self::is_starting`]).
+        starting: bool,
+    },
     /// Reading or writing a Plug, Socket or DeferredResource itself.
     #[error("{action} {kind} {namespace}/{name}: {source}")]
     Own {
@@ -176,11 +189,25 @@ impl ReconcileError {
         }
     }
 
+    /// This error with every value `redactor` knows replaced, keeping how
+    /// it is retried. The original goes: nothing after the pass needs it.
+    pub fn redacted(self, redactor: &Redactor) -> Self {
+        ReconcileError::Redacted {
+            message: redactor.redact(&self.to_string()),
+            conflict: self.is_conflict(),
+            starting: self.is_starting(),
+        }
+    }
+
     /// An apparatus was not running and is being started: the pass is
     /// retried after the start delay, without an error status
     /// (docs/apparatus.md, "Lazy start").
     pub fn is_starting(&self) -> bool {
-        matches!(self, ReconcileError::Apparatus(e) if e.is_starting())
+        match self {
+            ReconcileError::Apparatus(e) => e.is_starting(),
+            ReconcileError::Redacted { starting, .. } => *starting,
+            _ => false,
+        }
     }
 
     /// A stale write (optimistic lock): the next pass sees fresher state,
@@ -190,6 +217,7 @@ impl ReconcileError {
     pub fn is_conflict(&self) -> bool {
         match self {
             ReconcileError::Edge(e) => e.is_conflict() && !e.is_field_conflict(),
+            ReconcileError::Redacted { conflict, .. } => *conflict,
             ReconcileError::Own {
                 source: kube::Error::Api(status),
                 ..
@@ -514,5 +542,15 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(refused, kube::Error::Api(s) if s.code == 409));
+    }
+
+    #[test]
+    fn a_redacted_error_hides_values_and_keeps_its_retry() {
+        let redactor = Redactor::new(["hunter22"]);
+        let refused = ReconcileError::Refused("password hunter22 refused".into());
+        let redacted = refused.redacted(&redactor);
+        assert_eq!(redacted.to_string(), "password [redacted] refused");
+        assert!(!format!("{redacted:?}").contains("hunter22"));
+        assert!(!redacted.is_conflict() && !redacted.is_starting());
     }
 }

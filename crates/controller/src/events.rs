@@ -171,8 +171,12 @@ impl EventRecorder {
             ..Event::default()
         };
         let events: Api<Event> = self.events_in(namespace.as_deref());
-        match events.create(&PostParams::default(), &event).await {
+        let params = PostParams::default();
+        match retrying(|| events.create(&params, &event)).await {
+            // The name is unique to this call: a conflict means an earlier
+            // try was written after all.
             Ok(_) => Ok(name),
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(name),
             Err(e) => Err(event_error::<K>(&event, e)),
         }
     }
@@ -193,8 +197,8 @@ impl EventRecorder {
         };
         let events: Api<Event> = self.events_in(reference.namespace.as_deref());
         let patch = Patch::Merge(json!({ "series": series }));
-        events
-            .patch(name, &PatchParams::default(), &patch)
+        let params = PatchParams::default();
+        retrying(|| events.patch(name, &params, &patch))
             .await
             .map(drop)
             .map_err(|e| {
@@ -209,6 +213,42 @@ impl EventRecorder {
     /// Events of `namespace` (cluster-scoped objects' go to `default`).
     fn events_in(&self, namespace: Option<&str>) -> Api<Event> {
         Api::namespaced(self.client.clone(), namespace.unwrap_or("default"))
+    }
+}
+
+/// How often an Event write is tried when the API server answers with a
+/// transient failure, and the base of the growing pause between tries: the
+/// Event of a hook that ran should not be lost to one throttled request
+/// (a failed hook is retried by its pass; its Event is not).
+const PUBLISH_ATTEMPTS: u32 = 4;
+const PUBLISH_RETRY: Duration = Duration::from_millis(100);
+
+/// `call`, tried again (up to [`PUBLISH_ATTEMPTS`] in all) while it fails
+/// transiently.
+async fn retrying<T, F, Fut>(mut call: F) -> std::result::Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, kube::Error>>,
+{
+    let mut attempt = 0;
+    loop {
+        match call().await {
+            Err(e) if attempt + 1 < PUBLISH_ATTEMPTS && transient(&e) => {
+                attempt += 1;
+                tokio::time::sleep(PUBLISH_RETRY * attempt).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// A failure that a retry may get past: throttling, a server error, a
+/// conflict on the Event series, or no answer at all.
+fn transient(e: &kube::Error) -> bool {
+    match e {
+        kube::Error::Api(status) => matches!(status.code, 409 | 429) || status.code >= 500,
+        kube::Error::Service(_) | kube::Error::HyperError(_) => true,
+        _ => false,
     }
 }
 

@@ -43,7 +43,7 @@ use crate::context;
 use crate::context::{Context, scoped};
 use crate::controllers::application::{self, Applications, Components};
 use crate::controllers::deferred::{self, Deferred};
-use crate::controllers::{plug, socket};
+use crate::controllers::{admission, plug, socket};
 use crate::metrics::{ControllerName, Metrics};
 
 /// Default period after which an idle plug is looked at again: var targets
@@ -820,7 +820,8 @@ fn names_socket(plug: &Plug, ns: &str, sockets: &HashSet<&str>) -> bool {
 }
 
 /// The sockets a plug event concerns: the one it names, the one it is
-/// coupled to, and any whose status still lists it.
+/// coupled to, and any whose status still lists it (as coupled, or in its
+/// admission ledger).
 pub fn sockets_for_plug(sockets: &Store<Socket>, plug: &Plug) -> Vec<ObjectRef<Socket>> {
     let mut out = Vec::new();
     if let Some((ns, name)) = plug.socket_key() {
@@ -835,10 +836,14 @@ pub fn sockets_for_plug(sockets: &Store<Socket>, plug: &Plug) -> Vec<ObjectRef<S
             .state()
             .iter()
             .filter(|s| {
-                s.status
-                    .as_ref()
+                let status = s.status.as_ref();
+                let coupled = status
                     .and_then(|st| st.coupled_plugs.as_ref())
-                    .is_some_and(|list| list.iter().any(|r| r.uid == uid))
+                    .is_some_and(|list| list.iter().any(|r| r.uid == uid));
+                let ledger = status
+                    .and_then(|st| st.admission.as_ref())
+                    .is_some_and(|a| admission::ledger::lists(a, &uid));
+                coupled || ledger
             })
             .map(|s| ObjectRef::from_obj(s.as_ref())),
     );

@@ -107,3 +107,110 @@ pub fn take(
     }
     Some(err)
 }
+
+/// Random faults for chaos tests: requests authenticated as one user (the
+/// operator under test; the test's own client stays reliable) fail or wait
+/// at the given rates, drawn from a seeded generator. The same seed draws
+/// the same sequence; which request gets which draw still depends on timing.
+#[derive(Debug, Clone)]
+pub struct Chaos {
+    rng: fastrand::Rng,
+    user: String,
+    /// Share of requests answered with an error: 409, 429 or 500 for a
+    /// write, 429 or 500 for a read, 410 (an expired watch) or 500 for a
+    /// watch.
+    pub fail_rate: f64,
+    /// Share of requests answered late, by up to `max_delay`.
+    pub delay_rate: f64,
+    /// The longest delay.
+    pub max_delay: std::time::Duration,
+    /// What was injected so far.
+    pub injected: Injected,
+}
+
+/// Counts of the faults a [`Chaos`] injected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Injected {
+    /// 409 Conflict answers.
+    pub conflicts: u64,
+    /// 410 Gone (expired) answers to watches.
+    pub expired: u64,
+    /// 429 Too Many Requests answers.
+    pub throttled: u64,
+    /// 500 Internal Error answers.
+    pub internal: u64,
+    /// Delayed answers.
+    pub delayed: u64,
+}
+
+impl Injected {
+    /// Every fault injected.
+    pub fn total(&self) -> u64 {
+        self.conflicts + self.expired + self.throttled + self.internal + self.delayed
+    }
+}
+
+impl Chaos {
+    /// Faults for the requests of `user`, drawn from `seed`; no faults until
+    /// rates are set.
+    pub fn new(seed: u64, user: &str) -> Self {
+        Chaos {
+            rng: fastrand::Rng::with_seed(seed),
+            user: user.to_string(),
+            fail_rate: 0.0,
+            delay_rate: 0.0,
+            max_delay: std::time::Duration::ZERO,
+            injected: Injected::default(),
+        }
+    }
+
+    /// Fails this share of requests.
+    pub fn fail_rate(mut self, rate: f64) -> Self {
+        self.fail_rate = rate;
+        self
+    }
+
+    /// Delays this share of requests by up to `max`.
+    pub fn delay_rate(mut self, rate: f64, max: std::time::Duration) -> Self {
+        self.delay_rate = rate;
+        self.max_delay = max;
+        self
+    }
+
+    /// The delay for a request of `user`, if one is drawn.
+    pub(crate) fn delay(&mut self, user: &str) -> Option<std::time::Duration> {
+        if user != self.user || self.rng.f64() >= self.delay_rate {
+            return None;
+        }
+        self.injected.delayed += 1;
+        let max = u64::try_from(self.max_delay.as_millis()).unwrap_or(u64::MAX);
+        Some(std::time::Duration::from_millis(self.rng.u64(0..=max)))
+    }
+
+    /// The error for a `verb` request of `user`, if one is drawn.
+    pub(crate) fn error(
+        &mut self,
+        user: &str,
+        verb: &str,
+        resource: &str,
+        name: &str,
+    ) -> Option<ApiError> {
+        if user != self.user || self.rng.f64() >= self.fail_rate {
+            return None;
+        }
+        let codes: &[u16] = match verb {
+            "watch" => &[410, 500],
+            "get" | "list" => &[429, 500],
+            _ => &[409, 429, 500],
+        };
+        let code = codes[self.rng.usize(0..codes.len())];
+        let count = match code {
+            409 => &mut self.injected.conflicts,
+            410 => &mut self.injected.expired,
+            429 => &mut self.injected.throttled,
+            _ => &mut self.injected.internal,
+        };
+        *count += 1;
+        Some(Fault::new(code).error(resource, name))
+    }
+}

@@ -50,7 +50,7 @@ use tokio::task::JoinHandle;
 use auth::UserInfo;
 use state::State;
 
-pub use faults::Fault;
+pub use faults::{Chaos, Fault, Injected};
 pub use requests::{RequestCounts, RequestKey, WRITE_VERBS};
 
 /// State shared by the HTTP front, the watches and the garbage collector.
@@ -251,6 +251,22 @@ impl Emulator {
     /// Makes matching requests fail (see [`Fault`]).
     pub fn inject(&self, fault: Fault) {
         self.shared.lock().faults.push(fault);
+    }
+
+    /// Injects random faults into the requests of one user from now on
+    /// (`None`: no more).
+    pub fn chaos(&self, chaos: Option<Chaos>) {
+        self.shared.lock().chaos = chaos;
+    }
+
+    /// What the random faults injected so far.
+    pub fn injected(&self) -> Injected {
+        self.shared
+            .lock()
+            .chaos
+            .as_ref()
+            .map(|c| c.injected)
+            .unwrap_or_default()
     }
 
     /// Removes every injected fault not yet used up.

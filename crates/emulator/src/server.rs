@@ -48,10 +48,20 @@ async fn handle(AxState(sh): AxState<Arc<Shared>>, req: Request) -> Response {
             .into_response();
         }
     };
+    if let Some(delay) = chaos_delay(&sh, &parts) {
+        tokio::time::sleep(delay).await;
+    }
     match dispatch(&sh, &parts, bytes) {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
+}
+
+/// The delay [`crate::Chaos`] draws for this request, if any.
+fn chaos_delay(sh: &Arc<Shared>, parts: &Parts) -> Option<std::time::Duration> {
+    let mut st = sh.lock();
+    let user = auth::authenticate(&st.tokens, &parts.headers).ok()?;
+    st.chaos.as_mut()?.delay(&user.name)
 }
 
 fn json_response(code: StatusCode, body: &Value) -> Response {
@@ -377,6 +387,7 @@ fn resource(
 ) -> ApiResult<Response> {
     let mut st = sh.lock();
     let user = auth::authenticate(&st.tokens, &parts.headers)?;
+    let caller = user.name.clone();
     let user = auth::impersonate(&st.store, user, &parts.headers)?;
     let t = parse_target(&st, group, version, rest)?;
     let verb = verb_of(&parts.method, &t, q)?;
@@ -399,7 +410,10 @@ fn resource(
     if !auth::authorize(&st.store, &user, &attrs) {
         return Err(auth::forbidden(&user, &attrs));
     }
-    if let Some(err) = faults::take(&mut st.faults, verb, &t.rt.plural, &ns, &name) {
+    let drawn = (st.chaos.as_mut()).and_then(|c| c.error(&caller, verb, &t.rt.plural, &name));
+    if let Some(err) =
+        drawn.or_else(|| faults::take(&mut st.faults, verb, &t.rt.plural, &ns, &name))
+    {
         // A watch learns of expiry from an ERROR event in the stream, not an HTTP status.
         if verb == "watch" && err.code == 410 {
             return Ok(watch::error_stream(&err));

@@ -242,6 +242,8 @@ pub struct State {
     pub registry: Registry,
     pub tokens: HashMap<String, UserInfo>,
     pub faults: Vec<Fault>,
+    /// Random faults for one user, if set.
+    pub chaos: Option<crate::faults::Chaos>,
     pub gc: Arc<Notify>,
     /// Requests answered so far, per verb and resource (see [`crate::requests`]).
     pub requests: crate::requests::RequestCounts,
@@ -256,6 +258,7 @@ impl State {
             registry: Registry::with_builtins(),
             tokens: HashMap::new(),
             faults: Vec::new(),
+            chaos: None,
             gc,
             requests: Default::default(),
         };

@@ -6,12 +6,14 @@
 mod apparatus;
 mod application;
 mod bad_input;
+mod chaos;
 mod compat;
 mod deferred;
 mod drift;
 mod forced;
 mod harness;
 mod leader;
+mod limit;
 mod metrics;
 mod more_scenarios;
 mod scenarios;

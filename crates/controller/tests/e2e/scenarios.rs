@@ -489,7 +489,7 @@ async fn a19_socket_limit() {
             "Coupled",
             "False",
             "SocketLimitReached",
-            "socket db/postgres accepts at most 1 plugs"
+            "socket db/postgres accepts at most 1 plugs; place in line: 1"
         )]
     );
     let socket = op.socket("db", "postgres").await.unwrap();

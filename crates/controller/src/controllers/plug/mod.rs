@@ -35,7 +35,7 @@ use integration_engine::{
     Warning, render_own_event,
 };
 use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, ListParams, PostParams};
+use kube::api::{Api, PostParams};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
@@ -43,10 +43,9 @@ use kube::{Resource, ResourceExt};
 use crate::Operation;
 use crate::context::{
     COMPATIBILITY_WARNING, Context, FORCED_DELETION, ReconcileError, Result, forced_note, fresh,
-    object_key, record, repair_all, run_all, run_own_event, scoped, set_finalizer, warn,
-    warn_failed,
+    object_key, record, repair_all, run_all, run_own_event, set_finalizer, warn, warn_failed,
 };
-use crate::controllers::socket::coupled_plugs;
+use crate::controllers::admission::{self, Claim, Verdict, ledger::needs_claim};
 use crate::fetch::{MapReader, fetch};
 use crate::status::{self, Desired};
 
@@ -89,8 +88,11 @@ pub async fn reconcile(
         unwritten_unrepeatable: false,
     };
     let result = pass.run().await;
-    ctx.settle(&key, result, async |err| pass.report(err).await)
-        .await
+    let settled = ctx
+        .settle(&key, result, async |err| pass.report(err).await)
+        .await;
+    // What leaves the pass holds no secret value, whoever logs it.
+    settled.map_err(|err| err.redacted(&pass.redactor))
 }
 
 /// One reconcile pass over a fresh copy of the plug.
@@ -216,15 +218,34 @@ impl Pass<'_> {
     /// Warning and releases the finalizer anyway.
     async fn finalize(&mut self) -> Result<Action> {
         match self.deletion_hooks().await {
-            Ok(()) => drop(self.flush().await?),
+            Ok(()) => {
+                self.flush().await?;
+                self.release_slots().await?;
+            }
             Err(err) => {
                 let note = forced_note(&self.plug, &err).ok_or(err)?;
                 warn(self.ctx, &self.plug, FORCED_DELETION, &note, &self.redactor).await;
+                // Best effort: socket passes drop what a failure leaves.
+                let _ = self.release_slots().await;
             }
         }
         let plug = set_finalizer(&self.api, &self.plug, false).await?;
         self.adopt(plug);
         Ok(Action::await_change())
+    }
+
+    /// Leaves the admission ledgers of the socket the plug names and the one
+    /// it was coupled to, once its status no longer shows a coupling.
+    async fn release_slots(&self) -> Result<()> {
+        let named = self.plug.socket_key();
+        let recorded = self
+            .coupled_socket()
+            .map(|c| (c.namespace.clone(), c.name.clone()));
+        for (ns, name) in named.into_iter().chain(recorded) {
+            let cached = self.sockets.get(&ObjectRef::new(&name).within(&ns));
+            admission::release(self.ctx, &self.plug, cached.as_deref(), None).await?;
+        }
+        Ok(())
     }
 
     /// Decouple from the recorded socket, then the `deleted` hooks.
@@ -272,10 +293,13 @@ impl Pass<'_> {
     /// from the old socket (if it still exists) and forget the coupling,
     /// in a status write of its own (the decoupled hooks are done).
     async fn break_coupling(&mut self, socket_alive: bool) -> Result<()> {
-        if let Some(old) = self.recorded_socket().await? {
-            self.decouple(&old).await?;
+        let old = self.recorded_socket().await?;
+        if let Some(old) = &old {
+            self.decouple(old).await?;
         }
-        self.clear_coupling(socket_alive).await
+        self.clear_coupling(socket_alive).await?;
+        // The slot frees only now that the status shows no coupling.
+        admission::release(self.ctx, &self.plug, old.as_ref(), None).await
     }
 
     /// Forgets the coupling; without a live socket the plug waits for one.
@@ -311,35 +335,40 @@ impl Pass<'_> {
                 self.decouple(socket).await?;
                 self.clear_coupling(true).await?;
             }
+            admission::release(self.ctx, &self.plug, Some(socket), None).await?;
             return Err(ReconcileError::Refused(refusal));
         }
-        if !coupled && let Some(limit) = socket.plug_limit() {
-            let plugs = scoped::<Plug>(self.ctx)
-                .list(&ListParams::default())
-                .await
-                .map_err(|e| ReconcileError::own("list plugs for", &self.plug, e))?;
-            let own_uid = self.plug.uid().unwrap_or_default();
-            let socket_uid = socket.uid().unwrap_or_default();
-            let others = coupled_plugs(&plugs.items, &socket_uid)
-                .iter()
-                .filter(|p| p.uid != own_uid)
-                .count();
-            if others >= limit as usize {
-                let text = socket_limit_reached(
-                    &socket.namespace().unwrap_or_default(),
-                    &socket.name_any(),
-                    socket.spec.limit.unwrap_or_default(),
-                );
-                self.stage(|s, generation| {
-                    let full = Desired::coupled(false, reason::SOCKET_LIMIT_REACHED, text);
-                    status::set_main(&mut s.conditions, full, generation);
-                });
-                // The socket's status changes when a slot frees, and the
-                // watch on sockets brings this plug back.
-                return Ok(Action::await_change());
+        if needs_claim(socket, &self.plug) {
+            match admission::claim(self.ctx, &self.plug, socket).await? {
+                Claim::Decided(Verdict::Admitted, _) => {}
+                Claim::Decided(Verdict::Waiting { place }, limit) => {
+                    self.wait_for_slot(socket, limit, place);
+                    // A ledger change (a slot freed, a plug ahead gone)
+                    // is a socket status change: the watch on sockets
+                    // brings this plug back.
+                    return Ok(Action::await_change());
+                }
+                // The socket's deletion brings this plug back.
+                Claim::SocketGone => return Ok(Action::await_change()),
             }
         }
         self.couple(socket).await
+    }
+
+    /// Shows that the plug waits for a slot of `socket`, at `place` in line.
+    fn wait_for_slot(&mut self, socket: &Socket, limit: Option<u32>, place: usize) {
+        let text = socket_limit_reached(
+            &socket.namespace().unwrap_or_default(),
+            &socket.name_any(),
+            limit
+                .and_then(|l| i32::try_from(l).ok())
+                .unwrap_or_default(),
+            place,
+        );
+        self.stage(|s, generation| {
+            let full = Desired::coupled(false, reason::SOCKET_LIMIT_REACHED, text);
+            status::set_main(&mut s.conditions, full, generation);
+        });
     }
 
     /// Runs the coupled or updated cycle when one is due: the hooks of the

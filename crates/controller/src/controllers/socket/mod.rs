@@ -1,8 +1,10 @@
 //! The Socket reconciler (docs/lifecycle.md, "Socket status" and
 //! "Deletion").
 //!
-//! The socket controller is the only writer of socket status. It never
-//! touches plugs: `coupledPlugs` is computed from the plugs whose
+//! The socket controller writes socket status, except the admission
+//! ledger of a socket with a `limit`, which plug passes change
+//! ([`admission`]); every writer sends the resourceVersion it read, so
+//! none overwrites another's change. It never touches plugs: `coupledPlugs` is computed from the plugs whose
 //! `status.coupledSocket.uid` names this socket, read from the reflector
 //! store of the very plug watch that triggers socket passes (see
 //! `runtime`): the store has applied a plug event before that event
@@ -26,6 +28,7 @@ use crate::context::{
     COMPATIBILITY_WARNING, Context, FORCED_DELETION, ReconcileError, Result, forced_note, fresh,
     has_finalizer, object_key, run_own_event, set_finalizer, warn, warn_failed, wrote,
 };
+use crate::controllers::admission;
 use crate::status::{self, Desired};
 
 /// How often a deleting socket checks again whether its plugs decoupled
@@ -121,8 +124,9 @@ impl Pass<'_> {
                 }
             }
         }
-        self.write_status(desired_status(&self.socket, coupled))
-            .await?;
+        let mut desired = desired_status(&self.socket, coupled);
+        desired.admission = admission::pruned(self.ctx, &self.socket, &plugs).await?;
+        self.write_status(desired).await?;
         Ok(Action::await_change())
     }
 
