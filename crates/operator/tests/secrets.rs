@@ -189,13 +189,6 @@ fn stop(mut running: Running) -> String {
         .collect()
 }
 
-// Ignored in CI until the startup hang it exposes is fixed (issues 11 and
-// 15): since the scale, compat and stress branches met, some plug passes
-// started with the operator never finish (the plug is never reconciled and
-// shutdown waits out its 20 s), so a round can wait for a failure that never
-// comes. The redaction it checks holds in every round that completes:
-// `cargo test -p integration-operator --test secrets -- --ignored`.
-#[ignore = "a plug pass started with the operator can hang (issues 11, 15)"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_value_in_logs_at_any_level_or_format() {
     let emu = Emulator::start().await.unwrap();

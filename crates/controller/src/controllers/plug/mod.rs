@@ -74,7 +74,7 @@ pub async fn reconcile(
     };
     // Only an operator shutting down drops the writer; the pass is
     // abandoned then anyway.
-    if sockets.wait_until_ready().await.is_err() {
+    if kube_declarative::cache_ready(&sockets).await.is_err() {
         return Ok(Action::await_change());
     }
     let key = object_key(&plug);

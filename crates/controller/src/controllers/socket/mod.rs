@@ -83,7 +83,7 @@ impl Pass<'_> {
         }
         // Only an operator shutting down drops the writer; the pass is
         // abandoned then anyway.
-        if self.plugs.wait_until_ready().await.is_err() {
+        if kube_declarative::cache_ready(&self.plugs).await.is_err() {
             return Ok(Action::await_change());
         }
         let plugs = self.plugs.state();
