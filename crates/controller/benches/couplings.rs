@@ -60,7 +60,7 @@ use futures::{StreamExt, TryStreamExt};
 use http::{Method, Request, Response};
 use integration_api::{Plug, Socket};
 use integration_controller::{Cluster, RunOptions};
-use integration_fixtures::{F0, P0, S0, manifest};
+use integration_fixtures::{F0, P0, P0_RESOURCES_PER_PLUG, S0, manifest};
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
@@ -78,20 +78,6 @@ const DEADLINE: Duration = Duration::from_secs(600);
 /// The API server counts as quiet after this long without a new
 /// resourceVersion.
 const QUIET: Duration = Duration::from_secs(1);
-
-/// The plug side's resource: P0's connection ConfigMap, named per plug.
-const PLUG_RESOURCES: &str = r#"
-- when: [coupled, updated]
-  do: apply
-  stringTemplate: |
-    apiVersion: v1
-    kind: ConfigMap
-    metadata:
-      name: {% .plug.metadata.name %}-connection
-    data:
-      url: "postgres://{% .socketConfig.host %}:{% .socketConfig.port %}/{% .plugConfig.database %}"
-      keys: "{% range $k, $v := .plugConfig %}{% $k %},{% end %}"
-"#;
 
 struct Args {
     pairs: usize,
@@ -293,7 +279,7 @@ fn plug(name: &str, socket: &str) -> Plug {
         &[
             ("metadata.name", name),
             ("spec.socket.name", socket),
-            ("spec.resources", PLUG_RESOURCES),
+            ("spec.resources", P0_RESOURCES_PER_PLUG),
         ],
     ))
     .unwrap()

@@ -43,7 +43,7 @@ use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
 use integration_api::{Plug, Socket};
-use integration_fixtures::{F0, P0, S0, manifest};
+use integration_fixtures::{F0, P0, P0_RESOURCES_PER_PLUG, S0, manifest};
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
@@ -61,20 +61,6 @@ const DEADLINE: Duration = Duration::from_secs(900);
 /// The API server counts as quiet after this long without a request or a
 /// new resourceVersion.
 const QUIET: Duration = Duration::from_secs(2);
-
-/// The plug's resource: P0's connection ConfigMap, named per plug.
-const PLUG_RESOURCES: &str = r#"
-- when: [coupled, updated]
-  do: apply
-  stringTemplate: |
-    apiVersion: v1
-    kind: ConfigMap
-    metadata:
-      name: {% .plug.metadata.name %}-connection
-    data:
-      url: "postgres://{% .socketConfig.host %}:{% .socketConfig.port %}/{% .plugConfig.database %}"
-      keys: "{% range $k, $v := .plugConfig %}{% $k %},{% end %}"
-"#;
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -322,7 +308,7 @@ fn plug(i: usize, socket: usize) -> Value {
         &[
             ("metadata.name", &plug_name(i)),
             ("spec.socket.name", &socket_name(socket)),
-            ("spec.resources", PLUG_RESOURCES),
+            ("spec.resources", P0_RESOURCES_PER_PLUG),
         ],
     )
 }

@@ -204,7 +204,7 @@ impl Graph {
                 ));
             }
             for r in w.requires.iter().flatten() {
-                let socket_ns = r.socket.namespace.as_deref().unwrap_or(ns);
+                let socket_ns = r.socket.namespace_or(ns);
                 let socket = format!("{socket_ns}/{}", r.socket.name);
                 let target = provided
                     .get(&socket)
@@ -246,7 +246,7 @@ impl Graph {
             graph
                 .loose
                 .push((id.clone(), format!("Plug {ns}/{}", plug.name_any())));
-            let socket_ns = socket.namespace.as_deref().unwrap_or(&ns);
+            let socket_ns = socket.namespace_or(&ns);
             let coupled = plug
                 .status
                 .as_ref()

@@ -12,11 +12,12 @@
 use integration_api::{
     API_VERSION, LinkState, Plug, Provide, Require, Socket, condition::reason as plug_reason,
 };
-use kube::api::DynamicObject;
 use serde_json::{Value, json};
 
 use super::children::{Part, Place, env_name, labels, service_host};
+use super::typed;
 use crate::ObjectRef;
+use crate::status::find;
 use kube_declarative::Snapshot;
 
 /// The label naming what a provided Socket speaks (`http`, `postgres`).
@@ -102,12 +103,7 @@ pub fn link_name(place: &Place<'_>, part: &Part<'_>, entry: &str) -> String {
 
 /// The namespace of the Socket a `requires` entry names.
 pub fn socket_namespace<'a>(place: &Place<'a>, require: &'a Require) -> &'a str {
-    require
-        .socket
-        .namespace
-        .as_deref()
-        .filter(|ns| !ns.is_empty())
-        .unwrap_or(place.namespace)
+    require.socket.namespace_or(place.namespace)
 }
 
 /// What a `requires` entry gives the component now: its state, and once
@@ -189,7 +185,7 @@ fn judge(
         return pending(format!("Plug {plug_id} is not created yet"));
     };
     let conditions = plug.status.as_ref().and_then(|s| s.conditions.as_ref());
-    let condition = |type_: &str| conditions.and_then(|c| c.iter().find(|c| c.type_ == type_));
+    let condition = |type_: &str| find(conditions, type_);
     if let Some(refused) = condition(integration_api::condition::FAILED)
         .filter(|c| c.reason == plug_reason::NAMESPACE_NOT_ALLOWED)
     {
@@ -253,17 +249,13 @@ fn regex_escape(text: &str) -> String {
         .collect()
 }
 
-/// A cached object as its type (`None` when it does not fit).
-fn typed<K: serde::de::DeserializeOwned>(object: &DynamicObject) -> Option<K> {
-    serde_json::from_value(serde_json::to_value(object).ok()?).ok()
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use integration_api::Workload;
     use jiff::Timestamp;
+    use kube::api::DynamicObject;
     use std::sync::Arc;
 
     fn place(namespace: &'static str, application: &'static str) -> Place<'static> {

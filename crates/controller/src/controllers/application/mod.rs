@@ -84,8 +84,7 @@ pub fn requires_socket(
 ) -> bool {
     parent.workloads().iter().any(|w| {
         w.requires.iter().flatten().any(|r| {
-            let ns = r.socket.namespace.as_deref().filter(|n| !n.is_empty());
-            r.socket.name == socket_name && ns.unwrap_or(namespace) == socket_namespace
+            r.socket.name == socket_name && r.socket.namespace_or(namespace) == socket_namespace
         })
     })
 }
