@@ -16,6 +16,7 @@ pub mod common;
 pub mod constants;
 pub mod deferred;
 pub mod plug;
+pub mod plug_link;
 mod schema;
 pub mod socket;
 
@@ -24,5 +25,6 @@ pub use common::*;
 pub use constants::*;
 pub use deferred::*;
 pub use plug::*;
+pub use plug_link::*;
 pub use schema::crds;
 pub use socket::*;

@@ -107,8 +107,9 @@ impl Plug {
     /// The socket's namespace and name, the namespace defaulting to the
     /// plug's own. `None` when `spec.socket` is unset.
     pub fn socket_key(&self) -> Option<(String, String)> {
-        let socket = self.spec.socket.as_ref()?;
-        let own = self.metadata.namespace.as_deref().unwrap_or_default();
-        Some((socket.namespace_or(own).to_string(), socket.name.clone()))
+        crate::plug_link::key(
+            self.spec.socket.as_ref(),
+            self.metadata.namespace.as_deref(),
+        )
     }
 }

@@ -20,7 +20,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures::{Stream, StreamExt, TryStreamExt};
-use integration_api::{Application, Component, FIELD_MANAGER, FINALIZER, GROUP, Plug, Socket};
+use integration_api::{
+    Application, Component, FIELD_MANAGER, FINALIZER, GROUP, Linked, Plug, PlugLink, Socket,
+};
 use integration_engine::{MapObject, reads_map};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
@@ -189,10 +191,10 @@ pub async fn run_until(
 
     // Socket passes count coupled plugs from this store; the same watch
     // triggers them, after the store has applied each event.
-    let (plugs_seen, plug_writer) = reflector::store::<Plug>();
+    let (plugs_seen, plug_writer) = reflector::store::<PlugLink>();
     let plug_events = reflector(
         plug_writer,
-        watcher(scoped::<Plug>(&ctx), wc.clone())
+        watcher(scoped::<PlugLink>(&ctx), wc.clone())
             .default_backoff()
             .modify(coupling_only),
     );
@@ -205,7 +207,7 @@ pub async fn run_until(
     let sockets = sockets
         .watches_stream(
             store_triggers(socket_relevant(plug_events)),
-            move |plug: Plug| sockets_for_plug(&socket_store, &plug),
+            move |plug: PlugLink| sockets_for_plug(&socket_store, &plug),
         )
         .graceful_shutdown_on(shutdown.clone())
         .run(
@@ -307,12 +309,13 @@ fn lean<K: Resource>(object: &mut K) {
     object.meta_mut().managed_fields = None;
 }
 
-/// What socket passes and their triggers read of a plug
+/// What socket passes and their triggers read of a plug's metadata
 /// ([`socket_view`], [`coupled_plugs`](socket::coupled_plugs)): its
-/// identity, deletion, the socket it names and the one it is coupled to.
-/// The rest (templates, config, results, progress) is dropped before the
-/// socket controller's store of plugs holds it.
-fn coupling_only(plug: &mut Plug) {
+/// identity and deletion. The rest (labels, annotations, finalizers) is
+/// dropped before the socket controller's store of plugs holds it; a
+/// [`PlugLink`] already skipped all but the socket it names and the one it
+/// is coupled to.
+fn coupling_only(plug: &mut PlugLink) {
     let meta = std::mem::take(&mut plug.metadata);
     plug.metadata = kube::api::ObjectMeta {
         name: meta.name,
@@ -323,14 +326,6 @@ fn coupling_only(plug: &mut Plug) {
         deletion_timestamp: meta.deletion_timestamp,
         ..Default::default()
     };
-    plug.spec = integration_api::PlugSpec {
-        socket: plug.spec.socket.take(),
-        ..Default::default()
-    };
-    plug.status = plug.status.take().map(|s| integration_api::PlugStatus {
-        coupled_socket: s.coupled_socket,
-        ..Default::default()
-    });
 }
 
 /// Every change of a ConfigMap or Secret in scope, as its metadata.
@@ -654,9 +649,9 @@ fn store_triggers<K: Send + 'static>(
 /// What a socket pass reads of a plug: its identity, the socket it names,
 /// the one it is coupled to, and whether it is being deleted; as a hash,
 /// so that remembering it for every plug costs a number, not a copy.
-fn socket_view(plug: &Plug) -> u64 {
+fn socket_view(plug: &PlugLink) -> u64 {
     use std::hash::{Hash, Hasher};
-    let coupled = plug.status.as_ref().and_then(|s| s.coupled_socket.as_ref());
+    let coupled = plug.coupled_socket();
     let mut hasher = std::hash::DefaultHasher::new();
     (
         plug.namespace(),
@@ -674,8 +669,8 @@ fn socket_view(plug: &Plug) -> u64 {
 /// and updates that change a plug's [`socket_view`]. Its other status
 /// writes (several per coupling) would only cost a socket pass each.
 fn socket_relevant(
-    events: impl Stream<Item = Result<watcher::Event<Plug>, watcher::Error>> + Send + 'static,
-) -> impl Stream<Item = Result<watcher::Event<Plug>, watcher::Error>> + Send + 'static {
+    events: impl Stream<Item = Result<watcher::Event<PlugLink>, watcher::Error>> + Send + 'static,
+) -> impl Stream<Item = Result<watcher::Event<PlugLink>, watcher::Error>> + Send + 'static {
     let mut seen = HashMap::new();
     events.filter(move |event| {
         let relevant = match event {
@@ -822,12 +817,12 @@ fn names_socket(plug: &Plug, ns: &str, sockets: &HashSet<&str>) -> bool {
 /// The sockets a plug event concerns: the one it names, the one it is
 /// coupled to, and any whose status still lists it (as coupled, or in its
 /// admission ledger).
-pub fn sockets_for_plug(sockets: &Store<Socket>, plug: &Plug) -> Vec<ObjectRef<Socket>> {
+pub fn sockets_for_plug(sockets: &Store<Socket>, plug: &PlugLink) -> Vec<ObjectRef<Socket>> {
     let mut out = Vec::new();
     if let Some((ns, name)) = plug.socket_key() {
         out.push(ObjectRef::new(&name).within(&ns));
     }
-    if let Some(c) = plug.status.as_ref().and_then(|s| s.coupled_socket.as_ref()) {
+    if let Some(c) = plug.coupled_socket() {
         out.push(ObjectRef::new(&c.name).within(&c.namespace));
     }
     let uid = plug.uid().unwrap_or_default();

@@ -17,6 +17,8 @@ pub struct Fault {
     pub name: Option<String>,
     /// How many matching requests fail; `None` is until cleared.
     pub times: Option<u32>,
+    /// How many matching requests pass before the first one fails.
+    pub after: u32,
 }
 
 impl Fault {
@@ -29,6 +31,7 @@ impl Fault {
             namespace: None,
             name: None,
             times: Some(1),
+            after: 0,
         }
     }
 
@@ -59,6 +62,12 @@ impl Fault {
     /// Fails `n` matching requests, then lets them through.
     pub fn times(mut self, n: u32) -> Self {
         self.times = Some(n);
+        self
+    }
+
+    /// Lets the first `n` matching requests through.
+    pub fn after(mut self, n: u32) -> Self {
+        self.after = n;
         self
     }
 
@@ -98,6 +107,10 @@ pub fn take(
     let idx = faults
         .iter()
         .position(|f| f.matches(verb, resource, ns, name))?;
+    if faults[idx].after > 0 {
+        faults[idx].after -= 1;
+        return None;
+    }
     let err = faults[idx].error(resource, name);
     if let Some(t) = &mut faults[idx].times {
         *t = t.saturating_sub(1);

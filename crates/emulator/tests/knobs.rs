@@ -63,6 +63,12 @@ async fn faults_fail_chosen_requests() {
     );
     emu.clear_faults();
     api.create(&PostParams::default(), &cm("b")).await.unwrap();
+    // `after`: the first matching requests pass, the next one fails.
+    emu.inject(Fault::new(500).verb("get").name("b").after(2));
+    api.get("b").await.expect("first passes");
+    api.get("b").await.expect("second passes");
+    assert_eq!(reason(api.get("b").await).0, 500);
+    api.get("b").await.expect("fired once");
 }
 
 #[tokio::test]

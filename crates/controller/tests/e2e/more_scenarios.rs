@@ -770,14 +770,17 @@ async fn a_plain_cycle_interrupted_between_the_sides_converges() {
     let mut op = Op::start().await;
     op.apply(P0).await;
     op.plug_reason("app", "orders-db", "SocketNotCreated").await;
-    // Nothing a pass does can be recorded, and the socket side fails: each
-    // pass stops between the sides as a crash there would. The plug side
-    // only applies, so it runs without a status write first.
+    // The socket side fails and, once the coupling is recorded (before
+    // any hook: docs/lifecycle.md, "At-least-once hooks and resume"),
+    // nothing more a pass does can be: each pass stops between the sides
+    // as a crash there would. The plug side only applies, so it runs
+    // without a status write of its own.
     op.emu.inject(
         Fault::new(500)
             .verb("update")
             .resource("plugs")
             .name("orders-db")
+            .after(1)
             .always(),
     );
     failing(&op, "patch", "db", "grant-app-orders-db");
@@ -788,7 +791,8 @@ async fn a_plain_cycle_interrupted_between_the_sides_converges() {
     .await;
     op.stop_operator().await;
     let plug = op.plug("app", "orders-db").await.unwrap();
-    assert!(plug.status.unwrap().progress.is_none(), "nothing recorded");
+    let progress = plug.status.unwrap().progress.unwrap_or_default();
+    assert!(progress.sides_done.is_none(), "no side recorded as done");
     // Gone meanwhile: the repeated apply brings it back as desired.
     op.delete_config_map("app", "orders-db-connection").await;
     op.emu.clear_faults();
@@ -798,6 +802,44 @@ async fn a_plain_cycle_interrupted_between_the_sides_converges() {
     coupled_like_a1(&op).await;
     assert!(occurrences(&op, "app", "orders-db", "PlugCoupled").await >= 1);
     assert_eq!(occurrences(&op, "db", "postgres", "SocketCoupled").await, 1);
+}
+
+/// Found by the chaos suite: a hook ran, then the pass ended before the
+/// coupling was written (here the socket side fails and no status write
+/// after the first goes through, as in a crash; there a status write was
+/// refused because the plug changed meanwhile), and the plug was deleted.
+/// The status recorded the socket before the first hook, so the deletion
+/// decouples and nothing of the coupling remains.
+#[tokio::test]
+async fn a_plug_deleted_after_an_unrecorded_coupling_leaves_nothing() {
+    let mut op = Op::start().await;
+    op.apply(P0).await;
+    op.plug_reason("app", "orders-db", "SocketNotCreated").await;
+    op.emu.inject(
+        Fault::new(500)
+            .verb("update")
+            .resource("plugs")
+            .name("orders-db")
+            .after(1)
+            .always(),
+    );
+    failing(&op, "patch", "db", "grant-app-orders-db");
+    op.apply(S0).await;
+    eventually("the plug side applied", || async {
+        op.config_map("app", "orders-db-connection").await
+    })
+    .await;
+    op.stop_operator().await;
+    op.emu.clear_faults();
+    op.delete_plug("app", "orders-db").await;
+    op.start_operator();
+    op.plug_gone("app", "orders-db").await;
+    assert!(
+        op.config_map("app", "orders-db-connection").await.is_none(),
+        "the plug side's ConfigMap was left behind"
+    );
+    assert!(op.config_map("db", "grant-app-orders-db").await.is_none());
+    assert!(occurrences(&op, "app", "orders-db", "PlugDecoupled").await >= 1);
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use integration_api::{Admission, AdmissionEntry, Plug, Socket};
+use integration_api::{Admission, AdmissionEntry, Linked, Plug, Socket};
 use kube::{Resource, ResourceExt};
 
 /// Where a plug stands with a socket's limit.
@@ -53,10 +53,8 @@ pub fn lists(ledger: &Admission, uid: &str) -> bool {
 }
 
 /// Whether `plug` is coupled to this incarnation of `socket`.
-fn coupled_to(plug: &Plug, socket: &Socket) -> bool {
-    plug.status
-        .as_ref()
-        .and_then(|s| s.coupled_socket.as_ref())
+fn coupled_to(plug: &impl Linked, socket: &Socket) -> bool {
+    plug.coupled_socket()
         .is_some_and(|c| Some(&c.uid) == socket.meta().uid.as_ref())
 }
 
@@ -152,7 +150,7 @@ pub fn without(ledger: &Admission, uids: &BTreeSet<String>) -> Admission {
 /// Whether `plug` (the one named like `entry`, if any) no longer belongs in
 /// the ledger of `socket`: it is gone (absent, or another incarnation), or
 /// it names another socket and is not coupled to this one.
-pub fn stale(entry: &AdmissionEntry, plug: Option<&Plug>, socket: &Socket) -> bool {
+pub fn stale<P: Linked>(entry: &AdmissionEntry, plug: Option<&P>, socket: &Socket) -> bool {
     let Some(plug) = plug.filter(|p| p.meta().uid.as_deref() == Some(entry.uid.as_str())) else {
         return true;
     };
@@ -163,7 +161,7 @@ pub fn stale(entry: &AdmissionEntry, plug: Option<&Plug>, socket: &Socket) -> bo
 
 /// The entries of the socket's ledger that `plugs` (a cache) shows as
 /// [`stale`]: candidates to confirm with a fresh read before dropping.
-pub fn stale_in(socket: &Socket, plugs: &[Arc<Plug>]) -> Vec<AdmissionEntry> {
+pub fn stale_in<P: Linked>(socket: &Socket, plugs: &[Arc<P>]) -> Vec<AdmissionEntry> {
     let ledger = ledger(socket);
     ledger
         .admitted
@@ -292,7 +290,7 @@ mod tests {
         let mut moved = b.clone();
         moved.spec.socket.as_mut().unwrap().name = "other".into();
         assert!(!stale(&entry(&a), Some(&a), &s));
-        assert!(stale(&entry(&a), None, &s));
+        assert!(stale::<Plug>(&entry(&a), None, &s));
         assert!(stale(&entry(&b), Some(&moved), &s));
         let plugs = vec![Arc::new(a.clone()), Arc::new(moved)];
         assert_eq!(names(&stale_in(&s, &plugs)), ["b"]);

@@ -23,7 +23,7 @@ pub mod ledger;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use integration_api::{Admission, Plug, Socket};
+use integration_api::{Admission, Plug, PlugLink, Socket};
 use kube::api::{Api, PostParams};
 use kube::{Resource, ResourceExt};
 
@@ -95,7 +95,7 @@ pub async fn release(
 pub async fn pruned(
     ctx: &Context,
     socket: &Socket,
-    plugs: &[Arc<Plug>],
+    plugs: &[Arc<PlugLink>],
 ) -> Result<Option<Admission>> {
     if socket.plug_limit().is_none() {
         return Ok(None);
@@ -103,7 +103,7 @@ pub async fn pruned(
     let current = ledger::ledger(socket);
     let mut gone = BTreeSet::new();
     for entry in ledger::stale_in(socket, plugs) {
-        let api: Api<Plug> = Api::namespaced(ctx.cluster.client().clone(), &entry.namespace);
+        let api: Api<PlugLink> = Api::namespaced(ctx.cluster.client().clone(), &entry.namespace);
         let plug = api
             .get_opt(&entry.name)
             .await

@@ -60,6 +60,10 @@ pub fn decide(plug: &Plug, socket: Option<&Socket>) -> Step {
     match (coupled_uid, live) {
         (Some(uid), live) if live.and_then(|s| s.meta().uid.as_deref()) != Some(uid) => Step::Break,
         (_, None) => Step::WaitForSocket,
+        // A new socket's first pass has not added its finalizer yet: until
+        // it has, deleting the socket would not wait for this plug to
+        // decouple. Adding it wakes the plug.
+        (None, Some(socket)) if !has_finalizer(socket) => Step::WaitForSocket,
         (_, Some(_)) => Step::Couple,
     }
 }
@@ -397,10 +401,11 @@ mod tests {
         p
     }
 
+    /// A socket its controller has passed over: it holds the finalizer.
     fn socket(uid: &str) -> Socket {
         serde_json::from_value(json!({
             "apiVersion": API_VERSION, "kind": "Socket",
-            "metadata": {"name": "s", "namespace": "db", "uid": uid},
+            "metadata": {"name": "s", "namespace": "db", "uid": uid, "finalizers": [FINALIZER]},
             "spec": {}
         }))
         .unwrap()
@@ -421,7 +426,16 @@ mod tests {
         assert_eq!(decide(&plug(true, false), None), Step::Create);
         assert_eq!(decide(&plug(true, true), None), Step::WaitForSocket);
         assert_eq!(decide(&plug(true, true), Some(&socket("s1"))), Step::Couple);
+        // A socket without its finalizer yet: deleting it would not wait
+        // for the plug, so no new coupling; a coupled plug stays.
+        let mut new_socket = socket("s1");
+        new_socket.metadata.finalizers = None;
+        assert_eq!(
+            decide(&plug(true, true), Some(&new_socket)),
+            Step::WaitForSocket
+        );
         let coupled = coupled_to(plug(true, true), "s1");
+        assert_eq!(decide(&coupled, Some(&new_socket)), Step::Couple);
         assert_eq!(decide(&coupled, Some(&socket("s1"))), Step::Couple);
         assert_eq!(decide(&coupled, Some(&socket("s2"))), Step::Break);
         assert_eq!(decide(&coupled, None), Step::Break);

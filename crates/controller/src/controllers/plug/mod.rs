@@ -43,7 +43,8 @@ use kube::{Resource, ResourceExt};
 use crate::Operation;
 use crate::context::{
     COMPATIBILITY_WARNING, Context, FORCED_DELETION, ReconcileError, Result, forced_note, fresh,
-    object_key, record, repair_all, run_all, run_own_event, set_finalizer, warn, warn_failed,
+    has_finalizer, object_key, record, repair_all, run_all, run_own_event, set_finalizer, warn,
+    warn_failed,
 };
 use crate::controllers::admission::{self, Claim, Verdict, ledger::needs_claim};
 use crate::fetch::{MapReader, fetch};
@@ -424,13 +425,19 @@ impl Pass<'_> {
                 rendered: Pair::try_build(|side| coupling.render_event(side, event, &configs))?,
             };
             let starting = Some(in_process(event));
+            if !self
+                .record_coupling(&coupled_ref, &progress, starting.clone())
+                .await?
+            {
+                // The socket is going: its deletion brings the plug back.
+                return Ok(Action::await_change());
+            }
             self.run_sides(&coupling, socket, &hooks, &mut progress, starting)
                 .await?;
         }
-        // From here on the plug counts as coupled: the socket lists it
-        // while its result is pending, and deleting it runs the decoupled
-        // hooks (docs/lifecycle.md, "Socket status" and "Result phase").
-        // A failure below writes this with `Failed`.
+        // The socket lists the plug while its result is pending
+        // (docs/lifecycle.md, "Socket status" and "Result phase"). A
+        // failure below writes this with `Failed`.
         self.stage(|s, _| {
             s.progress = Some(progress);
             s.coupled_socket = Some(coupled_ref);
@@ -475,6 +482,47 @@ impl Pass<'_> {
             .collect();
         self.show_warnings(Some(socket), found).await;
         Ok(Action::requeue(self.ctx.resync))
+    }
+
+    /// Writes `coupledSocket` before the first hook acts for a new coupling:
+    /// from then on the plug counts as coupled, so a pass cut short after
+    /// a hook (a crash, a failed status write, the plug deleted or moved
+    /// to another socket meanwhile) leaves a record that decoupling undoes
+    /// (docs/lifecycle.md, "At-least-once hooks and resume"). Nothing to
+    /// write when the status already names this socket.
+    ///
+    /// Then reads the socket: the pass may hold a copy older than the
+    /// socket's deletion, which waits (thanks to its finalizer) only for
+    /// the plugs it sees coupled.
+    /// Live after the write, the socket will see this one; already going,
+    /// the record is taken back before any hook ran. Returns whether the
+    /// hooks may run.
+    async fn record_coupling(
+        &mut self,
+        coupled: &CoupledRef,
+        progress: &CycleProgress,
+        starting: Option<Desired<'static>>,
+    ) -> Result<bool> {
+        let recorded = self
+            .recorded
+            .as_ref()
+            .and_then(|s| s.coupled_socket.as_ref());
+        if recorded.is_some_and(|r| r.uid == coupled.uid) {
+            return Ok(true);
+        }
+        let record = coupled.clone();
+        self.stage(|s, _| s.coupled_socket = Some(record));
+        self.checkpoint(progress, starting).await?;
+        let socket = self.get_socket(&coupled.namespace, &coupled.name).await?;
+        let live = socket.is_some_and(|s| {
+            s.uid().as_deref() == Some(coupled.uid.as_str())
+                && s.meta().deletion_timestamp.is_none()
+                && has_finalizer(&s)
+        });
+        if !live {
+            self.write_status(|s, _| s.coupled_socket = None).await?;
+        }
+        Ok(live)
     }
 
     /// Shows the compatibility warnings of a cycle (docs/compatibility.md,

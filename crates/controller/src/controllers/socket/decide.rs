@@ -2,25 +2,20 @@
 //! functions of the socket and the plugs coupled to it.
 
 use integration_api::condition::{message, plugs_coupled, reason};
-use integration_api::{API_VERSION, CoupledRef, Plug, Socket, SocketStatus};
+use integration_api::{API_VERSION, CoupledRef, Linked, Socket, SocketStatus};
 use kube::{Resource, ResourceExt};
 
 use crate::status::{self, Desired};
 
 /// The plugs coupled to the socket with `socket_uid`, as `coupledPlugs`
 /// lists them: sorted by namespace, then name.
-pub fn coupled_plugs<'p>(
-    plugs: impl IntoIterator<Item = &'p Plug>,
+pub fn coupled_plugs<'p, P: Linked + 'p>(
+    plugs: impl IntoIterator<Item = &'p P>,
     socket_uid: &str,
 ) -> Vec<CoupledRef> {
     let mut refs: Vec<CoupledRef> = plugs
         .into_iter()
-        .filter(|p| {
-            p.status
-                .as_ref()
-                .and_then(|s| s.coupled_socket.as_ref())
-                .is_some_and(|c| c.uid == socket_uid)
-        })
+        .filter(|p| p.coupled_socket().is_some_and(|c| c.uid == socket_uid))
         .map(|p| CoupledRef {
             api_version: API_VERSION.to_string(),
             kind: "Plug".to_string(),

@@ -11,22 +11,22 @@
 //! triggers a pass, so a pass never sees plugs older than its trigger, and
 //! a later plug change triggers another pass. Listing plugs from the API
 //! server on every pass instead cost O(plugs) per pass, O(N²) for N
-//! couplings.
+//! couplings; only a deletion lists them, once, before its finalizer goes.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use integration_api::condition::{COUPLED, reason};
-use integration_api::{CoupledRef, Plug, Socket, SocketStatus, force_delete};
+use integration_api::{CoupledRef, PlugLink, Socket, SocketStatus, force_delete};
 use integration_engine::{OwnEvent, Owner, Redactor, render_own_event};
-use kube::api::{Api, PostParams};
+use kube::api::{Api, ListParams, PostParams};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::Store;
 use kube::{Resource, ResourceExt};
 
 use crate::context::{
     COMPATIBILITY_WARNING, Context, FORCED_DELETION, ReconcileError, Result, forced_note, fresh,
-    has_finalizer, object_key, run_own_event, set_finalizer, warn, warn_failed, wrote,
+    has_finalizer, object_key, run_own_event, scoped, set_finalizer, warn, warn_failed, wrote,
 };
 use crate::controllers::admission;
 use crate::status::{self, Desired};
@@ -34,6 +34,8 @@ use crate::status::{self, Desired};
 /// How often a deleting socket checks again whether its plugs decoupled
 /// (their status writes also trigger it through the watch).
 const DELETION_POLL: Duration = Duration::from_secs(5);
+/// Plugs per page of the one list a deletion reads before the finalizer goes.
+const LIST_PAGE: u32 = 500;
 
 pub mod decide;
 
@@ -44,7 +46,7 @@ pub use decide::{coupled_plugs, desired_status};
 pub async fn reconcile(
     socket: Arc<Socket>,
     ctx: Arc<Context>,
-    plugs: Store<Plug>,
+    plugs: Store<PlugLink>,
 ) -> Result<Action> {
     let Some((api, socket)) = fresh(&ctx, socket.as_ref()).await? else {
         return Ok(Action::await_change());
@@ -65,7 +67,7 @@ struct Pass<'c> {
     ctx: &'c Context,
     api: Api<Socket>,
     socket: Socket,
-    plugs: Store<Plug>,
+    plugs: Store<PlugLink>,
 }
 
 impl Pass<'_> {
@@ -134,8 +136,11 @@ impl Pass<'_> {
     /// its own watch on sockets) before the deleted hooks run and the socket
     /// goes, unless the deletion is forced (`FORCE_DELETE_ANNOTATION`): then
     /// the socket goes at once, and failing deleted hooks only warn.
-    async fn finalize(&mut self, coupled: Vec<CoupledRef>) -> Result<Action> {
+    async fn finalize(&mut self, mut coupled: Vec<CoupledRef>) -> Result<Action> {
         let forced = force_delete(self.socket.annotations());
+        if coupled.is_empty() && !forced {
+            coupled = self.coupled_on_server().await?;
+        }
         let waiting = !coupled.is_empty() && !forced;
         self.write_status(desired_status(&self.socket, coupled))
             .await?;
@@ -152,6 +157,28 @@ impl Pass<'_> {
             set_finalizer(&self.api, &self.socket, false).await?,
         );
         Ok(Action::await_change())
+    }
+
+    /// The plugs coupled to this socket as the server lists them: before the
+    /// finalizer goes, which cannot be undone, since the cache may not show
+    /// yet a plug that recorded its coupling a moment ago. Read in pages,
+    /// so a large cluster does not arrive in one response.
+    async fn coupled_on_server(&self) -> Result<Vec<CoupledRef>> {
+        let api: Api<PlugLink> = scoped(self.ctx);
+        let uid = self.socket.uid().unwrap_or_default();
+        let mut params = ListParams::default().limit(LIST_PAGE);
+        let mut coupled = Vec::new();
+        loop {
+            let page = api
+                .list(&params)
+                .await
+                .map_err(|e| ReconcileError::own("list the plugs coupled to", &self.socket, e))?;
+            coupled.extend(coupled_plugs(&page.items, &uid));
+            match page.metadata.continue_ {
+                Some(token) if !token.is_empty() => params = params.continue_token(&token),
+                _ => return Ok(coupled),
+            }
+        }
     }
 
     /// Runs the socket's own `created` or `deleted` hooks. Returns the
