@@ -17,9 +17,11 @@ use serde::Deserialize;
 use crate::common::{CoupledRef, NamespacedName};
 use crate::plug::Plug;
 
-/// What socket passes read of a plug, whether from a [`Plug`] or a
-/// [`PlugLink`].
-pub trait Linked: Resource<DynamicType = ()> {
+/// What socket passes read of a plug, whether from a [`Plug`], a
+/// [`PlugLink`] or the socket controller's own record of it.
+pub trait Linked {
+    /// The plug's uid.
+    fn plug_uid(&self) -> Option<&str>;
     /// The socket's namespace and name, the namespace defaulting to the
     /// plug's own. `None` when `spec.socket` is unset.
     fn socket_key(&self) -> Option<(String, String)>;
@@ -93,6 +95,9 @@ pub(crate) fn key(
 }
 
 impl Linked for PlugLink {
+    fn plug_uid(&self) -> Option<&str> {
+        self.metadata.uid.as_deref()
+    }
     fn socket_key(&self) -> Option<(String, String)> {
         key(
             self.spec.socket.as_ref(),
@@ -105,6 +110,9 @@ impl Linked for PlugLink {
 }
 
 impl Linked for Plug {
+    fn plug_uid(&self) -> Option<&str> {
+        self.metadata.uid.as_deref()
+    }
     fn socket_key(&self) -> Option<(String, String)> {
         Plug::socket_key(self)
     }

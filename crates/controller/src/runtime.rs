@@ -46,6 +46,7 @@ use crate::context::{Context, scoped};
 use crate::controllers::application::{self, Applications, Components};
 use crate::controllers::deferred::{self, Deferred};
 use crate::controllers::{admission, plug, socket};
+use crate::map_readers::MapReaders;
 use crate::metrics::{ControllerName, Metrics};
 
 /// Default period after which an idle plug is looked at again: var targets
@@ -133,7 +134,11 @@ pub async fn run_until(
 
     let deferred = deferred_controller(&ctx, &options, shutdown.clone());
     let applications = application_controllers(&ctx, &options, shutdown.clone());
-    let (plug_store, plug_changes) = own_changes::<Plug>(&ctx, &wc);
+    let readers = Arc::new(MapReaders::default());
+    let (plug_store, plug_changes) = own_changes::<Plug>(&ctx, &wc, {
+        let readers = readers.clone();
+        move |event| readers.observe(event)
+    });
     let plugs =
         Controller::for_stream(plug_changes, plug_store.clone()).with_config(config.clone());
     // The socket watch that triggers plugs also fills this store: plug
@@ -150,21 +155,22 @@ pub async fn run_until(
         .watches_stream(store_triggers(marking_deletions(socket_events)), {
             let store = plug_store.clone();
             let views = SocketViews::default();
-            move |socket: Socket| plugs_for_socket(&store.state(), &socket, views.change(&socket))
+            move |socket: Socket| plugs_for_socket(|| store.state(), &socket, views.change(&socket))
         })
         // Metadata only: a change of a map's data bumps its resourceVersion,
         // which is all a trigger needs, and the operator's memory never
         // holds Secret values it has no coupling for.
         .watches_stream(map_changes::<ConfigMap>(&ctx, &wc), {
             let (plugs, sockets) = (plug_store.clone(), sockets_seen.clone());
+            let readers = readers.clone();
             move |cm: PartialObjectMeta<ConfigMap>| {
-                plugs_reading(&plugs.state(), &sockets.state(), MapObject::ConfigMap, &cm)
+                map_readers(&readers, &plugs, &sockets, MapObject::ConfigMap, &cm)
             }
         })
         .watches_stream(map_changes::<Secret>(&ctx, &wc), {
             let (plugs, sockets) = (plug_store.clone(), sockets_seen.clone());
             move |secret: PartialObjectMeta<Secret>| {
-                plugs_reading(&plugs.state(), &sockets.state(), MapObject::Secret, &secret)
+                map_readers(&readers, &plugs, &sockets, MapObject::Secret, &secret)
             }
         })
         .graceful_shutdown_on(shutdown.clone())
@@ -189,19 +195,19 @@ pub async fn run_until(
             }
         });
 
-    // Socket passes count coupled plugs from this store; the same watch
-    // triggers them, after the store has applied each event.
-    let (plugs_seen, plug_writer) = reflector::store::<PlugLink>();
-    let plug_events = reflector(
-        plug_writer,
-        watcher(scoped::<PlugLink>(&ctx), wc.clone())
-            .default_backoff()
-            .modify(coupling_only),
-    );
+    // Socket passes find their coupled plugs in this cache; the same watch
+    // triggers them, after the cache has taken in each event.
+    let plugs_seen = Arc::new(socket::PlugLinks::default());
+    let plug_events = watcher(scoped::<PlugLink>(&ctx), wc.clone())
+        .default_backoff()
+        .inspect_ok({
+            let links = plugs_seen.clone();
+            move |event| links.observe(event)
+        });
     // No debounce: it would hold a new socket's created pass back behind
     // the couplings of its plugs. Plug events that arrive while a socket's
     // pass runs already fold into one follow-up pass.
-    let (socket_store, socket_changes) = own_changes::<Socket>(&ctx, &wc);
+    let (socket_store, socket_changes) = own_changes::<Socket>(&ctx, &wc, |_| {});
     let sockets = Controller::for_stream(socket_changes, socket_store.clone()).with_config(config);
     let socket_store_ready = socket_store.clone();
     let sockets = sockets
@@ -270,6 +276,7 @@ pub async fn run_until(
 fn own_changes<K>(
     ctx: &Context,
     wc: &watcher::Config,
+    observe: impl Fn(&watcher::Event<K>) + Send + 'static,
 ) -> (
     Store<K>,
     impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
@@ -295,6 +302,7 @@ where
         if let watcher::Event::Delete(gone) = event {
             written.forget(gone);
         }
+        observe(event);
     })
     .applied_objects()
     .predicate_filter(acted_on::<K>, PredicateConfig::default());
@@ -303,30 +311,19 @@ where
 
 /// Drops what no pass reads from a cached object before the store holds
 /// it: `managedFields`, the server's record of which manager set which
-/// field, often larger than the rest of the object. A status write sent
-/// without them leaves the server's as they are.
+/// field, often larger than the rest of the object, and the copy of the
+/// whole object `kubectl apply` (client-side) keeps in an annotation. A
+/// status write ignores metadata, so the server keeps both as they are.
 fn lean<K: Resource>(object: &mut K) {
-    object.meta_mut().managed_fields = None;
+    let meta = object.meta_mut();
+    meta.managed_fields = None;
+    if let Some(annotations) = meta.annotations.as_mut() {
+        annotations.remove(LAST_APPLIED);
+    }
 }
 
-/// What socket passes and their triggers read of a plug's metadata
-/// ([`socket_view`], [`coupled_plugs`](socket::coupled_plugs)): its
-/// identity and deletion. The rest (labels, annotations, finalizers) is
-/// dropped before the socket controller's store of plugs holds it; a
-/// [`PlugLink`] already skipped all but the socket it names and the one it
-/// is coupled to.
-fn coupling_only(plug: &mut PlugLink) {
-    let meta = std::mem::take(&mut plug.metadata);
-    plug.metadata = kube::api::ObjectMeta {
-        name: meta.name,
-        namespace: meta.namespace,
-        uid: meta.uid,
-        resource_version: meta.resource_version,
-        generation: meta.generation,
-        deletion_timestamp: meta.deletion_timestamp,
-        ..Default::default()
-    };
-}
+/// The annotation client-side `kubectl apply` stores the applied object in.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// Every change of a ConfigMap or Secret in scope, as its metadata.
 fn map_changes<K>(
@@ -709,29 +706,43 @@ pub enum SocketChange {
 
 /// The plugs a socket event concerns: those naming it and those coupled to
 /// it (by name, so a re-created socket reaches its stale plugs too); after
-/// a status-only change, only those naming it and not coupled to it.
+/// a status-only change, only those naming it and not coupled to it, and
+/// only when it has a `limit` (they may be waiting for a slot): a socket's
+/// status changes with every coupling, and nothing else in it wakes a plug.
 pub fn plugs_for_socket(
-    plugs: &[Arc<Plug>],
+    plugs: impl FnOnce() -> Vec<Arc<Plug>>,
     socket: &Socket,
     change: SocketChange,
 ) -> Vec<ObjectRef<Plug>> {
-    let ns = socket.namespace().unwrap_or_default();
-    let name = socket.name_any();
-    let uid = socket.uid();
-    plugs
+    if change == SocketChange::Status && socket.plug_limit().is_none() {
+        return Vec::new();
+    }
+    let ns = socket.metadata.namespace.as_deref().unwrap_or_default();
+    let name = socket.metadata.name.as_deref().unwrap_or_default();
+    let uid = socket.metadata.uid.as_deref();
+    plugs()
         .iter()
         .filter(|p| {
-            let named = p.socket_key().is_some_and(|(n, s)| n == ns && s == name);
+            let named = names(p, ns, name);
             let coupled = p.status.as_ref().and_then(|s| s.coupled_socket.as_ref());
             match change {
                 SocketChange::Seen => {
                     named || coupled.is_some_and(|c| c.namespace == ns && c.name == name)
                 }
-                SocketChange::Status => named && coupled.map(|c| &c.uid) != uid.as_ref(),
+                SocketChange::Status => named && coupled.map(|c| c.uid.as_str()) != uid,
             }
         })
         .map(|p| ObjectRef::from_obj(p.as_ref()))
         .collect()
+}
+
+/// Whether `plug` names the socket `ns/name` (without allocating: called
+/// for every plug on some socket events).
+fn names(plug: &Plug, ns: &str, name: &str) -> bool {
+    plug.spec.socket.as_ref().is_some_and(|s| {
+        let own = plug.metadata.namespace.as_deref().unwrap_or_default();
+        s.name == name && s.namespace_or(own) == ns
+    })
 }
 
 /// What plugs see of each socket: everything but its status. Tells a
@@ -744,8 +755,12 @@ impl SocketViews {
     /// Records `socket` and says what changed since the last one seen.
     fn change(&self, socket: &Socket) -> SocketChange {
         let key = (socket.namespace().unwrap_or_default(), socket.name_any());
-        let mut view = socket.clone();
-        view.status = None;
+        // Not a clone of the whole socket: its status lists every plug.
+        let mut view = Socket {
+            metadata: socket.metadata.clone(),
+            spec: socket.spec.clone(),
+            status: None,
+        };
         view.metadata.resource_version = None;
         view.metadata.managed_fields = None;
         let mut views = self.0.lock().unwrap_or_else(PoisonError::into_inner);
@@ -772,6 +787,28 @@ fn marking_deletions(
         }
         other => other,
     })
+}
+
+/// The plugs a ConfigMap or Secret feeds ([`plugs_reading`]), found
+/// without looking at any plug when none in its namespace reads it and no
+/// socket there does.
+fn map_readers<K: ResourceExt>(
+    readers: &MapReaders,
+    plugs: &Store<Plug>,
+    sockets: &Store<Socket>,
+    kind: MapObject,
+    map: &K,
+) -> Vec<ObjectRef<Plug>> {
+    let ns = map.meta().namespace.as_deref().unwrap_or_default();
+    let name = map.meta().name.as_deref().unwrap_or_default();
+    let sockets = sockets.state();
+    let socket_reads = sockets.iter().any(|s| {
+        s.metadata.namespace.as_deref() == Some(ns) && reads_map(&s.spec.common, kind, name)
+    });
+    if !socket_reads && !readers.may_read(kind, ns, name) {
+        return Vec::new();
+    }
+    plugs_reading(&plugs.state(), &sockets, kind, map)
 }
 
 /// The plugs a ConfigMap or Secret feeds: plugs in its namespace that
@@ -888,15 +925,19 @@ mod tests {
     }
 
     #[test]
-    fn a_status_change_wakes_only_plugs_not_coupled() {
+    fn a_status_change_wakes_only_plugs_not_coupled_to_a_limited_socket() {
         let plugs = [plug("a", "s", Some("s1")), plug("b", "s", None)];
+        let all = || plugs.to_vec();
         let s = socket("s", json!({}));
         assert_eq!(
-            names(plugs_for_socket(&plugs, &s, SocketChange::Seen)),
+            names(plugs_for_socket(all, &s, SocketChange::Seen)),
             ["a", "b"]
         );
+        // No limit: no plug waits for a slot.
+        assert!(plugs_for_socket(all, &s, SocketChange::Status).is_empty());
+        let limited = socket("s", json!({"limit": 1}));
         assert_eq!(
-            names(plugs_for_socket(&plugs, &s, SocketChange::Status)),
+            names(plugs_for_socket(all, &limited, SocketChange::Status)),
             ["b"]
         );
         let views = SocketViews::default();
@@ -906,6 +947,22 @@ mod tests {
         assert_eq!(views.change(&counted), SocketChange::Status);
         counted.spec.common.config = Some([("k".into(), "v".into())].into());
         assert_eq!(views.change(&counted), SocketChange::Seen);
+    }
+
+    #[test]
+    fn cached_objects_drop_what_no_pass_reads() {
+        let mut p: Plug = serde_json::from_value(json!({
+            "apiVersion": "integration.rock8s.com/v1beta1", "kind": "Plug",
+            "metadata": {"name": "p", "namespace": "app",
+                "annotations": {LAST_APPLIED: "{\"spec\":{}}", "keep": "me"},
+                "managedFields": [{"manager": "kubectl", "operation": "Apply"}]},
+            "spec": {}
+        }))
+        .unwrap();
+        lean(&mut p);
+        assert!(p.metadata.managed_fields.is_none());
+        let kept: Vec<_> = p.annotations().keys().collect();
+        assert_eq!(kept, ["keep"]);
     }
 
     #[test]

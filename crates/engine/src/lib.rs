@@ -50,7 +50,7 @@ pub use interface::{Configs, Missing, Results, Validated, validate};
 pub use lifecycle::{
     CouplingEvent, OwnEvent, auto_deleted, drift_repaired, render_own_event, resources_on,
 };
-pub use maps::{MapKind, MapObject, named_maps, reads_map};
+pub use maps::{MapKind, MapObject, maps_read, named_maps, reads_map};
 pub use owner::Owner;
 pub use plan::{FetchPlan, SidePlan};
 pub use redact::{REDACTED, Redactor};

@@ -88,7 +88,7 @@ fn non_empty(name: &Option<String>) -> Option<&str> {
 }
 
 /// The kind of object a map layer is read from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MapObject {
     /// `dataConfigMapName`, `configConfigMapName`, `resultConfigMapName`.
     ConfigMap,
@@ -120,21 +120,30 @@ pub fn named_maps(spec: &CommonSpec) -> impl Iterator<Item = (MapObject, &str)> 
     })
 }
 
-/// Whether `spec` may read the `object` named `name` in its own namespace:
-/// as a map layer ([`named_maps`]) or as the target of a var. A var with a
-/// templated name may read any object of its kind, as its name is known
-/// only once the coupling renders it. Everything a
+/// Every ConfigMap and Secret `spec` may read in its own namespace: each
+/// map layer ([`named_maps`]) and each var's target, the name `None` for a
+/// var whose name is a template, as its name is known only once the
+/// coupling renders it (it may read any object of its kind). Everything a
 /// [`FetchPlan`](crate::FetchPlan) lists of these kinds is included, so a
 /// watch that wakes the readers of a changed map misses none.
+pub fn maps_read(spec: &CommonSpec) -> impl Iterator<Item = (MapObject, Option<&str>)> {
+    let vars = spec.vars.iter().chain(&spec.result_vars).flatten();
+    let var_reads = vars.filter_map(|var: &Var| {
+        let target = &var.objref;
+        let object = [MapObject::ConfigMap, MapObject::Secret]
+            .into_iter()
+            .find(|o| target.kind.as_deref() == Some(o.kind()))?;
+        match (&target.template_name, target.name.as_deref()) {
+            (Some(_), _) => Some((object, None)),
+            (None, Some(name)) => Some((object, Some(name))),
+            (None, None) => None,
+        }
+    });
+    named_maps(spec).map(|(o, n)| (o, Some(n))).chain(var_reads)
+}
+
+/// Whether `spec` may read the `object` named `name` in its own namespace
+/// ([`maps_read`]).
 pub fn reads_map(spec: &CommonSpec, object: MapObject, name: &str) -> bool {
-    let var_reads = |vars: &Option<Vec<Var>>| {
-        vars.iter().flatten().any(|var| {
-            let target = &var.objref;
-            target.kind.as_deref() == Some(object.kind())
-                && (target.template_name.is_some() || target.name.as_deref() == Some(name))
-        })
-    };
-    named_maps(spec).any(|read| read == (object, name))
-        || var_reads(&spec.vars)
-        || var_reads(&spec.result_vars)
+    maps_read(spec).any(|(o, n)| o == object && n.is_none_or(|n| n == name))
 }

@@ -116,9 +116,14 @@ async fn couple_all(bench: &Bench, operator: &Operator, n: usize, sockets: usize
     let done = bench.all_coupled(n).await;
     let window = bench.window();
     let start = Instant::now();
+    let cpu_before = (operator.cpu_seconds(), own_cpu_seconds());
     bench.create_all(objects).await;
     let created = start.elapsed();
     let coupled_at = tokio::time::timeout(DEADLINE, done).await.unwrap().unwrap();
+    let cpu = (
+        operator.cpu_seconds() - cpu_before.0,
+        own_cpu_seconds() - cpu_before.1,
+    );
     let during = operator.rss();
     bench.quiet().await;
     let delta = window.close();
@@ -128,6 +133,10 @@ async fn couple_all(bench: &Bench, operator: &Operator, n: usize, sockets: usize
         "  created in {:.2} s; all {n} plugs Coupled=True/CouplingSucceeded after {:.2} s",
         created.as_secs_f64(),
         (coupled_at - start).as_secs_f64()
+    );
+    println!(
+        "  CPU until then: operator {:.1} s, emulator and benchmark {:.1} s",
+        cpu.0, cpu.1
     );
     println!(
         "  RSS when all coupled {}, steady {}, peak {}; per 1,000 plugs {} (steady - idle)",
@@ -507,6 +516,11 @@ impl Operator {
         }
     }
 
+    /// CPU time the process has used (user and system), in seconds.
+    fn cpu_seconds(&self) -> f64 {
+        cpu_seconds(&format!("/proc/{}/stat", self.child.id()))
+    }
+
     /// RSS after a few seconds of quiet.
     async fn steady(&self) -> Rss {
         tokio::time::sleep(Duration::from_secs(3)).await;
@@ -556,6 +570,27 @@ impl Drop for Operator {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// CPU time the benchmark's own process (the emulator's) has used.
+fn own_cpu_seconds() -> f64 {
+    cpu_seconds("/proc/self/stat")
+}
+
+/// User plus system time from a `/proc/<pid>/stat` file, in seconds
+/// (fields 14 and 15, counted in clock ticks of 1/100 s on Linux).
+fn cpu_seconds(stat: &str) -> f64 {
+    let text = std::fs::read_to_string(stat).unwrap_or_default();
+    // The command name (field 2) may hold spaces: count after its ')'.
+    let after = text.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// A field of `/proc/<pid>/status` in kiB, e.g. `VmRSS`.

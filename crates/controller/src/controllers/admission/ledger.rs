@@ -3,7 +3,6 @@
 //! them.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use integration_api::{Admission, AdmissionEntry, Linked, Plug, Socket};
 use kube::{Resource, ResourceExt};
@@ -151,7 +150,7 @@ pub fn without(ledger: &Admission, uids: &BTreeSet<String>) -> Admission {
 /// the ledger of `socket`: it is gone (absent, or another incarnation), or
 /// it names another socket and is not coupled to this one.
 pub fn stale<P: Linked>(entry: &AdmissionEntry, plug: Option<&P>, socket: &Socket) -> bool {
-    let Some(plug) = plug.filter(|p| p.meta().uid.as_deref() == Some(entry.uid.as_str())) else {
+    let Some(plug) = plug.filter(|p| p.plug_uid() == Some(entry.uid.as_str())) else {
         return true;
     };
     let names_socket =
@@ -159,20 +158,19 @@ pub fn stale<P: Linked>(entry: &AdmissionEntry, plug: Option<&P>, socket: &Socke
     !names_socket && !coupled_to(plug, socket)
 }
 
-/// The entries of the socket's ledger that `plugs` (a cache) shows as
-/// [`stale`]: candidates to confirm with a fresh read before dropping.
-pub fn stale_in<P: Linked>(socket: &Socket, plugs: &[Arc<P>]) -> Vec<AdmissionEntry> {
+/// The entries of the socket's ledger that a cache shows as [`stale`]
+/// (`find` looks a plug up there by namespace and name): candidates to
+/// confirm with a fresh read before dropping.
+pub fn stale_in<P: Linked>(
+    socket: &Socket,
+    find: impl Fn(&str, &str) -> Option<P>,
+) -> Vec<AdmissionEntry> {
     let ledger = ledger(socket);
     ledger
         .admitted
         .iter()
         .chain(&ledger.waiting)
-        .filter(|e| {
-            let plug = plugs.iter().find(|p| {
-                p.namespace().as_deref() == Some(e.namespace.as_str()) && p.name_any() == e.name
-            });
-            stale(e, plug.map(AsRef::as_ref), socket)
-        })
+        .filter(|e| stale(e, find(&e.namespace, &e.name).as_ref(), socket))
         .cloned()
         .collect()
 }
@@ -292,7 +290,14 @@ mod tests {
         assert!(!stale(&entry(&a), Some(&a), &s));
         assert!(stale::<Plug>(&entry(&a), None, &s));
         assert!(stale(&entry(&b), Some(&moved), &s));
-        let plugs = vec![Arc::new(a.clone()), Arc::new(moved)];
-        assert_eq!(names(&stale_in(&s, &plugs)), ["b"]);
+        let plugs = [a.clone(), moved];
+        let find = |ns: &str, name: &str| {
+            let found = plugs.iter().find(|p| {
+                p.metadata.namespace.as_deref() == Some(ns)
+                    && p.metadata.name.as_deref() == Some(name)
+            });
+            found.cloned()
+        };
+        assert_eq!(names(&stale_in(&s, find)), ["b"]);
     }
 }

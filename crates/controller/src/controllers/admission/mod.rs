@@ -21,13 +21,13 @@
 pub mod ledger;
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use integration_api::{Admission, Plug, PlugLink, Socket};
 use kube::api::{Api, PostParams};
 use kube::{Resource, ResourceExt};
 
 use crate::context::{Context, ReconcileError, Result};
+use crate::controllers::socket::PlugLinks;
 pub use ledger::Verdict;
 
 /// What a claim found.
@@ -95,14 +95,14 @@ pub async fn release(
 pub async fn pruned(
     ctx: &Context,
     socket: &Socket,
-    plugs: &[Arc<PlugLink>],
+    plugs: &PlugLinks,
 ) -> Result<Option<Admission>> {
     if socket.plug_limit().is_none() {
         return Ok(None);
     }
     let current = ledger::ledger(socket);
     let mut gone = BTreeSet::new();
-    for entry in ledger::stale_in(socket, plugs) {
+    for entry in ledger::stale_in(socket, |ns, name| plugs.get(ns, name)) {
         let api: Api<PlugLink> = Api::namespaced(ctx.cluster.client().clone(), &entry.namespace);
         let plug = api
             .get_opt(&entry.name)

@@ -2,26 +2,26 @@
 //! functions of the socket and the plugs coupled to it.
 
 use integration_api::condition::{message, plugs_coupled, reason};
-use integration_api::{API_VERSION, CoupledRef, Linked, Socket, SocketStatus};
-use kube::{Resource, ResourceExt};
+use integration_api::{CoupledRef, Linked, Socket, SocketStatus};
+use kube::Resource;
 
+use super::links::plug_ref;
 use crate::status::{self, Desired};
 
 /// The plugs coupled to the socket with `socket_uid`, as `coupledPlugs`
 /// lists them: sorted by namespace, then name.
-pub fn coupled_plugs<'p, P: Linked + 'p>(
+pub fn coupled_plugs<'p, P: Linked + Resource + 'p>(
     plugs: impl IntoIterator<Item = &'p P>,
     socket_uid: &str,
 ) -> Vec<CoupledRef> {
     let mut refs: Vec<CoupledRef> = plugs
         .into_iter()
         .filter(|p| p.coupled_socket().is_some_and(|c| c.uid == socket_uid))
-        .map(|p| CoupledRef {
-            api_version: API_VERSION.to_string(),
-            kind: "Plug".to_string(),
-            name: p.name_any(),
-            namespace: p.namespace().unwrap_or_default(),
-            uid: p.uid().unwrap_or_default(),
+        .map(|p| {
+            let meta = p.meta();
+            let (ns, name) = (meta.namespace.as_deref(), meta.name.as_deref());
+            let uid = p.plug_uid().unwrap_or_default();
+            plug_ref(ns.unwrap_or_default(), name.unwrap_or_default(), uid)
         })
         .collect();
     refs.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));

@@ -21,7 +21,6 @@ use integration_api::{CoupledRef, PlugLink, Socket, SocketStatus, force_delete};
 use integration_engine::{OwnEvent, Owner, Redactor, render_own_event};
 use kube::api::{Api, ListParams, PostParams};
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::Store;
 use kube::{Resource, ResourceExt};
 
 use crate::context::{
@@ -38,15 +37,17 @@ const DELETION_POLL: Duration = Duration::from_secs(5);
 const LIST_PAGE: u32 = 500;
 
 pub mod decide;
+pub mod links;
 
 pub use decide::{coupled_plugs, desired_status};
+pub use links::PlugLinks;
 
 /// Reconciles one Socket. `plugs` is the store of the plug watch that
 /// triggers socket passes; the pass waits until it holds its first list.
 pub async fn reconcile(
     socket: Arc<Socket>,
     ctx: Arc<Context>,
-    plugs: Store<PlugLink>,
+    plugs: Arc<PlugLinks>,
 ) -> Result<Action> {
     let Some((api, socket)) = fresh(&ctx, socket.as_ref()).await? else {
         return Ok(Action::await_change());
@@ -67,7 +68,7 @@ struct Pass<'c> {
     ctx: &'c Context,
     api: Api<Socket>,
     socket: Socket,
-    plugs: Store<PlugLink>,
+    plugs: Arc<PlugLinks>,
 }
 
 impl Pass<'_> {
@@ -83,16 +84,10 @@ impl Pass<'_> {
                 set_finalizer(&self.api, &self.socket, true).await?,
             );
         }
-        // Only an operator shutting down drops the writer; the pass is
-        // abandoned then anyway.
-        if kube_declarative::cache_ready(&self.plugs).await.is_err() {
-            return Ok(Action::await_change());
-        }
-        let plugs = self.plugs.state();
-        let coupled = coupled_plugs(
-            plugs.iter().map(AsRef::as_ref),
-            &self.socket.uid().unwrap_or_default(),
-        );
+        self.plugs.ready().await;
+        let coupled = self
+            .plugs
+            .coupled_to(&self.socket.uid().unwrap_or_default());
         if deleting {
             return self.finalize(coupled).await;
         }
@@ -127,7 +122,7 @@ impl Pass<'_> {
             }
         }
         let mut desired = desired_status(&self.socket, coupled);
-        desired.admission = admission::pruned(self.ctx, &self.socket, &plugs).await?;
+        desired.admission = admission::pruned(self.ctx, &self.socket, &self.plugs).await?;
         self.write_status(desired).await?;
         Ok(Action::await_change())
     }

@@ -1,0 +1,237 @@
+//! The socket controller's cache of plugs: for each plug only its links
+//! (the socket it names, the one it is coupled to), and the plugs coupled
+//! to each socket, kept from the events of the plug watch that triggers
+//! socket passes.
+//!
+//! A socket pass lists the plugs coupled to its socket. Scanning every
+//! cached plug for them cost O(plugs) per pass, and there is a pass for
+//! nearly every coupling: quadratic at 10,000 plugs. Here the list is a
+//! lookup, and a plug costs a few small strings instead of a cached object.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Mutex, PoisonError};
+
+use integration_api::{API_VERSION, CoupledRef, Linked, PlugLink};
+use kube::runtime::watcher;
+use tokio::sync::watch;
+
+/// A plug, by namespace and name.
+type PlugKey = (String, String);
+
+/// What a socket pass reads of one plug.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Link {
+    uid: String,
+    socket: Option<(String, String)>,
+    coupled: Option<CoupledRef>,
+}
+
+impl Linked for Link {
+    fn plug_uid(&self) -> Option<&str> {
+        Some(&self.uid)
+    }
+    fn socket_key(&self) -> Option<(String, String)> {
+        self.socket.clone()
+    }
+    fn coupled_socket(&self) -> Option<&CoupledRef> {
+        self.coupled.as_ref()
+    }
+}
+
+/// The cache: see the module docs.
+pub struct PlugLinks {
+    links: Mutex<Links>,
+    /// Whether the first list of plugs is complete.
+    listed: watch::Sender<bool>,
+}
+
+#[derive(Default)]
+struct Links {
+    by_plug: HashMap<PlugKey, Link>,
+    /// The plugs coupled to each socket, by the socket's uid.
+    coupled: HashMap<String, BTreeSet<PlugKey>>,
+    /// A relist in progress, replacing the rest once complete (as a watch
+    /// cache does).
+    listing: Option<HashMap<PlugKey, Link>>,
+}
+
+impl Default for PlugLinks {
+    fn default() -> Self {
+        PlugLinks {
+            links: Mutex::default(),
+            listed: watch::Sender::new(false),
+        }
+    }
+}
+
+impl PlugLinks {
+    /// Follows one event of the plug watch.
+    pub fn observe(&self, event: &watcher::Event<PlugLink>) {
+        let mut links = self.links.lock().unwrap_or_else(PoisonError::into_inner);
+        match event {
+            watcher::Event::Apply(plug) => links.set(key(plug), Some(link(plug))),
+            watcher::Event::Delete(plug) => links.set(key(plug), None),
+            watcher::Event::Init => links.listing = Some(HashMap::new()),
+            watcher::Event::InitApply(plug) => {
+                let listing = links.listing.get_or_insert_default();
+                listing.insert(key(plug), link(plug));
+            }
+            watcher::Event::InitDone => {
+                let listed = links.listing.take().unwrap_or_default();
+                links.replace(listed);
+                drop(links);
+                self.listed.send_replace(true);
+            }
+        }
+    }
+
+    /// Waits until the first list of plugs is complete.
+    pub async fn ready(&self) {
+        let mut listed = self.listed.subscribe();
+        // The sender lives as long as `self`: this cannot fail.
+        let _ = listed.wait_for(|done| *done).await;
+    }
+
+    /// The plugs coupled to the socket with `socket_uid`, as `coupledPlugs`
+    /// lists them: sorted by namespace, then name.
+    pub fn coupled_to(&self, socket_uid: &str) -> Vec<CoupledRef> {
+        let links = self.links.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(keys) = links.coupled.get(socket_uid) else {
+            return Vec::new();
+        };
+        keys.iter()
+            .filter_map(|k| Some(plug_ref(&k.0, &k.1, &links.by_plug.get(k)?.uid)))
+            .collect()
+    }
+
+    /// The plug `namespace/name`, if the cache holds it.
+    pub fn get(&self, namespace: &str, name: &str) -> Option<Link> {
+        let links = self.links.lock().unwrap_or_else(PoisonError::into_inner);
+        links
+            .by_plug
+            .get(&(namespace.to_string(), name.to_string()))
+            .cloned()
+    }
+}
+
+/// A `coupledPlugs` entry.
+pub fn plug_ref(namespace: &str, name: &str, uid: &str) -> CoupledRef {
+    CoupledRef {
+        api_version: API_VERSION.to_string(),
+        kind: "Plug".to_string(),
+        name: name.to_string(),
+        namespace: namespace.to_string(),
+        uid: uid.to_string(),
+    }
+}
+
+impl Links {
+    /// Replaces what the cache holds of the plug `key` (`None`: deleted).
+    fn set(&mut self, key: PlugKey, link: Option<Link>) {
+        let old = match &link {
+            Some(link) => self.by_plug.insert(key.clone(), link.clone()),
+            None => self.by_plug.remove(&key),
+        };
+        if let Some(socket) = old.and_then(|o| o.coupled) {
+            self.uncouple(&socket.uid, &key);
+        }
+        if let Some(socket) = link.and_then(|l| l.coupled) {
+            self.coupled.entry(socket.uid).or_default().insert(key);
+        }
+    }
+
+    fn uncouple(&mut self, socket_uid: &str, key: &PlugKey) {
+        if let Some(keys) = self.coupled.get_mut(socket_uid) {
+            keys.remove(key);
+            if keys.is_empty() {
+                self.coupled.remove(socket_uid);
+            }
+        }
+    }
+
+    /// Replaces everything with a completed listing.
+    fn replace(&mut self, listed: HashMap<PlugKey, Link>) {
+        self.coupled.clear();
+        for (key, link) in &listed {
+            if let Some(socket) = &link.coupled {
+                let keys = self.coupled.entry(socket.uid.clone()).or_default();
+                keys.insert(key.clone());
+            }
+        }
+        self.by_plug = listed;
+    }
+}
+
+fn key(plug: &PlugLink) -> PlugKey {
+    let meta = &plug.metadata;
+    (
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone().unwrap_or_default(),
+    )
+}
+
+fn link(plug: &PlugLink) -> Link {
+    Link {
+        uid: plug.metadata.uid.clone().unwrap_or_default(),
+        socket: plug.socket_key(),
+        coupled: plug.coupled_socket().cloned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::json;
+
+    fn plug(name: &str, coupled: Option<&str>) -> PlugLink {
+        let status = coupled.map(|uid| {
+            json!({"coupledSocket": {"apiVersion": API_VERSION, "kind": "Socket",
+                "name": "s", "namespace": "db", "uid": uid}})
+        });
+        serde_json::from_value(json!({
+            "metadata": {"name": name, "namespace": "app", "uid": format!("u-{name}")},
+            "spec": {"socket": {"name": "s", "namespace": "db"}},
+            "status": status
+        }))
+        .unwrap()
+    }
+
+    fn names(refs: Vec<CoupledRef>) -> Vec<String> {
+        refs.into_iter().map(|r| r.name).collect()
+    }
+
+    #[tokio::test]
+    async fn coupled_plugs_follow_the_watch() {
+        let links = PlugLinks::default();
+        links.observe(&watcher::Event::Init);
+        links.observe(&watcher::Event::InitApply(plug("b", Some("s1"))));
+        assert!(
+            links.coupled_to("s1").is_empty(),
+            "not before the list is done"
+        );
+        links.observe(&watcher::Event::InitDone);
+        links.ready().await;
+        links.observe(&watcher::Event::Apply(plug("a", Some("s1"))));
+        links.observe(&watcher::Event::Apply(plug("c", None)));
+        assert_eq!(names(links.coupled_to("s1")), ["a", "b"]);
+        assert_eq!(links.coupled_to("s1")[0], plug_ref("app", "a", "u-a"));
+        // Re-coupled elsewhere, decoupled, deleted: gone from the list.
+        links.observe(&watcher::Event::Apply(plug("a", Some("s2"))));
+        assert_eq!(names(links.coupled_to("s1")), ["b"]);
+        assert_eq!(names(links.coupled_to("s2")), ["a"]);
+        links.observe(&watcher::Event::Apply(plug("a", None)));
+        links.observe(&watcher::Event::Delete(plug("b", Some("s1"))));
+        assert!(links.coupled_to("s1").is_empty());
+        assert!(links.coupled_to("s2").is_empty());
+        let c = links.get("app", "c").unwrap();
+        assert_eq!(c.socket_key(), Some(("db".into(), "s".into())));
+        assert!(links.get("app", "b").is_none());
+        // A relist replaces what was there.
+        links.observe(&watcher::Event::Init);
+        links.observe(&watcher::Event::InitApply(plug("d", Some("s1"))));
+        links.observe(&watcher::Event::InitDone);
+        assert_eq!(names(links.coupled_to("s1")), ["d"]);
+        assert!(links.get("app", "c").is_none());
+    }
+}
