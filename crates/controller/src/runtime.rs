@@ -46,6 +46,7 @@ use crate::context::{Context, scoped};
 use crate::controllers::application::{self, Applications, Components};
 use crate::controllers::deferred::{self, Deferred};
 use crate::controllers::{admission, plug, socket};
+use crate::listed::{Listed, listed};
 use crate::map_readers::MapReaders;
 use crate::metrics::{ControllerName, Metrics};
 
@@ -135,7 +136,7 @@ pub async fn run_until(
     let deferred = deferred_controller(&ctx, &options, shutdown.clone());
     let applications = application_controllers(&ctx, &options, shutdown.clone());
     let readers = Arc::new(MapReaders::default());
-    let (plug_store, plug_changes) = own_changes::<Plug>(&ctx, &wc, {
+    let (plug_store, plugs_listed, plug_changes) = own_changes::<Plug>(&ctx, &wc, {
         let readers = readers.clone();
         move |event| readers.observe(event)
     });
@@ -200,6 +201,7 @@ pub async fn run_until(
     let plugs_seen = Arc::new(socket::PlugLinks::default());
     let plug_events = watcher(scoped::<PlugLink>(&ctx), wc.clone())
         .default_backoff()
+        .modify(lean)
         .inspect_ok({
             let links = plugs_seen.clone();
             move |event| links.observe(event)
@@ -207,7 +209,7 @@ pub async fn run_until(
     // No debounce: it would hold a new socket's created pass back behind
     // the couplings of its plugs. Plug events that arrive while a socket's
     // pass runs already fold into one follow-up pass.
-    let (socket_store, socket_changes) = own_changes::<Socket>(&ctx, &wc, |_| {});
+    let (socket_store, sockets_listed, socket_changes) = own_changes::<Socket>(&ctx, &wc, |_| {});
     let sockets = Controller::for_stream(socket_changes, socket_store.clone()).with_config(config);
     let socket_store_ready = socket_store.clone();
     let sockets = sockets
@@ -237,12 +239,15 @@ pub async fn run_until(
     // The coupling gauges read the controllers' caches while they run.
     let _gauges = options
         .metrics
-        .watch(plug_store.clone(), socket_store_ready.clone());
+        .watch(plug_store.clone(), socket_store_ready.clone(), {
+            let listed = [plugs_listed.clone(), sockets_listed.clone()];
+            move || listed.iter().all(Listed::now)
+        });
     let plugs = until_synced_or_shutdown(plugs, plug_store.clone(), shutdown.clone());
     let sockets = until_synced_or_shutdown(sockets, socket_store_ready.clone(), shutdown.clone());
     let synced = {
         let shutdown = shutdown.clone();
-        let synced = mark_synced(plug_store, socket_store_ready, options.synced.clone());
+        let synced = mark_synced(plugs_listed, sockets_listed, options.synced.clone());
         async move {
             tokio::select! {
                 () = synced => {}
@@ -279,6 +284,7 @@ fn own_changes<K>(
     observe: impl Fn(&watcher::Event<K>) + Send + 'static,
 ) -> (
     Store<K>,
+    Listed,
     impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
 )
 where
@@ -291,6 +297,7 @@ where
         + 'static,
 {
     let (store, writer) = reflector::store::<K>();
+    let (lister, listed) = listed();
     let written = ctx.written.clone();
     let changes = reflector(
         writer,
@@ -302,11 +309,12 @@ where
         if let watcher::Event::Delete(gone) = event {
             written.forget(gone);
         }
+        lister.observe(event);
         observe(event);
     })
     .applied_objects()
     .predicate_filter(acted_on::<K>, PredicateConfig::default());
-    (store, changes)
+    (store, listed, changes)
 }
 
 /// Drops what no pass reads from a cached object before the store holds
@@ -345,9 +353,9 @@ where
 }
 
 /// Sets `synced` once both controllers' caches have listed everything.
-async fn mark_synced(plugs: Store<Plug>, sockets: Store<Socket>, synced: Arc<AtomicBool>) {
-    let (plugs, sockets) = tokio::join!(plugs.wait_until_ready(), sockets.wait_until_ready());
-    if plugs.is_ok() && sockets.is_ok() {
+async fn mark_synced(plugs: Listed, sockets: Listed, synced: Arc<AtomicBool>) {
+    let (plugs, sockets) = tokio::join!(plugs.wait(), sockets.wait());
+    if plugs && sockets {
         tracing::info!("caches synced");
         synced.store(true, Ordering::SeqCst);
     }

@@ -72,7 +72,6 @@ use std::future::Future;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use futures::FutureExt;
 use integration_api::condition::{COUPLED, reason};
 use integration_api::{Plug, Socket, When};
 use integration_engine::Side;
@@ -346,8 +345,18 @@ impl Metrics {
     /// Computes the coupling gauges from `plugs` and `sockets` (the
     /// controllers' caches) at each scrape, until the returned guard is
     /// dropped.
-    pub fn watch(&self, plugs: Store<Plug>, sockets: Store<Socket>) -> Watching {
-        *self.couplings.write() = Some(Caches { plugs, sockets });
+    pub fn watch(
+        &self,
+        plugs: Store<Plug>,
+        sockets: Store<Socket>,
+        listed: impl Fn() -> bool + Send + Sync + 'static,
+    ) -> Watching {
+        let listed = Arc::new(listed);
+        *self.couplings.write() = Some(Caches {
+            plugs,
+            sockets,
+            listed,
+        });
         Watching(self.couplings.clone())
     }
 
@@ -399,11 +408,13 @@ impl Metrics {
     }
 }
 
-/// The caches the coupling gauges are computed from.
+/// The caches the coupling gauges are computed from, and whether both
+/// hold their first list.
 #[derive(Clone)]
 struct Caches {
     plugs: Store<Plug>,
     sockets: Store<Socket>,
+    listed: Arc<dyn Fn() -> bool + Send + Sync>,
 }
 
 /// The coupling gauges: computed from the caches, while the controllers
@@ -423,12 +434,7 @@ impl Couplings {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()?;
-        let ready = matches!(caches.plugs.wait_until_ready().now_or_never(), Some(Ok(())))
-            && matches!(
-                caches.sockets.wait_until_ready().now_or_never(),
-                Some(Ok(()))
-            );
-        ready.then_some(caches)
+        (caches.listed)().then_some(caches)
     }
 }
 
@@ -751,7 +757,7 @@ mod tests {
         let text = scrape(&metrics);
         assert!(!text.contains("integration_operator_couplings"), "{text}");
 
-        let watching = metrics.watch(plugs, sockets);
+        let watching = metrics.watch(plugs, sockets, || true);
         let text = scrape(&metrics);
         assert_lines(
             &text,
@@ -778,8 +784,13 @@ mod tests {
     #[test]
     fn no_coupling_gauges_before_the_caches_listed() {
         let metrics = Metrics::default();
-        let (plugs, _writer) = kube::runtime::reflector::store::<Plug>();
-        let _watching = metrics.watch(plugs, cache(vec![socket("s1")]));
+        let listed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let _watching = metrics.watch(cache(vec![]), cache(vec![socket("s1")]), {
+            let listed = listed.clone();
+            move || listed.load(std::sync::atomic::Ordering::SeqCst)
+        });
         assert!(!scrape(&metrics).contains("integration_operator_sockets"));
+        listed.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert!(scrape(&metrics).contains("integration_operator_sockets 1"));
     }
 }

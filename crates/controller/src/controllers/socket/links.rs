@@ -13,7 +13,8 @@ use std::sync::{Mutex, PoisonError};
 
 use integration_api::{API_VERSION, CoupledRef, Linked, PlugLink};
 use kube::runtime::watcher;
-use tokio::sync::watch;
+
+use crate::listed::{Listed, Lister, listed};
 
 /// A plug, by namespace and name.
 type PlugKey = (String, String);
@@ -42,7 +43,8 @@ impl Linked for Link {
 pub struct PlugLinks {
     links: Mutex<Links>,
     /// Whether the first list of plugs is complete.
-    listed: watch::Sender<bool>,
+    lister: Lister,
+    listed: Listed,
 }
 
 #[derive(Default)]
@@ -57,9 +59,11 @@ struct Links {
 
 impl Default for PlugLinks {
     fn default() -> Self {
+        let (lister, listed) = listed();
         PlugLinks {
             links: Mutex::default(),
-            listed: watch::Sender::new(false),
+            lister,
+            listed,
         }
     }
 }
@@ -80,16 +84,15 @@ impl PlugLinks {
                 let listed = links.listing.take().unwrap_or_default();
                 links.replace(listed);
                 drop(links);
-                self.listed.send_replace(true);
+                self.lister.observe(event);
             }
         }
     }
 
     /// Waits until the first list of plugs is complete.
     pub async fn ready(&self) {
-        let mut listed = self.listed.subscribe();
-        // The sender lives as long as `self`: this cannot fail.
-        let _ = listed.wait_for(|done| *done).await;
+        // The flag's writer lives as long as `self`: it cannot end first.
+        self.listed.wait().await;
     }
 
     /// The plugs coupled to the socket with `socket_uid`, as `coupledPlugs`
