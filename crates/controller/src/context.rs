@@ -10,6 +10,7 @@ use integration_api::{Do, FINALIZER, When};
 use integration_engine::{OwnEvent, Owner, Redactor, Rendered};
 use kube::api::Api;
 use kube::runtime::controller::Action;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
 use kube_declarative::Backoff;
 use serde::de::DeserializeOwned;
@@ -242,12 +243,18 @@ where
     }
 }
 
+/// How long a pass waits for the watch cache to show the operator's own
+/// last write of its object before reading it from the API server.
+pub const CATCH_UP: Duration = Duration::from_millis(500);
+
 /// The API of `cached`'s kind in its namespace, and the newest copy of it
 /// the pass can act on, or `None` once it is gone. `cached` is the watch
 /// cache's copy: it serves when it holds the operator's own last write of
-/// the object ([`Written`]); otherwise the object is read from the API
-/// server, since acting on a copy without that write would repeat a step.
-pub async fn fresh<K>(ctx: &Context, cached: &K) -> Result<Option<(Api<K>, K)>>
+/// the object ([`Written`]); otherwise the pass waits up to [`CATCH_UP`]
+/// for `cache` to show that write (its watch event is usually a few
+/// milliseconds behind), then reads the object from the API server, since
+/// acting on a copy without that write would repeat a step.
+pub async fn fresh<K>(ctx: &Context, cached: &K, cache: &Store<K>) -> Result<Option<(Api<K>, K)>>
 where
     K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
         + Clone
@@ -258,6 +265,21 @@ where
     let api: Api<K> = Api::namespaced(ctx.cluster.client().clone(), &namespace);
     if ctx.written.shown_in(cached) {
         return Ok(Some((api, cached.clone())));
+    }
+    let key = ObjectRef::from_obj(cached);
+    let caught_up = tokio::time::timeout(CATCH_UP, async {
+        loop {
+            let next = ctx.written.next_change();
+            match cache.get(&key) {
+                Some(latest) if ctx.written.shown_in(latest.as_ref()) => return Some(latest),
+                // Gone from the cache: the server says whether it is gone.
+                None => return None,
+                Some(_) => next.await,
+            }
+        }
+    });
+    if let Ok(Some(latest)) = caught_up.await {
+        return Ok(Some((api, latest.as_ref().clone())));
     }
     let found = api
         .get_opt(&cached.name_any())
@@ -503,10 +525,14 @@ mod tests {
             .await
             .unwrap();
         let gets = || emu.requests().get("get", "configmaps");
+        // The watch cache, which the test moves along by hand.
+        let mut writer = kube::runtime::reflector::store::Writer::<ConfigMap>::default();
+        let cache = writer.as_reader();
+        writer.apply_watcher_event(&kube::runtime::watcher::Event::Apply(cached.clone()));
 
         // Nothing written by the operator: the cache serves.
         let before = gets();
-        let (_, copy) = fresh(&ctx, &cached).await.unwrap().unwrap();
+        let (_, copy) = fresh(&ctx, &cached, &cache).await.unwrap().unwrap();
         assert_eq!((data(&copy), gets() - before), ("first", 0));
 
         // The operator writes; its watch has not brought the write yet.
@@ -518,13 +544,23 @@ mod tests {
                 .await
                 .unwrap(),
         );
+        // It does not come within CATCH_UP: read from the server.
         let before = gets();
-        let (_, copy) = fresh(&ctx, &cached).await.unwrap().unwrap();
+        let (_, copy) = fresh(&ctx, &cached, &cache).await.unwrap().unwrap();
         assert_eq!((data(&copy), gets() - before), ("ours", 1));
+
+        // It comes while the pass waits: served from the cache.
+        let before = gets();
+        let (found, ()) = tokio::join!(fresh(&ctx, &cached, &cache), async {
+            writer.apply_watcher_event(&kube::runtime::watcher::Event::Apply(ours.clone()));
+            ctx.written.changed();
+        });
+        let (_, copy) = found.unwrap().unwrap();
+        assert_eq!((data(&copy), gets() - before), ("ours", 0));
 
         // The cache caught up: served again, and the record forgotten.
         let before = gets();
-        let (_, copy) = fresh(&ctx, &ours).await.unwrap().unwrap();
+        let (_, copy) = fresh(&ctx, &ours, &cache).await.unwrap().unwrap();
         assert_eq!((data(&copy), gets() - before), ("ours", 0));
         assert_eq!(ctx.written.pending(), 0);
 
@@ -536,7 +572,7 @@ mod tests {
         api.replace("cm", &PostParams::default(), &theirs)
             .await
             .unwrap();
-        let (_, stale) = fresh(&ctx, &ours).await.unwrap().unwrap();
+        let (_, stale) = fresh(&ctx, &ours, &cache).await.unwrap().unwrap();
         let refused = api
             .replace("cm", &PostParams::default(), &stale)
             .await

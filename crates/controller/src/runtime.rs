@@ -177,12 +177,12 @@ pub async fn run_until(
         .graceful_shutdown_on(shutdown.clone())
         .run(
             {
-                let sockets = sockets_seen.clone();
+                let (plugs, sockets) = (plug_store.clone(), sockets_seen.clone());
                 move |p, ctx: Arc<Context>| {
-                    let sockets = sockets.clone();
+                    let (plugs, sockets) = (plugs.clone(), sockets.clone());
                     async move {
                         let metrics = ctx.metrics.clone();
-                        let pass = plug::reconcile(p, ctx, sockets);
+                        let pass = plug::reconcile(p, ctx, plugs, sockets);
                         metrics.passes.record(ControllerName::Plug, pass).await
                     }
                 }
@@ -212,6 +212,7 @@ pub async fn run_until(
     let (socket_store, sockets_listed, socket_changes) = own_changes::<Socket>(&ctx, &wc, |_| {});
     let sockets = Controller::for_stream(socket_changes, socket_store.clone()).with_config(config);
     let socket_store_ready = socket_store.clone();
+    let own_sockets = socket_store.clone();
     let sockets = sockets
         .watches_stream(
             store_triggers(socket_relevant(plug_events)),
@@ -220,10 +221,10 @@ pub async fn run_until(
         .graceful_shutdown_on(shutdown.clone())
         .run(
             move |s, ctx: Arc<Context>| {
-                let plugs = plugs_seen.clone();
+                let (sockets, plugs) = (own_sockets.clone(), plugs_seen.clone());
                 async move {
                     let metrics = ctx.metrics.clone();
-                    let pass = socket::reconcile(s, ctx, plugs);
+                    let pass = socket::reconcile(s, ctx, sockets, plugs);
                     metrics.passes.record(ControllerName::Socket, pass).await
                 }
             },
@@ -311,6 +312,7 @@ where
         }
         lister.observe(event);
         observe(event);
+        written.changed();
     })
     .applied_objects()
     .predicate_filter(acted_on::<K>, PredicateConfig::default());

@@ -6,8 +6,10 @@
 //! not hold a write the operator made a moment ago (its watch event is
 //! still on the way): acting on that older copy could repeat a step the
 //! write recorded as done. So every write of a Plug or Socket records the
-//! resourceVersion the server gave it, and a pass reads the object from the
-//! API server only while the cached copy is older than that. Once the cache
+//! resourceVersion the server gave it, and a pass whose cached copy is older
+//! than that first waits a moment for the watch to bring the write
+//! ([`Written::changed`], told of every event the caches apply), then reads
+//! the object from the API server if it still has not come. Once the cache
 //! has caught up the record is forgotten, so the map holds only writes in
 //! flight, never one entry per object.
 //!
@@ -23,15 +25,33 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use kube::Resource;
+use tokio::sync::Notify;
 
 use crate::context::object_key;
 
 /// The resourceVersions of the operator's own writes that the watch cache
 /// may not show yet, per object (`object_key`).
 #[derive(Debug, Default)]
-pub struct Written(Mutex<HashMap<String, u64>>);
+pub struct Written {
+    versions: Mutex<HashMap<String, u64>>,
+    /// Woken whenever a cache of Plugs or Sockets applied an event.
+    applied: Notify,
+}
 
 impl Written {
+    /// Tells passes waiting for a cache to catch up that it changed.
+    pub fn changed(&self) {
+        self.applied.notify_waiters();
+    }
+
+    /// The next [`changed`](Self::changed), enabled at once so that none
+    /// is missed between a look at the cache and the wait.
+    pub fn next_change(&self) -> std::pin::Pin<Box<tokio::sync::futures::Notified<'_>>> {
+        let mut next = Box::pin(self.applied.notified());
+        next.as_mut().enable();
+        next
+    }
+
     /// Remembers `written`, the server's answer to a write, as the oldest
     /// copy a pass may act on.
     pub fn record<K: Resource<DynamicType = ()>>(&self, written: &K) {
@@ -85,7 +105,7 @@ impl Written {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.versions.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

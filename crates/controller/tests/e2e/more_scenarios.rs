@@ -765,16 +765,16 @@ async fn restart_before_the_first_cycle_write() {
     each_event_once(&op).await;
 }
 
-#[tokio::test]
-async fn a_plain_cycle_interrupted_between_the_sides_converges() {
+/// P0 coupling to S0, stopped between the sides: the socket side fails
+/// and, once the coupling is recorded (before any hook: docs/lifecycle.md,
+/// "At-least-once hooks and resume"), nothing more a pass does can be, as
+/// in a crash there. The plug side only applies, so it runs without a
+/// status write of its own. Returns with the operator stopped and the
+/// faults still set.
+async fn stopped_between_the_sides() -> Op {
     let mut op = Op::start().await;
     op.apply(P0).await;
     op.plug_reason("app", "orders-db", "SocketNotCreated").await;
-    // The socket side fails and, once the coupling is recorded (before
-    // any hook: docs/lifecycle.md, "At-least-once hooks and resume"),
-    // nothing more a pass does can be: each pass stops between the sides
-    // as a crash there would. The plug side only applies, so it runs
-    // without a status write of its own.
     op.emu.inject(
         Fault::new(500)
             .verb("update")
@@ -790,6 +790,12 @@ async fn a_plain_cycle_interrupted_between_the_sides_converges() {
     })
     .await;
     op.stop_operator().await;
+    op
+}
+
+#[tokio::test]
+async fn a_plain_cycle_interrupted_between_the_sides_converges() {
+    let mut op = stopped_between_the_sides().await;
     let plug = op.plug("app", "orders-db").await.unwrap();
     let progress = plug.status.unwrap().progress.unwrap_or_default();
     assert!(progress.sides_done.is_none(), "no side recorded as done");
@@ -812,24 +818,7 @@ async fn a_plain_cycle_interrupted_between_the_sides_converges() {
 /// decouples and nothing of the coupling remains.
 #[tokio::test]
 async fn a_plug_deleted_after_an_unrecorded_coupling_leaves_nothing() {
-    let mut op = Op::start().await;
-    op.apply(P0).await;
-    op.plug_reason("app", "orders-db", "SocketNotCreated").await;
-    op.emu.inject(
-        Fault::new(500)
-            .verb("update")
-            .resource("plugs")
-            .name("orders-db")
-            .after(1)
-            .always(),
-    );
-    failing(&op, "patch", "db", "grant-app-orders-db");
-    op.apply(S0).await;
-    eventually("the plug side applied", || async {
-        op.config_map("app", "orders-db-connection").await
-    })
-    .await;
-    op.stop_operator().await;
+    let mut op = stopped_between_the_sides().await;
     op.emu.clear_faults();
     op.delete_plug("app", "orders-db").await;
     op.start_operator();

@@ -61,16 +61,18 @@ struct Hooks<'c> {
     rendered: Pair<Vec<Rendered>>,
 }
 
-/// Reconciles one Plug. `sockets` is the store of the socket watch that
-/// triggers plug passes: a socket change has reached it before it wakes
-/// the plug, so it is as fresh as a read and spares the API server a large
-/// object (a socket's status lists all its plugs) on every pass.
+/// Reconciles one Plug. `plugs` is the controller's own cache of plugs.
+/// `sockets` is the store of the socket watch that triggers plug passes: a
+/// socket change has reached it before it wakes the plug, so it is as
+/// fresh as a read and spares the API server a large object (a socket's
+/// status lists all its plugs) on every pass.
 pub async fn reconcile(
     plug: Arc<Plug>,
     ctx: Arc<Context>,
+    plugs: Store<Plug>,
     sockets: Store<Socket>,
 ) -> Result<Action> {
-    let Some((api, plug)) = fresh(&ctx, plug.as_ref()).await? else {
+    let Some((api, plug)) = fresh(&ctx, plug.as_ref(), &plugs).await? else {
         return Ok(Action::await_change());
     };
     // Only an operator shutting down drops the writer; the pass is

@@ -21,6 +21,7 @@ use integration_api::{CoupledRef, PlugLink, Socket, SocketStatus, force_delete};
 use integration_engine::{OwnEvent, Owner, Redactor, render_own_event};
 use kube::api::{Api, ListParams, PostParams};
 use kube::runtime::controller::Action;
+use kube::runtime::reflector::Store;
 use kube::{Resource, ResourceExt};
 
 use crate::context::{
@@ -42,14 +43,16 @@ pub mod links;
 pub use decide::{coupled_plugs, desired_status};
 pub use links::PlugLinks;
 
-/// Reconciles one Socket. `plugs` is the store of the plug watch that
-/// triggers socket passes; the pass waits until it holds its first list.
+/// Reconciles one Socket. `sockets` is the controller's own cache of
+/// sockets; `plugs` the cache of the plug watch that triggers socket
+/// passes, which the pass waits for until it holds its first list.
 pub async fn reconcile(
     socket: Arc<Socket>,
     ctx: Arc<Context>,
+    sockets: Store<Socket>,
     plugs: Arc<PlugLinks>,
 ) -> Result<Action> {
-    let Some((api, socket)) = fresh(&ctx, socket.as_ref()).await? else {
+    let Some((api, socket)) = fresh(&ctx, socket.as_ref(), &sockets).await? else {
         return Ok(Action::await_change());
     };
     let key = object_key(&socket);
