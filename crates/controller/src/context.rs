@@ -27,10 +27,6 @@ pub struct Context {
     pub cluster: Cluster,
     /// Events about Plugs, Sockets and DeferredResources.
     pub recorder: EventRecorder,
-    /// How often an idle plug is looked at again, so var targets of any
-    /// kind (which are not watched) are re-read (docs/lifecycle.md,
-    /// "Level-triggered updates").
-    pub resync: Duration,
     /// The one namespace watched, or `None` for all.
     pub namespace: Option<String>,
     /// Calls to apparatuses, and their Pods.
@@ -49,7 +45,6 @@ impl Context {
     pub fn new(
         cluster: Cluster,
         namespace: Option<String>,
-        resync: Duration,
         apparatus: ApparatusOptions,
         metrics: Arc<Metrics>,
     ) -> Self {
@@ -58,7 +53,6 @@ impl Context {
         Context {
             cluster,
             recorder,
-            resync,
             namespace,
             apparatus,
             metrics,
@@ -515,7 +509,6 @@ mod tests {
         let ctx = Context::new(
             Cluster::new(client.clone()),
             None,
-            Duration::from_secs(600),
             ApparatusOptions::default(),
             Arc::default(),
         );

@@ -407,7 +407,7 @@ impl Pass<'_> {
                 "adopted from the original operator",
             )
             .await;
-            return Ok(Action::requeue(self.ctx.resync));
+            return Ok(Action::await_change());
         }
         let Some(event) = cycle(&current, &socket_uid, &hash) else {
             // Nothing changed: keep the `reconcile: true` objects as
@@ -415,7 +415,7 @@ impl Pass<'_> {
             // failure (nothing to write when it already holds).
             self.repair_drift(&coupling, &configs).await?;
             self.stage(mark_succeeded);
-            return Ok(Action::requeue(self.ctx.resync));
+            return Ok(Action::await_change());
         };
 
         let fingerprint = hooks_fingerprint(&plug, socket, &configs);
@@ -483,7 +483,7 @@ impl Pass<'_> {
             })
             .collect();
         self.show_warnings(Some(socket), found).await;
-        Ok(Action::requeue(self.ctx.resync))
+        Ok(Action::await_change())
     }
 
     /// Writes `coupledSocket` before the first hook acts for a new coupling:
