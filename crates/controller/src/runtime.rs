@@ -201,13 +201,22 @@ pub async fn run_until(
 
     // Socket passes find their coupled plugs in this cache; the same watch
     // triggers them, after the cache has taken in each event.
+    // A (re-)list of plugs passes over every socket once it is complete,
+    // rather than holding every listed plug back until then to map each
+    // to its sockets.
     let plugs_seen = Arc::new(socket::PlugLinks::default());
+    let (relisted, plugs_relisted) = futures::channel::mpsc::unbounded::<()>();
     let plug_events = watcher(scoped::<PlugLink>(&ctx), wc.clone())
         .default_backoff()
         .modify(lean)
         .inspect_ok({
             let links = plugs_seen.clone();
-            move |event| links.observe(event)
+            move |event| {
+                links.observe(event);
+                if matches!(event, watcher::Event::InitDone) {
+                    let _ = relisted.unbounded_send(());
+                }
+            }
         });
     // No debounce: it would hold a new socket's created pass back behind
     // the couplings of its plugs. Plug events that arrive while a socket's
@@ -218,9 +227,10 @@ pub async fn run_until(
     let own_sockets = socket_store.clone();
     let sockets = sockets
         .watches_stream(
-            store_triggers(socket_relevant(plug_events)),
+            changed_objects(socket_relevant(plug_events)),
             move |plug: PlugLink| sockets_for_plug(&socket_store, &plug),
         )
+        .reconcile_all_on(plugs_relisted)
         .graceful_shutdown_on(shutdown.clone())
         .run(
             move |s, ctx: Arc<Context>| {
@@ -662,6 +672,19 @@ fn store_triggers<K: Send + 'static>(
             futures::future::ready(Some(futures::stream::iter(out)))
         })
         .flatten()
+}
+
+/// The objects of a watch's changes (applied or deleted), without those of
+/// a (re-)list.
+fn changed_objects<K: Send + 'static>(
+    events: impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
+) -> impl Stream<Item = Result<K, watcher::Error>> + Send + 'static {
+    events.try_filter_map(|event| {
+        futures::future::ready(Ok(match event {
+            watcher::Event::Apply(object) | watcher::Event::Delete(object) => Some(object),
+            _ => None,
+        }))
+    })
 }
 
 /// What a socket pass reads of a plug: its identity, the socket it names,
