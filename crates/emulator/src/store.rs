@@ -2,7 +2,7 @@
 //! that watches resume from (and expire against, like etcd compaction).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::Value;
 use tokio::sync::broadcast;
@@ -26,6 +26,27 @@ pub struct Event {
     pub kind: EventType,
     pub object: Arc<Value>,
     pub old: Option<Arc<Value>>,
+    /// The event as watch lines, serialized once and shared by every
+    /// watch that serves it the same way (as the API server's watch cache
+    /// does): per (version, type, metadata only).
+    pub lines: Mutex<Vec<(LineKey, bytes::Bytes)>>,
+}
+
+/// How a watch serves an event: the group/version it converts to, the
+/// event type it reports, and whether it wants metadata only.
+pub type LineKey = (String, &'static str, bool);
+
+impl Event {
+    /// The line for `key`, made by `make` the first time only.
+    pub fn line(&self, key: LineKey, make: impl FnOnce() -> bytes::Bytes) -> bytes::Bytes {
+        let mut lines = self.lines.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, line)) = lines.iter().find(|(k, _)| *k == key) {
+            return line.clone();
+        }
+        let line = make();
+        lines.push((key, line.clone()));
+        line
+    }
 }
 
 /// (namespace, name); namespace is empty for cluster-scoped objects.
@@ -150,6 +171,7 @@ impl Store {
             kind,
             object: obj.clone(),
             old,
+            lines: Mutex::default(),
         });
         obj
     }
@@ -173,6 +195,7 @@ impl Store {
             kind: EventType::Deleted,
             object: last.clone(),
             old: Some(old),
+            lines: Mutex::default(),
         });
         Some(last)
     }

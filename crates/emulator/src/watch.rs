@@ -73,22 +73,28 @@ fn translate(rt: &ResourceType, p: &WatchParams, ev: &Event) -> Option<Bytes> {
     let old = ev.old.as_ref().map(|o| at_version(rt, o));
     let now = p.matches(&obj);
     let before = old.as_deref().is_some_and(|o| p.matches(o));
-    let (kind, obj) = match ev.kind {
-        EventType::Added => (now.then_some("ADDED")?, obj),
-        EventType::Deleted => ((now || before).then_some("DELETED")?, obj),
+    let kind = match ev.kind {
+        EventType::Added => now.then_some("ADDED")?,
+        EventType::Deleted => (now || before).then_some("DELETED")?,
         EventType::Modified => match (before, now) {
-            (true, true) => ("MODIFIED", obj),
-            (false, true) => ("ADDED", obj),
+            (true, true) => "MODIFIED",
+            (false, true) => "ADDED",
             (true, false) => {
                 // Leaving the selection: the last state that matched, at this revision.
                 let mut o = old.as_deref().cloned().unwrap_or(Value::Null);
                 o["metadata"]["resourceVersion"] = json!(ev.rv.to_string());
-                ("DELETED", Arc::new(o))
+                return Some(p.line("DELETED", &o));
             }
             (false, false) => return None,
         },
     };
-    Some(p.line(kind, &obj))
+    // Two groups may share a store (core/v1 and events.k8s.io/v1 Events).
+    let key = (
+        format!("{}/{}", rt.group, rt.version),
+        kind,
+        p.metadata_only,
+    );
+    Some(ev.line(key, || p.line(kind, &obj)))
 }
 
 fn bookmark(rt: &ResourceType, rv: u64, initial_end: bool) -> Bytes {
