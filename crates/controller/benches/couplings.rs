@@ -60,7 +60,7 @@ use futures::{StreamExt, TryStreamExt};
 use http::{Method, Request, Response};
 use integration_api::{Plug, Socket};
 use integration_controller::{Cluster, RunOptions};
-use integration_fixtures::{F0, P0, P0_RESOURCES_PER_PLUG, S0, manifest};
+use integration_fixtures::{F0, S0, manifest, p0_plug};
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
@@ -274,15 +274,7 @@ fn socket(name: &str) -> Socket {
 }
 
 fn plug(name: &str, socket: &str) -> Plug {
-    serde_json::from_value(manifest(
-        P0,
-        &[
-            ("metadata.name", name),
-            ("spec.socket.name", socket),
-            ("spec.resources", P0_RESOURCES_PER_PLUG),
-        ],
-    ))
-    .unwrap()
+    serde_json::from_value(p0_plug(name, socket)).unwrap()
 }
 
 /// Creates the objects from [`CREATORS`] concurrent tasks, in order of

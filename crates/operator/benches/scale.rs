@@ -43,7 +43,7 @@ use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
 use integration_api::{Plug, Socket};
-use integration_fixtures::{F0, P0, P0_RESOURCES_PER_PLUG, S0, manifest};
+use integration_fixtures::{F0, S0, manifest, p0_plug};
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
@@ -312,14 +312,7 @@ fn socket(i: usize) -> Value {
 }
 
 fn plug(i: usize, socket: usize) -> Value {
-    manifest(
-        P0,
-        &[
-            ("metadata.name", &plug_name(i)),
-            ("spec.socket.name", &socket_name(socket)),
-            ("spec.resources", P0_RESOURCES_PER_PLUG),
-        ],
-    )
+    p0_plug(&plug_name(i), &socket_name(socket))
 }
 
 fn coupled(plug: &Plug) -> bool {

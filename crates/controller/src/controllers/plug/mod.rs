@@ -515,12 +515,10 @@ impl Pass<'_> {
         let record = coupled.clone();
         self.stage(|s, _| s.coupled_socket = Some(record));
         self.checkpoint(progress, starting).await?;
-        let socket = self.get_socket(&coupled.namespace, &coupled.name).await?;
-        let live = socket.is_some_and(|s| {
-            s.uid().as_deref() == Some(coupled.uid.as_str())
-                && s.meta().deletion_timestamp.is_none()
-                && has_finalizer(&s)
-        });
+        let live = self
+            .recorded_socket()
+            .await?
+            .is_some_and(|s| s.meta().deletion_timestamp.is_none() && has_finalizer(&s));
         if !live {
             self.write_status(|s, _| s.coupled_socket = None).await?;
         }

@@ -5,10 +5,11 @@
 //! ledger of a socket with a `limit`, which plug passes change
 //! ([`admission`]); every writer sends the resourceVersion it read, so
 //! none overwrites another's change. It never touches plugs: `coupledPlugs` is computed from the plugs whose
-//! `status.coupledSocket.uid` names this socket, read from the reflector
-//! store of the very plug watch that triggers socket passes (see
-//! `runtime`): the store has applied a plug event before that event
-//! triggers a pass, so a pass never sees plugs older than its trigger, and
+//! `status.coupledSocket.uid` names this socket, read from the cache of
+//! plug links ([`links`]) kept from the very plug watch that triggers
+//! socket passes (see `runtime`): the cache has taken in a plug event
+//! before that event triggers a pass, so a pass never sees plugs older
+//! than its trigger, and
 //! a later plug change triggers another pass. Listing plugs from the API
 //! server on every pass instead cost O(plugs) per pass, O(N²) for N
 //! couplings; only a deletion lists them, once, before its finalizer goes.
