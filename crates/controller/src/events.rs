@@ -298,7 +298,7 @@ impl Series {
             sent.retain(|_, s| now.saturating_duration_since(s.at) < SERIES_TTL);
             if sent.len() >= SPAM_KEYS {
                 // A forgotten series only means a new Event for a repeat.
-                sent.clear();
+                forget_least_recent(&mut sent, |s| s.at);
             }
         }
         sent.insert(
@@ -342,10 +342,12 @@ impl SpamFilter {
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         if buckets.len() >= SPAM_KEYS && !buckets.contains_key(&key) {
             // Full buckets carry no state worth keeping; if every bucket
-            // is in use, start over rather than grow.
+            // is in use, the least recent go rather than grow. A busy
+            // object (a socket whose plugs all couple at once) is recent,
+            // so it stays limited while the keys of many others come and go.
             buckets.retain(|_, b| b.tokens_at(now) < SPAM_BURST);
             if buckets.len() >= SPAM_KEYS {
-                buckets.clear();
+                forget_least_recent(&mut buckets, |b| b.at);
             }
         }
         let bucket = buckets.entry(key).or_insert(Bucket {
@@ -360,6 +362,19 @@ impl SpamFilter {
         };
         allowed
     }
+}
+
+/// Forgets the least recently `used` half of `entries`: a full cache keeps
+/// the keys in use.
+fn forget_least_recent<V>(entries: &mut HashMap<String, V>, used: impl Fn(&V) -> Instant) {
+    let mut times: Vec<Instant> = entries.values().map(&used).collect();
+    if times.is_empty() {
+        return;
+    }
+    let middle = times.len() / 2;
+    let (_, median, _) = times.select_nth_unstable(middle);
+    let median = *median;
+    entries.retain(|_, v| used(v) > median);
 }
 
 /// `text` cut to at most `max` bytes, on a character boundary.
@@ -432,6 +447,21 @@ mod tests {
             .unwrap_or_else(PoisonError::into_inner)
             .len();
         assert!(kept <= SPAM_KEYS, "{kept}");
+    }
+
+    #[test]
+    fn a_busy_object_stays_limited_while_many_others_come_and_go() {
+        let filter = SpamFilter::default();
+        let start = Instant::now();
+        let busy = || "Socket/db/postgres/SocketCoupled".to_string();
+        let mut busy_passed = 0;
+        for i in 0..(SPAM_KEYS * 3) {
+            let now = start + Duration::from_millis(i as u64);
+            assert!(filter.allow(format!("Plug/app/p{i}/PlugCoupled"), now));
+            busy_passed += usize::from(filter.allow(busy(), now));
+        }
+        // 12 s in all: too short to refill a token.
+        assert_eq!(busy_passed, 25);
     }
 
     #[test]

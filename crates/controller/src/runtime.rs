@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use futures::{Stream, StreamExt, TryStreamExt};
 use integration_api::{
-    Application, Component, FIELD_MANAGER, FINALIZER, GROUP, Linked, Plug, PlugLink, Socket,
+    Application, Component, FIELD_MANAGER, FINALIZER, GROUP, Plug, PlugLink, Socket,
 };
 use integration_engine::{MapObject, reads_map};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
@@ -45,7 +45,7 @@ use crate::context;
 use crate::context::{Context, scoped};
 use crate::controllers::application::{self, Applications, Components};
 use crate::controllers::deferred::{self, Deferred};
-use crate::controllers::{admission, plug, socket};
+use crate::controllers::{plug, socket};
 use crate::listed::{Listed, listed};
 use crate::map_readers::MapReaders;
 use crate::metrics::{ControllerName, Metrics};
@@ -200,23 +200,33 @@ pub async fn run_until(
         });
 
     // Socket passes find their coupled plugs in this cache; the same watch
-    // triggers them, after the cache has taken in each event.
-    // A (re-)list of plugs passes over every socket once it is complete,
-    // rather than holding every listed plug back until then to map each
-    // to its sockets.
+    // triggers them, after the cache has taken in each event, for the
+    // sockets a plug named or was coupled to before and after it: the
+    // cache remembers both, so no event scans the sockets. A (re-)list of
+    // plugs passes over every socket once it is complete.
     let plugs_seen = Arc::new(socket::PlugLinks::default());
+    let pace = Arc::new(socket::Pace::default());
     let (relisted, plugs_relisted) = futures::channel::mpsc::unbounded::<()>();
-    let plug_events = watcher(scoped::<PlugLink>(&ctx), wc.clone())
+    let links = plugs_seen.clone();
+    let plug_triggers = watcher(scoped::<PlugLink>(&ctx), wc.clone())
         .default_backoff()
         .modify(lean)
-        .inspect_ok({
-            let links = plugs_seen.clone();
-            move |event| {
-                links.observe(event);
-                if matches!(event, watcher::Event::InitDone) {
-                    let _ = relisted.unbounded_send(());
+        .flat_map(move |event| {
+            let touched = match event {
+                Ok(event) => {
+                    let touched = links.observe(&event);
+                    // After the cache took the new list in.
+                    if matches!(event, watcher::Event::InitDone) {
+                        let _ = relisted.unbounded_send(());
+                    }
+                    touched
                 }
-            }
+                Err(e) => {
+                    tracing::debug!(error = %e, "plug watch for socket passes");
+                    Vec::new()
+                }
+            };
+            futures::stream::iter(touched)
         });
     // No debounce: it would hold a new socket's created pass back behind
     // the couplings of its plugs. Plug events that arrive while a socket's
@@ -226,18 +236,16 @@ pub async fn run_until(
     let socket_store_ready = socket_store.clone();
     let own_sockets = socket_store.clone();
     let sockets = sockets
-        .watches_stream(
-            changed_objects(socket_relevant(plug_events)),
-            move |plug: PlugLink| sockets_for_plug(&socket_store, &plug),
-        )
+        .reconcile_on(plug_triggers)
         .reconcile_all_on(plugs_relisted)
         .graceful_shutdown_on(shutdown.clone())
         .run(
             move |s, ctx: Arc<Context>| {
                 let (sockets, plugs) = (own_sockets.clone(), plugs_seen.clone());
+                let pace = pace.clone();
                 async move {
                     let metrics = ctx.metrics.clone();
-                    let pass = socket::reconcile(s, ctx, sockets, plugs);
+                    let pass = socket::reconcile(s, ctx, sockets, plugs, pace);
                     metrics.passes.record(ControllerName::Socket, pass).await
                 }
             },
@@ -299,7 +307,11 @@ fn ticks(period: Duration) -> impl Stream<Item = ()> + Send + 'static {
 /// own, are left out (as the original's event filter does; docs/lifecycle.md,
 /// "Level-triggered updates"): each
 /// would cost a pass that reads the object and finds nothing to do. A
-/// pass never waits for its own status write to come back.
+/// pass never waits for its own status write to come back. So are the
+/// events of the operator's own writes and older ones
+/// ([`Written::superseded`](crate::written::Written::superseded)): the
+/// pass that adds a finalizer and goes on to couple does not run again
+/// for the finalizer's event.
 fn own_changes<K>(
     ctx: &Context,
     wc: &watcher::Config,
@@ -321,6 +333,7 @@ where
     let (store, writer) = reflector::store::<K>();
     let (lister, listed) = listed();
     let written = ctx.written.clone();
+    let own = ctx.written.clone();
     let changes = reflector(
         writer,
         watcher(scoped::<K>(ctx), wc.clone())
@@ -336,6 +349,7 @@ where
         written.changed();
     })
     .applied_objects()
+    .try_filter(move |object| futures::future::ready(!own.superseded(object)))
     .predicate_filter(acted_on::<K>, PredicateConfig::default());
     (store, listed, changes)
 }
@@ -674,68 +688,6 @@ fn store_triggers<K: Send + 'static>(
         .flatten()
 }
 
-/// The objects of a watch's changes (applied or deleted), without those of
-/// a (re-)list.
-fn changed_objects<K: Send + 'static>(
-    events: impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
-) -> impl Stream<Item = Result<K, watcher::Error>> + Send + 'static {
-    events.try_filter_map(|event| {
-        futures::future::ready(Ok(match event {
-            watcher::Event::Apply(object) | watcher::Event::Delete(object) => Some(object),
-            _ => None,
-        }))
-    })
-}
-
-/// What a socket pass reads of a plug: its identity, the socket it names,
-/// the one it is coupled to, and whether it is being deleted; as a hash,
-/// so that remembering it for every plug costs a number, not a copy.
-fn socket_view(plug: &PlugLink) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let coupled = plug.coupled_socket();
-    let mut hasher = std::hash::DefaultHasher::new();
-    (
-        plug.namespace(),
-        plug.name_any(),
-        plug.uid(),
-        plug.socket_key(),
-        coupled.map(|c| (&c.namespace, &c.name, &c.uid)),
-        plug.meta().deletion_timestamp.is_some(),
-    )
-        .hash(&mut hasher);
-    hasher.finish()
-}
-
-/// The plug events that can change a socket pass: deletions, (re-)lists,
-/// and updates that change a plug's [`socket_view`]. Its other status
-/// writes (several per coupling) would only cost a socket pass each.
-fn socket_relevant(
-    events: impl Stream<Item = Result<watcher::Event<PlugLink>, watcher::Error>> + Send + 'static,
-) -> impl Stream<Item = Result<watcher::Event<PlugLink>, watcher::Error>> + Send + 'static {
-    let mut seen = HashMap::new();
-    events.filter(move |event| {
-        let relevant = match event {
-            Ok(watcher::Event::Apply(plug)) => {
-                let key = (plug.namespace(), plug.name_any());
-                let view = socket_view(plug);
-                let unchanged = seen.get(&key).is_some_and(|old| *old == view);
-                seen.insert(key, view);
-                !unchanged
-            }
-            Ok(watcher::Event::InitApply(plug)) => {
-                seen.insert((plug.namespace(), plug.name_any()), socket_view(plug));
-                true
-            }
-            Ok(watcher::Event::Delete(plug)) => {
-                seen.remove(&(plug.namespace(), plug.name_any()));
-                true
-            }
-            Ok(_) | Err(_) => true,
-        };
-        futures::future::ready(relevant)
-    })
-}
-
 /// What changed in a socket, as far as plugs are concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SocketChange {
@@ -893,39 +845,6 @@ fn names_socket(plug: &Plug, ns: &str, sockets: &HashSet<&str>) -> bool {
     };
     let own = plug.metadata.namespace.as_deref().unwrap_or_default();
     socket.namespace_or(own) == ns && sockets.contains(socket.name.as_str())
-}
-
-/// The sockets a plug event concerns: the one it names, the one it is
-/// coupled to, and any whose status still lists it (as coupled, or in its
-/// admission ledger).
-pub fn sockets_for_plug(sockets: &Store<Socket>, plug: &PlugLink) -> Vec<ObjectRef<Socket>> {
-    let mut out = Vec::new();
-    if let Some((ns, name)) = plug.socket_key() {
-        out.push(ObjectRef::new(&name).within(&ns));
-    }
-    if let Some(c) = plug.coupled_socket() {
-        out.push(ObjectRef::new(&c.name).within(&c.namespace));
-    }
-    let uid = plug.uid().unwrap_or_default();
-    out.extend(
-        sockets
-            .state()
-            .iter()
-            .filter(|s| {
-                let status = s.status.as_ref();
-                let coupled = status
-                    .and_then(|st| st.coupled_plugs.as_ref())
-                    .is_some_and(|list| list.iter().any(|r| r.uid == uid));
-                let ledger = status
-                    .and_then(|st| st.admission.as_ref())
-                    .is_some_and(|a| admission::ledger::lists(a, &uid));
-                coupled || ledger
-            })
-            .map(|s| ObjectRef::from_obj(s.as_ref())),
-    );
-    out.sort_by_key(|r| (r.namespace.clone(), r.name.clone()));
-    out.dedup();
-    out
 }
 
 #[cfg(test)]

@@ -93,6 +93,27 @@ impl Written {
         caught_up
     }
 
+    /// Whether `seen`, a copy a cache just applied from the watch, is the
+    /// operator's own last write of the object or older: the pass that
+    /// wrote acted on everything up to that version (a change by anyone
+    /// else in between would have failed the write with a conflict, and
+    /// that pass runs again), so its event brings nothing to act on. The
+    /// record is forgotten once the cache holds the write.
+    pub fn superseded<K: Resource<DynamicType = ()>>(&self, seen: &K) -> bool {
+        let key = object_key(seen);
+        let mut map = self.lock();
+        let (Some(&written), Some(rv)) = (map.get(&key), version(seen)) else {
+            return false;
+        };
+        if written == u64::MAX {
+            return false;
+        }
+        if rv >= written {
+            map.remove(&key);
+        }
+        rv <= written
+    }
+
     /// Forgets `object`, which is gone.
     pub fn forget<K: Resource<DynamicType = ()>>(&self, object: &K) {
         self.lock().remove(&object_key(object));
@@ -144,6 +165,25 @@ mod tests {
         assert!(written.shown_in(&at("11")), "a newer copy holds our write");
         assert_eq!(written.pending(), 0, "caught up: forgotten");
         assert!(written.shown_in(&at("9")));
+    }
+
+    #[test]
+    fn an_event_up_to_our_own_write_brings_nothing_new() {
+        let written = Written::default();
+        assert!(!written.superseded(&at("5")), "nothing written");
+        written.record(&at("10"));
+        assert!(written.superseded(&at("9")), "older than our write");
+        assert_eq!(written.pending(), 1, "the cache is not there yet");
+        assert!(written.superseded(&at("10")), "our write itself");
+        assert_eq!(written.pending(), 0, "the cache holds it: forgotten");
+        written.record(&at("12"));
+        assert!(!written.superseded(&at("13")), "someone's later change");
+        assert_eq!(written.pending(), 0);
+        written.record(&at("opaque"));
+        assert!(
+            !written.superseded(&at("3")),
+            "unordered versions: every event counts"
+        );
     }
 
     #[test]

@@ -200,6 +200,27 @@ impl Pass<'_> {
         Ok(socket.filter(|s| s.uid().as_deref() == Some(recorded.uid.as_str())))
     }
 
+    /// Whether the socket recorded in `coupledSocket` is still that
+    /// incarnation, not being deleted, and holds the operator's finalizer.
+    /// Read as metadata only: a socket's status lists all its plugs.
+    async fn recorded_socket_live(&self) -> Result<bool> {
+        let Some(recorded) = self.coupled_socket() else {
+            return Ok(false);
+        };
+        let api: Api<Socket> =
+            Api::namespaced(self.ctx.cluster.client().clone(), &recorded.namespace);
+        let socket = api
+            .get_metadata_opt(&recorded.name)
+            .await
+            .map_err(|e| ReconcileError::own("get socket for", &self.plug, e))?;
+        Ok(socket.is_some_and(|s| {
+            let meta = s.meta();
+            meta.uid.as_deref() == Some(recorded.uid.as_str())
+                && meta.deletion_timestamp.is_none()
+                && has_finalizer(&s)
+        }))
+    }
+
     /// The labels of `namespace`, read with the operator's identity.
     async fn namespace_labels(&self, namespace: &str) -> Result<BTreeMap<String, String>> {
         let api: Api<Namespace> = Api::all(self.ctx.cluster.client().clone());
@@ -493,7 +514,7 @@ impl Pass<'_> {
     /// (docs/lifecycle.md, "At-least-once hooks and resume"). Nothing to
     /// write when the status already names this socket.
     ///
-    /// Then reads the socket: the pass may hold a copy older than the
+    /// Then reads the socket's metadata: the pass may hold a copy older than the
     /// socket's deletion, which waits (thanks to its finalizer) only for
     /// the plugs it sees coupled.
     /// Live after the write, the socket will see this one; already going,
@@ -515,10 +536,7 @@ impl Pass<'_> {
         let record = coupled.clone();
         self.stage(|s, _| s.coupled_socket = Some(record));
         self.checkpoint(progress, starting).await?;
-        let live = self
-            .recorded_socket()
-            .await?
-            .is_some_and(|s| s.meta().deletion_timestamp.is_none() && has_finalizer(&s));
+        let live = self.recorded_socket_live().await?;
         if !live {
             self.write_status(|s, _| s.coupled_socket = None).await?;
         }

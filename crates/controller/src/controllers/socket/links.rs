@@ -11,7 +11,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, PoisonError};
 
-use integration_api::{API_VERSION, CoupledRef, Linked, PlugLink};
+use integration_api::{API_VERSION, CoupledRef, Linked, PlugLink, Socket};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 
 use crate::listed::{Listed, Lister, listed};
@@ -25,6 +26,18 @@ pub struct Link {
     uid: String,
     socket: Option<(String, String)>,
     coupled: Option<CoupledRef>,
+}
+
+impl Link {
+    /// The sockets a pass of which reads this link: the one it names and
+    /// the one it is coupled to.
+    fn sockets(&self) -> impl Iterator<Item = ObjectRef<Socket>> + '_ {
+        let named = self.socket.iter().map(|(ns, name)| (ns, name));
+        let coupled = self.coupled.iter().map(|c| (&c.namespace, &c.name));
+        named
+            .chain(coupled)
+            .map(|(ns, name)| ObjectRef::new(name).within(ns))
+    }
 }
 
 impl Linked for Link {
@@ -69,12 +82,15 @@ impl Default for PlugLinks {
 }
 
 impl PlugLinks {
-    /// Follows one event of the plug watch.
-    pub fn observe(&self, event: &watcher::Event<PlugLink>) {
+    /// Follows one event of the plug watch. Returns the sockets whose
+    /// passes it may change: when the plug's links changed, the sockets it
+    /// named or was coupled to, before and after. A (re-)list returns none:
+    /// once complete it passes over every socket.
+    pub fn observe(&self, event: &watcher::Event<PlugLink>) -> Vec<ObjectRef<Socket>> {
         let mut links = self.links.lock().unwrap_or_else(PoisonError::into_inner);
         match event {
-            watcher::Event::Apply(plug) => links.set(key(plug), Some(link(plug))),
-            watcher::Event::Delete(plug) => links.set(key(plug), None),
+            watcher::Event::Apply(plug) => return links.set(key(plug), Some(link(plug))),
+            watcher::Event::Delete(plug) => return links.set(key(plug), None),
             watcher::Event::Init => links.listing = Some(HashMap::new()),
             watcher::Event::InitApply(plug) => {
                 let listing = links.listing.get_or_insert_default();
@@ -87,6 +103,7 @@ impl PlugLinks {
                 self.lister.observe(event);
             }
         }
+        Vec::new()
     }
 
     /// Waits until the first list of plugs is complete.
@@ -105,6 +122,12 @@ impl PlugLinks {
         keys.iter()
             .filter_map(|k| Some(plug_ref(&k.0, &k.1, &links.by_plug.get(k)?.uid)))
             .collect()
+    }
+
+    /// How many plugs are coupled to the socket with `socket_uid`.
+    pub fn count_coupled(&self, socket_uid: &str) -> usize {
+        let links = self.links.lock().unwrap_or_else(PoisonError::into_inner);
+        links.coupled.get(socket_uid).map_or(0, BTreeSet::len)
     }
 
     /// The plug `namespace/name`, if the cache holds it.
@@ -130,17 +153,26 @@ pub fn plug_ref(namespace: &str, name: &str, uid: &str) -> CoupledRef {
 
 impl Links {
     /// Replaces what the cache holds of the plug `key` (`None`: deleted).
-    fn set(&mut self, key: PlugKey, link: Option<Link>) {
+    /// Returns the sockets of the old and the new links when they differ.
+    fn set(&mut self, key: PlugKey, link: Option<Link>) -> Vec<ObjectRef<Socket>> {
         let old = match &link {
             Some(link) => self.by_plug.insert(key.clone(), link.clone()),
             None => self.by_plug.remove(&key),
         };
+        if old == link {
+            return Vec::new();
+        }
+        let mut touched: Vec<ObjectRef<Socket>> =
+            old.iter().chain(&link).flat_map(Link::sockets).collect();
+        touched.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        touched.dedup();
         if let Some(socket) = old.and_then(|o| o.coupled) {
             self.uncouple(&socket.uid, &key);
         }
         if let Some(socket) = link.and_then(|l| l.coupled) {
             self.coupled.entry(socket.uid).or_default().insert(key);
         }
+        touched
     }
 
     fn uncouple(&mut self, socket_uid: &str, key: &PlugKey) {
@@ -188,13 +220,19 @@ mod tests {
     use serde_json::json;
 
     fn plug(name: &str, coupled: Option<&str>) -> PlugLink {
-        let status = coupled.map(|uid| {
+        plug_on(name, "s", coupled.map(|uid| ("s", uid)))
+    }
+
+    /// Plug `app/name` naming socket `db/socket`, coupled to `db/<name>`
+    /// with that uid.
+    fn plug_on(name: &str, socket: &str, coupled: Option<(&str, &str)>) -> PlugLink {
+        let status = coupled.map(|(socket, uid)| {
             json!({"coupledSocket": {"apiVersion": API_VERSION, "kind": "Socket",
-                "name": "s", "namespace": "db", "uid": uid}})
+                "name": socket, "namespace": "db", "uid": uid}})
         });
         serde_json::from_value(json!({
             "metadata": {"name": name, "namespace": "app", "uid": format!("u-{name}")},
-            "spec": {"socket": {"name": "s", "namespace": "db"}},
+            "spec": {"socket": {"name": socket, "namespace": "db"}},
             "status": status
         }))
         .unwrap()
@@ -218,6 +256,7 @@ mod tests {
         links.observe(&watcher::Event::Apply(plug("a", Some("s1"))));
         links.observe(&watcher::Event::Apply(plug("c", None)));
         assert_eq!(names(links.coupled_to("s1")), ["a", "b"]);
+        assert_eq!(links.count_coupled("s1"), 2);
         assert_eq!(links.coupled_to("s1")[0], plug_ref("app", "a", "u-a"));
         // Re-coupled elsewhere, decoupled, deleted: gone from the list.
         links.observe(&watcher::Event::Apply(plug("a", Some("s2"))));
@@ -236,5 +275,36 @@ mod tests {
         links.observe(&watcher::Event::InitDone);
         assert_eq!(names(links.coupled_to("s1")), ["d"]);
         assert!(links.get("app", "c").is_none());
+    }
+
+    #[test]
+    fn a_change_of_links_touches_the_sockets_before_and_after() {
+        let links = PlugLinks::default();
+        let touched = |event: watcher::Event<PlugLink>| -> Vec<String> {
+            let refs = links.observe(&event);
+            refs.iter().map(|r| r.name.clone()).collect()
+        };
+        let apply = watcher::Event::Apply;
+        assert_eq!(touched(apply(plug_on("a", "s1", None))), ["s1"]);
+        assert!(
+            touched(apply(plug_on("a", "s1", None))).is_empty(),
+            "links unchanged: no socket pass"
+        );
+        assert_eq!(
+            touched(apply(plug_on("a", "s1", Some(("s1", "u1"))))),
+            ["s1"]
+        );
+        // Moved to s2 while still coupled to s1, then decoupled.
+        let moved = plug_on("a", "s2", Some(("s1", "u1")));
+        assert_eq!(touched(apply(moved)), ["s1", "s2"]);
+        assert_eq!(touched(apply(plug_on("a", "s2", None))), ["s1", "s2"]);
+        assert_eq!(
+            touched(watcher::Event::Delete(plug_on("a", "s2", None))),
+            ["s2"]
+        );
+        // A listing touches none: its end passes over every socket.
+        assert!(touched(watcher::Event::Init).is_empty());
+        assert!(touched(watcher::Event::InitApply(plug_on("b", "s3", None))).is_empty());
+        assert!(touched(watcher::Event::InitDone).is_empty());
     }
 }

@@ -15,7 +15,7 @@
 //! couplings; only a deletion lists them, once, before its finalizer goes.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use integration_api::condition::{COUPLED, reason};
 use integration_api::{CoupledRef, PlugLink, Socket, SocketStatus, force_delete};
@@ -40,18 +40,22 @@ const LIST_PAGE: u32 = 500;
 
 pub mod decide;
 pub mod links;
+pub mod pace;
 
-pub use decide::{coupled_plugs, desired_status};
+pub use decide::{coupled_plugs, desired_status, only_plugs_changed, only_plugs_may_change};
 pub use links::PlugLinks;
+pub use pace::Pace;
 
 /// Reconciles one Socket. `sockets` is the controller's own cache of
 /// sockets; `plugs` the cache of the plug watch that triggers socket
-/// passes, which the pass waits for until it holds its first list.
+/// passes, which the pass waits for until it holds its first list; `pace`
+/// spaces the status writes that only change the listed plugs.
 pub async fn reconcile(
     socket: Arc<Socket>,
     ctx: Arc<Context>,
     sockets: Store<Socket>,
     plugs: Arc<PlugLinks>,
+    pace: Arc<Pace>,
 ) -> Result<Action> {
     let Some((api, socket)) = fresh(&ctx, socket.as_ref(), &sockets).await? else {
         return Ok(Action::await_change());
@@ -62,6 +66,7 @@ pub async fn reconcile(
         api,
         socket,
         plugs,
+        pace,
     };
     let result = pass.run().await;
     ctx.settle(&key, result, async |err| pass.report(err).await)
@@ -73,6 +78,7 @@ struct Pass<'c> {
     api: Api<Socket>,
     socket: Socket,
     plugs: Arc<PlugLinks>,
+    pace: Arc<Pace>,
 }
 
 impl Pass<'_> {
@@ -89,11 +95,9 @@ impl Pass<'_> {
             );
         }
         self.plugs.ready().await;
-        let coupled = self
-            .plugs
-            .coupled_to(&self.socket.uid().unwrap_or_default());
+        let uid = self.uid();
         if deleting {
-            return self.finalize(coupled).await;
+            return self.finalize(self.plugs.coupled_to(&uid)).await;
         }
         let main = status::find(
             self.socket
@@ -125,10 +129,35 @@ impl Pass<'_> {
                 }
             }
         }
-        let mut desired = desired_status(&self.socket, coupled);
+        // Waiting anyway: spare building the list.
+        let count = self.plugs.count_coupled(&uid);
+        if let Some(wait) = self.pace.wait(&uid, Instant::now())
+            && only_plugs_may_change(&self.socket, count)
+        {
+            return Ok(Action::requeue(wait));
+        }
+        let mut desired = desired_status(&self.socket, self.plugs.coupled_to(&uid));
         desired.admission = admission::pruned(self.ctx, &self.socket, &self.plugs).await?;
+        if let Some(wait) = self.paced(&desired) {
+            return Ok(Action::requeue(wait));
+        }
         self.write_status(desired).await?;
         Ok(Action::await_change())
+    }
+
+    /// How long a write of `desired` still waits, when it only changes
+    /// the listed plugs ([`pace`]).
+    fn paced(&self, desired: &SocketStatus) -> Option<Duration> {
+        let current = self.socket.status.as_ref();
+        let unchanged = current.map_or(*desired == SocketStatus::default(), |c| c == desired);
+        if unchanged || !only_plugs_changed(current, desired) {
+            return None;
+        }
+        self.pace.wait(&self.uid(), Instant::now())
+    }
+
+    fn uid(&self) -> String {
+        self.socket.uid().unwrap_or_default()
     }
 
     /// Deletion (docs/lifecycle.md, "Deletion"): every plug decouples (through
@@ -164,7 +193,7 @@ impl Pass<'_> {
     /// so a large cluster does not arrive in one response.
     async fn coupled_on_server(&self) -> Result<Vec<CoupledRef>> {
         let api: Api<PlugLink> = scoped(self.ctx);
-        let uid = self.socket.uid().unwrap_or_default();
+        let uid = self.uid();
         let mut params = ListParams::default().limit(LIST_PAGE);
         let mut coupled = Vec::new();
         loop {
@@ -207,6 +236,7 @@ impl Pass<'_> {
             .await
             .map_err(|e| ReconcileError::own("update status of", &self.socket, e))?;
         self.socket = wrote(self.ctx, written);
+        self.pace.wrote(&self.uid(), Instant::now());
         Ok(true)
     }
 
