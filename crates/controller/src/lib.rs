@@ -45,7 +45,6 @@ mod controllers;
 mod events;
 mod fetch;
 pub mod leader;
-mod listed;
 mod map_readers;
 pub mod metrics;
 mod runtime;

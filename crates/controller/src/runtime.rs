@@ -46,9 +46,9 @@ use crate::context::{Context, scoped};
 use crate::controllers::application::{self, Applications, Components};
 use crate::controllers::deferred::{self, Deferred};
 use crate::controllers::{plug, socket};
-use crate::listed::{Listed, listed};
 use crate::map_readers::MapReaders;
 use crate::metrics::{ControllerName, Metrics};
+use kube_declarative::listed::{Listed, listed};
 
 /// Default period after which an idle plug is looked at again: var targets
 /// of arbitrary kinds are not watched (docs/lifecycle.md, "Level-triggered
@@ -474,7 +474,10 @@ where
         events: ctx.recorder.clone(),
         metrics: ctx.metrics.clone(),
     }));
-    ctx.metrics.applications.watch(applications.parents());
+    let listed = applications.parents_listed();
+    ctx.metrics
+        .applications
+        .watch(applications.parents(), listed);
     let applications = applications.run_until(shutdown.clone());
     let components = app_kinds(declarative(
         ctx,

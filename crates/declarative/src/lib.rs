@@ -89,6 +89,7 @@ mod backoff;
 mod declare;
 mod error;
 mod impersonation;
+pub mod listed;
 mod mapper;
 mod object;
 mod objects;

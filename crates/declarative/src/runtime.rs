@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use futures::{Stream, StreamExt};
+use futures::{Stream, StreamExt, TryStreamExt};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject};
 use kube::core::PartialObjectMeta;
@@ -22,6 +22,7 @@ use crate::apply::Marks;
 use crate::backoff::{Backoff, object_key};
 use crate::declare::{Declarative, Event, Facts};
 use crate::impersonation::Impersonation;
+use crate::listed::{Listed, Lister, listed};
 use crate::mapper::RestMapper;
 use crate::pass::{self, PassError};
 
@@ -134,6 +135,9 @@ pub struct Runtime<D: Declarative> {
     /// The parents' cache, filled once the runtime runs.
     parents: Store<D::Parent>,
     parent_writer: Mutex<Option<reflector::store::Writer<D::Parent>>>,
+    /// Whether that cache holds its first list, and what sets it.
+    parents_listed: Listed,
+    parents_lister: Mutex<Option<Lister>>,
 }
 
 /// Retry delay after a stale write: the next pass reads fresher state.
@@ -144,6 +148,7 @@ impl<D: Declarative> Runtime<D> {
     /// `client`, marking children with `marks`.
     pub fn new(client: Client, declarative: D, name: &str, marks: Marks) -> Self {
         let writer = reflector::store::Writer::default();
+        let (lister, listed) = listed();
         Runtime {
             declarative: Arc::new(declarative),
             name: name.to_string(),
@@ -162,6 +167,8 @@ impl<D: Declarative> Runtime<D> {
             facts: Arc::default(),
             parents: writer.as_reader(),
             parent_writer: Mutex::new(Some(writer)),
+            parents_listed: listed,
+            parents_lister: Mutex::new(Some(lister)),
         }
     }
 
@@ -274,6 +281,12 @@ impl<D: Declarative> Runtime<D> {
         self.parents.clone()
     }
 
+    /// Whether [`parents`](Self::parents) holds its first list: to read
+    /// instead of the store's own signal, which wakes one waiter only.
+    pub fn parents_listed(&self) -> Listed {
+        self.parents_listed.clone()
+    }
+
     /// The operator's own client.
     pub(crate) fn client(&self) -> &Client {
         self.impersonation.base()
@@ -291,8 +304,14 @@ impl<D: Declarative> Runtime<D> {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         let writer = writer.unwrap_or_default();
+        let lister = self
+            .parents_lister
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         let parents = writer.as_reader();
-        let parent_changes = parent_changes::<D::Parent>(self.client(), &self.namespace, writer);
+        let parent_changes =
+            parent_changes::<D::Parent>(self.client(), &self.namespace, writer, lister);
         let mut controller = Controller::for_stream(parent_changes, parents.clone())
             .with_config(Config::default().concurrency(self.concurrency));
         let mut stores = Vec::new();
@@ -442,6 +461,7 @@ fn parent_changes<P: crate::declare::Parent>(
     client: &Client,
     namespace: &Option<String>,
     writer: reflector::store::Writer<P>,
+    lister: Option<Lister>,
 ) -> impl Stream<Item = Result<P, watcher::Error>> + Send + 'static {
     let api: Api<P> = match namespace {
         Some(ns) => Api::namespaced(client.clone(), ns),
@@ -449,6 +469,11 @@ fn parent_changes<P: crate::declare::Parent>(
     };
     reflector(writer, watcher(api, watcher::Config::default()))
         .default_backoff()
+        .inspect_ok(move |event| {
+            if let Some(lister) = &lister {
+                lister.observe(event);
+            }
+        })
         .applied_objects()
         .predicate_filter(acted_on::<P>, PredicateConfig::default())
 }

@@ -5,10 +5,10 @@ use std::collections::HashSet;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use futures::FutureExt;
 use integration_api::Application;
 use jiff::Timestamp;
 use kube::runtime::reflector::Store;
+use kube_declarative::listed::Listed;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
@@ -24,11 +24,14 @@ struct PhaseLabels {
     phase: &'static str,
 }
 
+/// The Application cache and whether it holds its first list.
+type Watched = (Store<Application>, Listed);
+
 /// The application series: the phase gauges (from the cache, while the
 /// controller runs) and the time-to-Running histogram.
 #[derive(Clone)]
 pub struct Applications {
-    cache: Arc<RwLock<Option<Store<Application>>>>,
+    cache: Arc<RwLock<Option<Watched>>>,
     to_running: Histogram,
     /// Applications whose first Running was observed by this process.
     seen: Arc<Mutex<HashSet<String>>>,
@@ -52,9 +55,10 @@ impl fmt::Debug for Applications {
 }
 
 impl Applications {
-    /// Computes the phase gauges from `cache` from now on.
-    pub fn watch(&self, cache: Store<Application>) {
-        *self.cache.write().unwrap_or_else(PoisonError::into_inner) = Some(cache);
+    /// Computes the phase gauges from `cache` from now on, once `listed`
+    /// says it holds its first list.
+    pub fn watch(&self, cache: Store<Application>, listed: Listed) {
+        *self.cache.write().unwrap_or_else(PoisonError::into_inner) = Some((cache, listed));
     }
 
     /// Records that the Application with `uid`, created at `created`,
@@ -79,12 +83,14 @@ impl Applications {
 
     /// Applications per phase, once the cache holds its first list.
     fn phases(&self) -> Option<[usize; 5]> {
-        let cache = self
+        let (cache, listed) = self
             .cache
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()?;
-        if !matches!(cache.wait_until_ready().now_or_never(), Some(Ok(()))) {
+        // Not the store's own signal: a look at it with a no-op waker
+        // would take the controller runner's place as its one waiter.
+        if !listed.now() {
             return None;
         }
         let mut counts = [0; 5];
@@ -119,6 +125,27 @@ impl Collector for Applications {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[tokio::test]
+    async fn a_scrape_before_the_first_list_leaves_the_caches_waiter_awake() {
+        use kube::runtime::{reflector, watcher};
+        let mut writer = reflector::store::Writer::<Application>::default();
+        let (lister, listed) = kube_declarative::listed::listed();
+        let apps = Applications::default();
+        apps.watch(writer.as_reader(), listed);
+        // A controller runner waits on the store's own signal.
+        let store = writer.as_reader();
+        let runner = tokio::spawn(async move { store.wait_until_ready().await.is_ok() });
+        tokio::task::yield_now().await;
+        assert_eq!(apps.phases(), None, "no gauges before the first list");
+        for event in [watcher::Event::Init, watcher::Event::InitDone] {
+            writer.apply_watcher_event(&event);
+            lister.observe(&event);
+        }
+        let woke = tokio::time::timeout(std::time::Duration::from_secs(5), runner).await;
+        assert!(matches!(woke, Ok(Ok(true))), "the runner wakes");
+        assert_eq!(apps.phases(), Some([0; 5]));
+    }
 
     #[test]
     fn the_first_running_is_observed_once() {

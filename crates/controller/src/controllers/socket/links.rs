@@ -15,7 +15,7 @@ use integration_api::{API_VERSION, CoupledRef, Linked, PlugLink, Socket};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 
-use crate::listed::{Listed, Lister, listed};
+use kube_declarative::listed::{Listed, Lister, listed};
 
 /// A plug, by namespace and name.
 type PlugKey = (String, String);

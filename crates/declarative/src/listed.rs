@@ -4,7 +4,7 @@
 //! kube-runtime's own signal, [`Store::wait_until_ready`], keeps a single
 //! waker: of several tasks waiting at once only the last to poll wakes, and
 //! checking it with a no-op waker (as a metrics scrape would) takes the
-//! place of the controller's own runner. The operator's tasks read this
+//! place of the controller's own runner. Other tasks read this
 //! flag instead, set from the same watch events the cache applies.
 //!
 //! [`Store::wait_until_ready`]: kube::runtime::reflector::Store::wait_until_ready
