@@ -100,18 +100,11 @@ impl Written {
     /// that pass runs again), so its event brings nothing to act on. The
     /// record is forgotten once the cache holds the write.
     pub fn superseded<K: Resource<DynamicType = ()>>(&self, seen: &K) -> bool {
-        let key = object_key(seen);
-        let mut map = self.lock();
-        let (Some(&written), Some(rv)) = (map.get(&key), version(seen)) else {
-            return false;
-        };
-        if written == u64::MAX {
-            return false;
-        }
-        if rv >= written {
-            map.remove(&key);
-        }
-        rv <= written
+        let written = self.lock().get(&object_key(seen)).copied();
+        let older = matches!((written, version(seen)),
+            (Some(written), Some(rv)) if written != u64::MAX && rv <= written);
+        self.shown_in(seen);
+        older
     }
 
     /// Forgets `object`, which is gone.

@@ -134,10 +134,10 @@ pub struct Runtime<D: Declarative> {
     pub(crate) facts: Arc<FactsCache>,
     /// The parents' cache, filled once the runtime runs.
     parents: Store<D::Parent>,
-    parent_writer: Mutex<Option<reflector::store::Writer<D::Parent>>>,
-    /// Whether that cache holds its first list, and what sets it.
+    /// Whether that cache holds its first list.
     parents_listed: Listed,
-    parents_lister: Mutex<Option<Lister>>,
+    /// What fills the cache and sets the flag, taken when the runtime runs.
+    parent_writer: Mutex<Option<(reflector::store::Writer<D::Parent>, Lister)>>,
 }
 
 /// Retry delay after a stale write: the next pass reads fresher state.
@@ -166,9 +166,8 @@ impl<D: Declarative> Runtime<D> {
             failures: Backoff::default(),
             facts: Arc::default(),
             parents: writer.as_reader(),
-            parent_writer: Mutex::new(Some(writer)),
             parents_listed: listed,
-            parents_lister: Mutex::new(Some(lister)),
+            parent_writer: Mutex::new(Some((writer, lister))),
         }
     }
 
@@ -303,12 +302,7 @@ impl<D: Declarative> Runtime<D> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        let writer = writer.unwrap_or_default();
-        let lister = self
-            .parents_lister
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        let (writer, lister) = writer.map_or_else(Default::default, |(w, l)| (w, Some(l)));
         let parents = writer.as_reader();
         let parent_changes =
             parent_changes::<D::Parent>(self.client(), &self.namespace, writer, lister);
