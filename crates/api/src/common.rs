@@ -408,8 +408,10 @@ pub struct CommonSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account_name: Option<String>,
     /// Optional HTTP service called for config and on lifecycle events.
+    // Boxed: most objects have none, and every cached Plug would otherwise
+    // carry its space (a pod's affinity among it) inline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub apparatus: Option<SpecApparatus>,
+    pub apparatus: Option<Box<SpecApparatus>>,
     /// Templated resources applied in this namespace on lifecycle events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Vec<Resource>>,

@@ -145,16 +145,19 @@ pub async fn run_until(
     let plugs = Controller::for_stream(plug_changes, plug_store.clone())
         .with_config(config.clone())
         .reconcile_all_on(ticks(options.resync));
-    // The socket watch that triggers plugs also fills this store: plug
-    // passes read their socket from it, and map events reach plugs through
-    // the sockets that read those maps.
-    let (sockets_seen, socket_writer) = reflector::store::<Socket>();
-    let socket_events = reflector(
-        socket_writer,
-        watcher(scoped::<Socket>(&ctx), wc.clone())
-            .default_backoff()
-            .modify(lean),
-    );
+    // One socket watch fills one cache for both controllers: the socket
+    // controller acts on its own changes and hands every event, once the
+    // cache holds it, on to the plug controller. Plug passes read their
+    // socket from that cache, and map events reach plugs through the
+    // sockets that read those maps. (The plug controller drains its
+    // triggers even while its passes are all busy, so the hand-over queue
+    // stays short.)
+    let (to_plugs, socket_events) = futures::channel::mpsc::unbounded();
+    let (socket_store, sockets_listed, socket_changes) =
+        own_changes::<Socket>(&ctx, &wc, move |event| {
+            let _ = to_plugs.unbounded_send(Ok(event.clone()));
+        });
+    let sockets_seen = socket_store.clone();
     let plugs = plugs
         .watches_stream(store_triggers(marking_deletions(socket_events)), {
             let store = plug_store.clone();
@@ -231,7 +234,6 @@ pub async fn run_until(
     // No debounce: it would hold a new socket's created pass back behind
     // the couplings of its plugs. Plug events that arrive while a socket's
     // pass runs already fold into one follow-up pass.
-    let (socket_store, sockets_listed, socket_changes) = own_changes::<Socket>(&ctx, &wc, |_| {});
     let sockets = Controller::for_stream(socket_changes, socket_store.clone()).with_config(config);
     let socket_store_ready = socket_store.clone();
     let own_sockets = socket_store.clone();
@@ -547,14 +549,19 @@ where
         .owns(ApiResource::erase::<NetworkPolicy>(&()))
         .owns(ApiResource::erase::<Plug>(&()))
         .owns(ApiResource::erase::<Socket>(&()))
-        .watches(
+        // A link reads a required Socket's spec only (its host and port
+        // config); the rest, above all the coupled plugs in its status,
+        // would be thousands of entries held for nothing.
+        .watches_only(
             ApiResource::erase::<Socket>(&()),
             None,
+            &["spec"],
             requiring::<D::Parent>,
         )
-        .watches_status(
+        .watches_only(
             ApiResource::erase::<Pod>(&()),
             Some(&pods),
+            &["status"],
             pod_parents::<D::Parent>,
         )
         .watches(kinds::prometheus(), None, |_, parents| {

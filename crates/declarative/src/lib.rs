@@ -12,7 +12,8 @@
 //!   it marked: a label, and a controller ownerReference to the parent's
 //!   uid), and related kinds the parent reads but does not own
 //!   ([`Runtime::watches`], mapped to parents by a function; with
-//!   [`Runtime::watches_status`] only metadata and status are cached), and
+//!   [`Runtime::watches_only`] only metadata and the fields it names are
+//!   cached), and
 //!   runs a pass when any of them changes;
 //! * applies each desired child with server-side apply under one field
 //!   manager, skipping writes that would change nothing (a hash of what it

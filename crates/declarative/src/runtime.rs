@@ -97,9 +97,10 @@ pub struct RelatedKind<P: Resource<DynamicType = ()> + 'static> {
     pub selector: Option<String>,
     /// The parents an object concerns.
     pub parents: ParentsOf<P>,
-    /// Cache only metadata and status (say, Pods, whose spec a health
-    /// check never reads): less memory per object.
-    pub status_only: bool,
+    /// Cache only metadata and these top-level fields (say, a Pod's
+    /// `status`, whose spec a health check never reads): less memory per
+    /// object. `None` caches the whole object.
+    pub keep: Option<&'static [&'static str]>,
 }
 
 impl<P: Resource<DynamicType = ()> + 'static> Clone for RelatedKind<P> {
@@ -108,7 +109,7 @@ impl<P: Resource<DynamicType = ()> + 'static> Clone for RelatedKind<P> {
             resource: self.resource.clone(),
             selector: self.selector.clone(),
             parents: self.parents.clone(),
-            status_only: self.status_only,
+            keep: self.keep,
         }
     }
 }
@@ -205,17 +206,20 @@ impl<D: Declarative> Runtime<D> {
             resource,
             selector: selector.map(String::from),
             parents: Arc::new(parents),
-            status_only: false,
+            keep: None,
         });
         self
     }
 
     /// [`watches`](Self::watches), caching only each object's metadata and
-    /// status: for kinds whose spec the controller never reads.
-    pub fn watches_status(
+    /// the top-level fields in `keep` (say, `["status"]` for Pods): for
+    /// kinds of which the controller reads little, the rest of each object
+    /// would only take memory.
+    pub fn watches_only(
         self,
         resource: ApiResource,
         selector: Option<&str>,
+        keep: &'static [&'static str],
         parents: impl Fn(&DynamicObject, &Store<D::Parent>) -> Vec<ParentRef<D::Parent>>
         + Send
         + Sync
@@ -223,7 +227,7 @@ impl<D: Declarative> Runtime<D> {
     ) -> Self {
         let mut runtime = self.watches(resource, selector, parents);
         if let Some(kind) = runtime.related.last_mut() {
-            kind.status_only = true;
+            kind.keep = Some(keep);
         }
         runtime
     }
@@ -316,7 +320,7 @@ impl<D: Declarative> Runtime<D> {
                 &self.namespace,
                 &kind.resource,
                 Some(&selector),
-                false,
+                None,
             );
             stores.push((kind.clone(), store));
             controller = controller.watches_stream_with(
@@ -332,7 +336,7 @@ impl<D: Declarative> Runtime<D> {
                 &self.namespace,
                 &kind.resource,
                 kind.selector.as_deref(),
-                kind.status_only,
+                kind.keep,
             );
             related.push((kind.clone(), store));
             let (map, parents) = (kind.parents.clone(), parents.clone());
@@ -492,14 +496,14 @@ pub fn acted_on<P: Resource>(parent: &P) -> Option<u64> {
 
 /// A watch of one kind (objects matching `selector`): its cache, and its
 /// changes. Managed fields are dropped before caching: no pass reads them,
-/// and they are often the largest part of an object; so is the spec with
-/// `status_only`.
+/// and they are often the largest part of an object; so is every top-level
+/// field not in `keep`, when given.
 fn cached(
     client: &Client,
     namespace: &Option<String>,
     ar: &ApiResource,
     selector: Option<&str>,
-    status_only: bool,
+    keep: Option<&'static [&'static str]>,
 ) -> (
     Store<DynamicObject>,
     impl Stream<Item = Result<DynamicObject, watcher::Error>> + Send + 'static,
@@ -514,18 +518,19 @@ fn cached(
     if let Some(selector) = selector {
         config = config.labels(selector);
     }
-    let changes = reflector(
-        writer,
-        watcher(api, config).modify(move |o| {
-            o.metadata.managed_fields = None;
-            if status_only && let Some(fields) = o.data.as_object_mut() {
-                fields.retain(|key, _| key == "status");
-            }
-        }),
-    )
-    .default_backoff()
-    .touched_objects();
+    let changes = reflector(writer, watcher(api, config).modify(move |o| trim(o, keep)))
+        .default_backoff()
+        .touched_objects();
     (store, changes)
+}
+
+/// Drops what no pass reads before the cache holds an object: its managed
+/// fields, and every top-level field not in `keep`, when given.
+fn trim(object: &mut DynamicObject, keep: Option<&[&str]>) {
+    object.metadata.managed_fields = None;
+    if let (Some(keep), Some(fields)) = (keep, object.data.as_object_mut()) {
+        fields.retain(|key, _| keep.contains(&key.as_str()));
+    }
 }
 
 /// The parents a child names in its ownerReferences.
@@ -584,5 +589,43 @@ pub async fn until_synced_or_shutdown<P: Resource + Clone>(
         .is_some()
     {
         controller.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
+
+    fn socket() -> DynamicObject {
+        let mut object: DynamicObject = serde_json::from_value(serde_json::json!({
+            "apiVersion": "integration.rock8s.com/v1beta1", "kind": "Socket",
+            "metadata": {"name": "db", "namespace": "data"},
+            "spec": {"config": {"host": "db.data", "port": "5432"}},
+            "status": {"coupledPlugs": [{"name": "app", "namespace": "web"}]},
+        }))
+        .unwrap();
+        object.metadata.managed_fields = Some(vec![ManagedFieldsEntry::default()]);
+        object
+    }
+
+    #[test]
+    fn a_cached_object_keeps_only_its_metadata_and_the_fields_named() {
+        let mut object = socket();
+        trim(&mut object, Some(&["spec"]));
+        assert_eq!(object.metadata.name.as_deref(), Some("db"));
+        assert_eq!(object.metadata.managed_fields, None);
+        assert_eq!(object.data["spec"]["config"]["port"], "5432");
+        assert_eq!(object.data.get("status"), None);
+    }
+
+    #[test]
+    fn without_fields_named_a_cached_object_keeps_all_but_managed_fields() {
+        let mut object = socket();
+        trim(&mut object, None);
+        assert_eq!(object.metadata.managed_fields, None);
+        assert_eq!(object.data["status"]["coupledPlugs"][0]["name"], "app");
+        assert_eq!(object.data["spec"]["config"]["host"], "db.data");
     }
 }
