@@ -137,7 +137,7 @@ pub struct SocketStatus {
     /// the last error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<Condition>>,
-    /// Plugs currently coupled, in the order they coupled.
+    /// Plugs currently coupled, sorted by namespace, then name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coupled_plugs: Option<Vec<CoupledRef>>,
     /// The admission ledger of a socket with a `limit`: the plugs holding a

@@ -47,6 +47,7 @@ mod fetch;
 pub mod leader;
 mod map_readers;
 pub mod metrics;
+mod plug_index;
 mod runtime;
 mod status;
 mod written;

@@ -14,6 +14,8 @@ use integration_api::Plug;
 use integration_engine::{MapObject, maps_read};
 use kube::runtime::watcher;
 
+use crate::plug_index::{PlugIndex, PlugKey, Relisted};
+
 /// A map a plug may read in its namespace; `name: None` for any name of
 /// its kind (a var whose name is a template).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -23,12 +25,9 @@ struct Read {
     name: Option<String>,
 }
 
-/// A plug, by namespace and name.
-type PlugKey = (String, String);
-
 /// The maps plugs read: see the module docs.
 #[derive(Default)]
-pub struct MapReaders(Mutex<Readers>);
+pub struct MapReaders(Mutex<Relisted<Readers>>);
 
 #[derive(Default)]
 struct Readers {
@@ -36,33 +35,13 @@ struct Readers {
     by_plug: HashMap<PlugKey, Vec<Read>>,
     /// How many plugs read each map.
     counts: HashMap<Read, usize>,
-    /// A relist in progress: the plugs listed so far, replacing `by_plug`
-    /// once it completes (as the watch cache does).
-    listing: Option<HashMap<PlugKey, Vec<Read>>>,
 }
 
 impl MapReaders {
     /// Follows one event of the plug watch.
     pub fn observe(&self, event: &watcher::Event<Plug>) {
         let mut readers = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        match event {
-            watcher::Event::Apply(plug) => readers.set(key(plug), reads(plug)),
-            watcher::Event::Delete(plug) => readers.set(key(plug), Vec::new()),
-            watcher::Event::Init => readers.listing = Some(HashMap::new()),
-            watcher::Event::InitApply(plug) => {
-                let found = reads(plug);
-                if !found.is_empty() {
-                    readers
-                        .listing
-                        .get_or_insert_default()
-                        .insert(key(plug), found);
-                }
-            }
-            watcher::Event::InitDone => {
-                let listed = readers.listing.take().unwrap_or_default();
-                readers.replace(listed);
-            }
-        }
+        readers.observe(event);
     }
 
     /// Whether some plug in `namespace` may read the `object` named `name`.
@@ -74,15 +53,23 @@ impl MapReaders {
                 namespace: namespace.to_string(),
                 name: name.map(str::to_string),
             };
-            readers.counts.contains_key(&read)
+            readers.index.counts.contains_key(&read)
         };
         counted(Some(name)) || counted(None)
     }
 }
 
-impl Readers {
-    /// Records that the plug `key` reads `found`, instead of what it read.
-    fn set(&mut self, key: PlugKey, found: Vec<Read>) {
+impl PlugIndex for Readers {
+    type Object = Plug;
+    type Entry = Vec<Read>;
+    type Touched = ();
+
+    fn entry(plug: &Plug) -> Option<Vec<Read>> {
+        Some(reads(plug)).filter(|found| !found.is_empty())
+    }
+
+    fn set(&mut self, key: PlugKey, found: Option<Vec<Read>>) {
+        let found = found.unwrap_or_default();
         let old = if found.is_empty() {
             self.by_plug.remove(&key)
         } else {
@@ -109,14 +96,6 @@ impl Readers {
         }
         self.by_plug = listed;
     }
-}
-
-fn key(plug: &Plug) -> PlugKey {
-    let meta = &plug.metadata;
-    (
-        meta.namespace.clone().unwrap_or_default(),
-        meta.name.clone().unwrap_or_default(),
-    )
 }
 
 /// The maps `plug` reads (the engine's [`maps_read`]), without repeats.

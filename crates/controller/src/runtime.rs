@@ -261,12 +261,11 @@ pub async fn run_until(
         });
 
     // The coupling gauges read the controllers' caches while they run.
-    let _gauges = options
-        .metrics
-        .watch(plug_store.clone(), socket_store_ready.clone(), {
-            let listed = [plugs_listed.clone(), sockets_listed.clone()];
-            move || listed.iter().all(Listed::now)
-        });
+    let _gauges = options.metrics.watch(
+        plug_store.clone(),
+        socket_store_ready.clone(),
+        [plugs_listed.clone(), sockets_listed.clone()],
+    );
     let plugs = until_synced_or_shutdown(plugs, plug_store.clone(), shutdown.clone());
     let sockets = until_synced_or_shutdown(sockets, socket_store_ready.clone(), shutdown.clone());
     let synced = {

@@ -76,6 +76,7 @@ use integration_api::condition::{COUPLED, reason};
 use integration_api::{Plug, Socket, When};
 use integration_engine::Side;
 use kube::runtime::reflector::Store;
+use kube_declarative::listed::Listed;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::MetricType;
@@ -343,15 +344,14 @@ impl Metrics {
     }
 
     /// Computes the coupling gauges from `plugs` and `sockets` (the
-    /// controllers' caches) at each scrape, until the returned guard is
-    /// dropped.
+    /// controllers' caches; `listed` says whether each holds its first
+    /// list) at each scrape, until the returned guard is dropped.
     pub fn watch(
         &self,
         plugs: Store<Plug>,
         sockets: Store<Socket>,
-        listed: impl Fn() -> bool + Send + Sync + 'static,
+        listed: [Listed; 2],
     ) -> Watching {
-        let listed = Arc::new(listed);
         *self.couplings.write() = Some(Caches {
             plugs,
             sockets,
@@ -414,7 +414,7 @@ impl Metrics {
 struct Caches {
     plugs: Store<Plug>,
     sockets: Store<Socket>,
-    listed: Arc<dyn Fn() -> bool + Send + Sync>,
+    listed: [Listed; 2],
 }
 
 /// The coupling gauges: computed from the caches, while the controllers
@@ -434,7 +434,7 @@ impl Couplings {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()?;
-        (caches.listed)().then_some(caches)
+        caches.listed.iter().all(Listed::now).then_some(caches)
     }
 }
 
@@ -558,6 +558,7 @@ mod tests {
     use super::*;
     use integration_api::{CoupledRef, PlugStatus};
     use kube::runtime::watcher;
+    use kube_declarative::listed::listed;
     use prometheus_client::encoding::text::encode;
     use serde_json::json;
 
@@ -728,6 +729,15 @@ mod tests {
         .unwrap()
     }
 
+    /// A readiness flag, set when `set`.
+    fn done(set: bool) -> Listed {
+        let (lister, listed) = listed();
+        if set {
+            lister.observe(&watcher::Event::<Plug>::InitDone);
+        }
+        listed
+    }
+
     /// A cache holding `objects`, as a reflector that listed them has it.
     fn cache<K>(objects: Vec<K>) -> Store<K>
     where
@@ -757,7 +767,7 @@ mod tests {
         let text = scrape(&metrics);
         assert!(!text.contains("integration_operator_couplings"), "{text}");
 
-        let watching = metrics.watch(plugs, sockets, || true);
+        let watching = metrics.watch(plugs, sockets, [done(true), done(true)]);
         let text = scrape(&metrics);
         assert_lines(
             &text,
@@ -784,13 +794,11 @@ mod tests {
     #[test]
     fn no_coupling_gauges_before_the_caches_listed() {
         let metrics = Metrics::default();
-        let listed = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let _watching = metrics.watch(cache(vec![]), cache(vec![socket("s1")]), {
-            let listed = listed.clone();
-            move || listed.load(std::sync::atomic::Ordering::SeqCst)
-        });
+        let (plugs_lister, plugs_listed) = listed();
+        let sockets = cache(vec![socket("s1")]);
+        let _watching = metrics.watch(cache(vec![]), sockets, [plugs_listed, done(true)]);
         assert!(!scrape(&metrics).contains("integration_operator_sockets"));
-        listed.store(true, std::sync::atomic::Ordering::SeqCst);
+        plugs_lister.observe(&watcher::Event::<Plug>::InitDone);
         assert!(scrape(&metrics).contains("integration_operator_sockets 1"));
     }
 }

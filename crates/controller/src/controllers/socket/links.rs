@@ -17,8 +17,7 @@ use kube::runtime::watcher;
 
 use kube_declarative::listed::{Listed, Lister, listed};
 
-/// A plug, by namespace and name.
-type PlugKey = (String, String);
+use crate::plug_index::{PlugIndex, PlugKey, Relisted};
 
 /// What a socket pass reads of one plug.
 #[derive(Clone, Debug, PartialEq)]
@@ -54,7 +53,7 @@ impl Linked for Link {
 
 /// The cache: see the module docs.
 pub struct PlugLinks {
-    links: Mutex<Links>,
+    links: Mutex<Relisted<Links>>,
     /// Whether the first list of plugs is complete.
     lister: Lister,
     listed: Listed,
@@ -65,9 +64,6 @@ struct Links {
     by_plug: HashMap<PlugKey, Link>,
     /// The plugs coupled to each socket, by the socket's uid.
     coupled: HashMap<String, BTreeSet<PlugKey>>,
-    /// A relist in progress, replacing the rest once complete (as a watch
-    /// cache does).
-    listing: Option<HashMap<PlugKey, Link>>,
 }
 
 impl Default for PlugLinks {
@@ -88,22 +84,10 @@ impl PlugLinks {
     /// once complete it passes over every socket.
     pub fn observe(&self, event: &watcher::Event<PlugLink>) -> Vec<ObjectRef<Socket>> {
         let mut links = self.links.lock().unwrap_or_else(PoisonError::into_inner);
-        match event {
-            watcher::Event::Apply(plug) => return links.set(key(plug), Some(link(plug))),
-            watcher::Event::Delete(plug) => return links.set(key(plug), None),
-            watcher::Event::Init => links.listing = Some(HashMap::new()),
-            watcher::Event::InitApply(plug) => {
-                let listing = links.listing.get_or_insert_default();
-                listing.insert(key(plug), link(plug));
-            }
-            watcher::Event::InitDone => {
-                let listed = links.listing.take().unwrap_or_default();
-                links.replace(listed);
-                drop(links);
-                self.lister.observe(event);
-            }
-        }
-        Vec::new()
+        let touched = links.observe(event);
+        drop(links);
+        self.lister.observe(event);
+        touched
     }
 
     /// Waits until the first list of plugs is complete.
@@ -116,6 +100,7 @@ impl PlugLinks {
     /// lists them: sorted by namespace, then name.
     pub fn coupled_to(&self, socket_uid: &str) -> Vec<CoupledRef> {
         let links = self.links.lock().unwrap_or_else(PoisonError::into_inner);
+        let links = &links.index;
         let Some(keys) = links.coupled.get(socket_uid) else {
             return Vec::new();
         };
@@ -127,13 +112,14 @@ impl PlugLinks {
     /// How many plugs are coupled to the socket with `socket_uid`.
     pub fn count_coupled(&self, socket_uid: &str) -> usize {
         let links = self.links.lock().unwrap_or_else(PoisonError::into_inner);
-        links.coupled.get(socket_uid).map_or(0, BTreeSet::len)
+        links.index.coupled.get(socket_uid).map_or(0, BTreeSet::len)
     }
 
     /// The plug `namespace/name`, if the cache holds it.
     pub fn get(&self, namespace: &str, name: &str) -> Option<Link> {
         let links = self.links.lock().unwrap_or_else(PoisonError::into_inner);
         links
+            .index
             .by_plug
             .get(&(namespace.to_string(), name.to_string()))
             .cloned()
@@ -151,8 +137,19 @@ pub fn plug_ref(namespace: &str, name: &str, uid: &str) -> CoupledRef {
     }
 }
 
-impl Links {
-    /// Replaces what the cache holds of the plug `key` (`None`: deleted).
+impl PlugIndex for Links {
+    type Object = PlugLink;
+    type Entry = Link;
+    type Touched = Vec<ObjectRef<Socket>>;
+
+    fn entry(plug: &PlugLink) -> Option<Link> {
+        Some(Link {
+            uid: plug.metadata.uid.clone().unwrap_or_default(),
+            socket: plug.socket_key(),
+            coupled: plug.coupled_socket().cloned(),
+        })
+    }
+
     /// Returns the sockets of the old and the new links when they differ.
     fn set(&mut self, key: PlugKey, link: Option<Link>) -> Vec<ObjectRef<Socket>> {
         let old = match &link {
@@ -175,15 +172,6 @@ impl Links {
         touched
     }
 
-    fn uncouple(&mut self, socket_uid: &str, key: &PlugKey) {
-        if let Some(keys) = self.coupled.get_mut(socket_uid) {
-            keys.remove(key);
-            if keys.is_empty() {
-                self.coupled.remove(socket_uid);
-            }
-        }
-    }
-
     /// Replaces everything with a completed listing.
     fn replace(&mut self, listed: HashMap<PlugKey, Link>) {
         self.coupled.clear();
@@ -197,19 +185,14 @@ impl Links {
     }
 }
 
-fn key(plug: &PlugLink) -> PlugKey {
-    let meta = &plug.metadata;
-    (
-        meta.namespace.clone().unwrap_or_default(),
-        meta.name.clone().unwrap_or_default(),
-    )
-}
-
-fn link(plug: &PlugLink) -> Link {
-    Link {
-        uid: plug.metadata.uid.clone().unwrap_or_default(),
-        socket: plug.socket_key(),
-        coupled: plug.coupled_socket().cloned(),
+impl Links {
+    fn uncouple(&mut self, socket_uid: &str, key: &PlugKey) {
+        if let Some(keys) = self.coupled.get_mut(socket_uid) {
+            keys.remove(key);
+            if keys.is_empty() {
+                self.coupled.remove(socket_uid);
+            }
+        }
     }
 }
 
