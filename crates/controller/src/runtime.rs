@@ -157,7 +157,10 @@ pub async fn run_until(
         own_changes::<Socket>(&ctx, &wc, move |event| {
             let _ = to_plugs.unbounded_send(Ok(event.clone()));
         });
-    let sockets_seen = socket_store.clone();
+    let plug_sockets = plug::Sockets {
+        store: socket_store.clone(),
+        listed: sockets_listed.clone(),
+    };
     let plugs = plugs
         .watches_stream(store_triggers(marking_deletions(socket_events)), {
             let store = plug_store.clone();
@@ -168,14 +171,14 @@ pub async fn run_until(
         // which is all a trigger needs, and the operator's memory never
         // holds Secret values it has no coupling for.
         .watches_stream(map_changes::<ConfigMap>(&ctx, &wc), {
-            let (plugs, sockets) = (plug_store.clone(), sockets_seen.clone());
+            let (plugs, sockets) = (plug_store.clone(), socket_store.clone());
             let readers = readers.clone();
             move |cm: PartialObjectMeta<ConfigMap>| {
                 map_readers(&readers, &plugs, &sockets, MapObject::ConfigMap, &cm)
             }
         })
         .watches_stream(map_changes::<Secret>(&ctx, &wc), {
-            let (plugs, sockets) = (plug_store.clone(), sockets_seen.clone());
+            let (plugs, sockets) = (plug_store.clone(), socket_store.clone());
             move |secret: PartialObjectMeta<Secret>| {
                 map_readers(&readers, &plugs, &sockets, MapObject::Secret, &secret)
             }
@@ -183,7 +186,7 @@ pub async fn run_until(
         .graceful_shutdown_on(shutdown.clone())
         .run(
             {
-                let (plugs, sockets) = (plug_store.clone(), sockets_seen.clone());
+                let (plugs, sockets) = (plug_store.clone(), plug_sockets);
                 move |p, ctx: Arc<Context>| {
                     let (plugs, sockets) = (plugs.clone(), sockets.clone());
                     async move {

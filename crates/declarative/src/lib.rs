@@ -111,5 +111,5 @@ pub use objects::{DEFAULT_DELETION_TIMEOUT, Deletion, Objects};
 pub use pass::{PassError, set_finalizer};
 pub use runtime::{
     KubeEvents, Observer, OwnedKind, ParentsOf, Recorder, RelatedKind, Runtime, acted_on,
-    cache_ready, until_synced_or_shutdown,
+    until_synced_or_shutdown,
 };

@@ -547,28 +547,6 @@ fn parents_of<P: Resource<DynamicType = ()>>(child: DynamicObject) -> Vec<Parent
         .collect()
 }
 
-/// Waits until `cache` has listed everything, for any number of waiters.
-///
-/// kube-runtime's readiness signal keeps one waker (a `oneshot` receiver
-/// behind a mutex): of several tasks awaiting
-/// [`Store::wait_until_ready`] at once only the last to poll is woken, and
-/// the others sleep forever. So this looks again every 50 ms until the
-/// signal has fired; use it wherever several passes may wait on one
-/// cache, and never on a cache a kube-runtime `Controller` waits on itself
-/// (its runner would be the one left asleep).
-pub async fn cache_ready<K>(cache: &Store<K>) -> Result<(), reflector::store::WriterDropped>
-where
-    K: Resource + Clone + 'static,
-    K::DynamicType: Eq + Hash + Clone,
-{
-    loop {
-        let waited = tokio::time::timeout(Duration::from_millis(50), cache.wait_until_ready());
-        if let Ok(ready) = waited.await {
-            return ready;
-        }
-    }
-}
-
 /// Ends the controller at `shutdown` when its cache never finished its
 /// first list: kube-runtime holds passes until then, which never happens
 /// once shutdown stopped the watch.

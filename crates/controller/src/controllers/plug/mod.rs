@@ -39,6 +39,7 @@ use kube::api::{Api, PostParams};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Resource, ResourceExt};
+use kube_declarative::listed::Listed;
 
 use crate::Operation;
 use crate::context::{
@@ -61,30 +62,48 @@ struct Hooks<'c> {
     rendered: Pair<Vec<Rendered>>,
 }
 
+/// The socket cache plug passes read their socket from: the socket
+/// controller's, whose watch also triggers plug passes. A socket change has
+/// reached it before it wakes a plug, so it is as fresh as a read and
+/// spares the API server a large object (a socket's status lists all its
+/// plugs) on every pass.
+#[derive(Clone)]
+pub struct Sockets {
+    /// The cache.
+    pub store: Store<Socket>,
+    /// Whether it holds its first list.
+    pub listed: Listed,
+}
+
+impl Sockets {
+    /// Waits until the cache holds its first list; `false` if its watch
+    /// ended first. Not on the store's own signal: that one wakes a single
+    /// waiter, and the socket controller's runner waits on it.
+    pub async fn ready(&self) -> bool {
+        self.listed.wait().await
+    }
+}
+
 /// Reconciles one Plug. `plugs` is the controller's own cache of plugs.
-/// `sockets` is the store of the socket watch that triggers plug passes: a
-/// socket change has reached it before it wakes the plug, so it is as
-/// fresh as a read and spares the API server a large object (a socket's
-/// status lists all its plugs) on every pass.
 pub async fn reconcile(
     plug: Arc<Plug>,
     ctx: Arc<Context>,
     plugs: Store<Plug>,
-    sockets: Store<Socket>,
+    sockets: Sockets,
 ) -> Result<Action> {
     let Some((api, plug)) = fresh(&ctx, plug.as_ref(), &plugs).await? else {
         return Ok(Action::await_change());
     };
-    // Only an operator shutting down drops the writer; the pass is
-    // abandoned then anyway.
-    if kube_declarative::cache_ready(&sockets).await.is_err() {
+    // Only an operator shutting down ends the watch; the pass is abandoned
+    // then anyway.
+    if !sockets.ready().await {
         return Ok(Action::await_change());
     }
     let key = object_key(&plug);
     let mut pass = Pass {
         ctx: &ctx,
         api,
-        sockets,
+        sockets: sockets.store,
         recorded: plug.status.clone(),
         plug,
         redactor: Redactor::default(),
@@ -107,7 +126,7 @@ pub async fn reconcile(
 struct Pass<'c> {
     ctx: &'c Context,
     api: Api<Plug>,
-    /// The sockets as the socket watch has them.
+    /// The sockets as the socket controller's cache has them.
     sockets: Store<Socket>,
     /// The latest plug, its status with the changes staged so far:
     /// replaced by the server's answer after each write.
@@ -840,6 +859,47 @@ impl Pass<'_> {
             }
             Ok(_) => {}
             Err(e) => tracing::debug!(error = %e, "writing the failure status failed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use kube::runtime::{reflector, watcher};
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn passes_waiting_for_the_socket_cache_leave_the_socket_runner_awake() {
+        let mut writer = reflector::store::Writer::<Socket>::default();
+        let (lister, listed) = kube_declarative::listed::listed();
+        let sockets = Sockets {
+            store: writer.as_reader(),
+            listed,
+        };
+        // The socket controller's runner waits on the store's own signal...
+        let store = writer.as_reader();
+        let runner = tokio::spawn(async move { store.wait_until_ready().await.is_ok() });
+        tokio::task::yield_now().await;
+        // ...and then plug passes wait for the same cache, several at once.
+        let passes: Vec<_> = (0..3)
+            .map(|_| {
+                let sockets = sockets.clone();
+                tokio::spawn(async move { sockets.ready().await })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        for event in [watcher::Event::Init, watcher::Event::InitDone] {
+            writer.apply_watcher_event(&event);
+            lister.observe(&event);
+        }
+        let within = Duration::from_secs(5);
+        let runner = tokio::time::timeout(within, runner).await;
+        assert!(matches!(runner, Ok(Ok(true))), "the runner wakes");
+        for pass in passes {
+            let pass = tokio::time::timeout(within, pass).await;
+            assert!(matches!(pass, Ok(Ok(true))), "every pass wakes");
         }
     }
 }
