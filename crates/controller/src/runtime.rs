@@ -238,7 +238,6 @@ pub async fn run_until(
     // the couplings of its plugs. Plug events that arrive while a socket's
     // pass runs already fold into one follow-up pass.
     let sockets = Controller::for_stream(socket_changes, socket_store.clone()).with_config(config);
-    let socket_store_ready = socket_store.clone();
     let own_sockets = socket_store.clone();
     let sockets = sockets
         .reconcile_on(plug_triggers)
@@ -266,11 +265,11 @@ pub async fn run_until(
     // The coupling gauges read the controllers' caches while they run.
     let _gauges = options.metrics.watch(
         plug_store.clone(),
-        socket_store_ready.clone(),
+        socket_store.clone(),
         [plugs_listed.clone(), sockets_listed.clone()],
     );
     let plugs = until_synced_or_shutdown(plugs, plug_store.clone(), shutdown.clone());
-    let sockets = until_synced_or_shutdown(sockets, socket_store_ready.clone(), shutdown.clone());
+    let sockets = until_synced_or_shutdown(sockets, socket_store.clone(), shutdown.clone());
     let synced = {
         let shutdown = shutdown.clone();
         let synced = mark_synced(plugs_listed, sockets_listed, options.synced.clone());
